@@ -1,0 +1,55 @@
+"""Secrets come from the control machine's environment, never from the repository.
+
+A secret named ``NAME`` is read from the environment variable ``NAME`` or, docker-style, from the
+file named by ``NAME_FILE``. Values are wrapped in :class:`pydantic.SecretStr` so that a stray
+``print``, log line or traceback shows ``**********`` instead of the password.
+"""
+
+import os
+import string
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from datalayer.spec.timescaledb import TimescaleDb
+
+MINIMUM_LENGTH = 16
+# SCRAM's SASLprep is the identity on printable ASCII, so the verifier computed here is the one
+# PostgreSQL computes; other characters would need a full SASLprep implementation.
+_ALLOWED = frozenset(string.ascii_letters + string.digits + string.punctuation)
+
+
+class SecretError(ValueError):
+    """A secret that is missing or unusable; raised before any host is touched."""
+
+
+def read_secret(variable: str, environ: Mapping[str, str] = os.environ) -> SecretStr:
+    """The secret ``variable`` from the environment or the file ``variable_FILE`` names."""
+    if variable in environ:
+        value = environ[variable]
+    elif f"{variable}_FILE" in environ:
+        path = Path(environ[f"{variable}_FILE"])
+        try:
+            value = path.read_text().rstrip("\n")
+        except OSError as error:
+            raise SecretError(
+                f"secret {variable}: cannot read {variable}_FILE={path} ({error.strerror})"
+            ) from None
+    else:
+        raise SecretError(
+            f"secret {variable} is not set: export {variable}, or {variable}_FILE naming a file "
+            "that holds it"
+        )
+    if len(value) < MINIMUM_LENGTH:
+        raise SecretError(f"secret {variable} is shorter than {MINIMUM_LENGTH} characters")
+    if not set(value) <= _ALLOWED:
+        raise SecretError(f"secret {variable} must be printable ASCII without spaces")
+    return SecretStr(value)
+
+
+def role_passwords(
+    spec: TimescaleDb, environ: Mapping[str, str] = os.environ
+) -> dict[str, SecretStr]:
+    """Every login role's password, keyed by role name; all are read before any is used."""
+    return {role.name: read_secret(role.password_secret, environ) for role in spec.roles}

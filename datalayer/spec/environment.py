@@ -1,0 +1,18 @@
+"""An environment: everything one deployment target (sandbox, dev, prod) declares."""
+
+from pydantic import Field
+
+from datalayer.spec.base import SpecModel
+from datalayer.spec.timescaledb import TimescaleDb
+
+
+class EnvironmentSpec(SpecModel):
+    """The whole description of one environment, as read from ``Pulumi.<env>.yaml``.
+
+    Pulumi programs and pyinfra deploys both receive this object; neither reads the file itself.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    """Environment name, the ``<env>`` of ``Pulumi.<env>.yaml``."""
+    timescaledb: TimescaleDb
+    """TimescaleDB (PostgreSQL) for relational and market time-series data."""

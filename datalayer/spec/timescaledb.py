@@ -1,0 +1,328 @@
+"""The TimescaleDB part of an environment: what to install, how to size it, who may connect.
+
+Defaults live here and nowhere else: templates have none (``StrictUndefined``), deploys and Pulumi
+components compute nothing themselves but ask this model and the tuning function.
+"""
+
+import re
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Annotated, Literal, Self
+
+from pydantic import AfterValidator, Field, model_validator
+
+from datalayer.spec.base import SpecModel
+from datalayer.spec.types import Identifier, ListenAddress, MemorySize, Network, SettingName
+from datalayer.tuning import HostResources, StorageType, tune
+from datalayer.units import parse_memory
+
+SUPPORTED_POSTGRESQL_VERSIONS = (15, 16, 17, 18)
+
+# PostgreSQL's own authentication methods. Those outside the two allow-lists below are rejected
+# with a message that says why, rather than as an unknown word.
+KNOWN_AUTH_METHODS = frozenset(
+    {
+        "trust", "reject", "scram-sha-256", "md5", "password", "gss", "sspi", "ident", "peer",
+        "ldap", "radius", "cert", "pam", "bsd", "oauth",
+    }
+)  # fmt: skip
+NETWORK_AUTH_METHODS = ("scram-sha-256", "cert", "reject")
+LOCAL_AUTH_METHODS = ("peer", "scram-sha-256", "reject")
+
+_HBA_DATABASE_KEYWORDS = frozenset({"all", "sameuser", "samerole", "replication"})
+_HBA_NAME = re.compile(r"^\+?[a-z_][a-z0-9_]{0,62}$")
+
+# Settings the template writes from dedicated fields; an override would be a second home for them.
+SETTINGS_WITH_DEDICATED_FIELDS = {
+    "listen_addresses": "timescaledb.listen_addresses",
+    "port": "timescaledb.port",
+    "max_connections": "timescaledb.max_connections",
+    "superuser_reserved_connections": "timescaledb.superuser_reserved_connections",
+    "reserved_connections": "timescaledb.reserved_connections",
+    "ssl": "timescaledb.tls.enabled",
+    "ssl_cert_file": "timescaledb.tls.cert_file",
+    "ssl_key_file": "timescaledb.tls.key_file",
+    "ssl_ca_file": "timescaledb.tls.ca_file",
+    "ssl_min_protocol_version": "timescaledb.tls.min_protocol_version",
+    "password_encryption": "(fixed: scram-sha-256)",
+    "shared_preload_libraries": "(fixed: timescaledb)",
+    "timescaledb.telemetry_level": "timescaledb.telemetry_level",
+    "data_directory": "(fixed: Debian layout)",
+    "hba_file": "(fixed: Debian layout)",
+    "ident_file": "(fixed: Debian layout)",
+    "external_pid_file": "(fixed: Debian layout)",
+    "unix_socket_directories": "(fixed: Debian layout)",
+    "allow_alter_system": "timescaledb.allow_alter_system",
+    "timezone": "timescaledb.timezone",
+    "cluster_name": "timescaledb.cluster",
+}
+
+# Tuned settings whose value is a memory size; overrides of these must carry a unit so that a
+# bare number is never read as 8 kB pages by accident.
+MEMORY_SETTINGS = frozenset(
+    {
+        "shared_buffers", "effective_cache_size", "maintenance_work_mem", "work_mem",
+        "wal_buffers", "min_wal_size", "max_wal_size",
+    }
+)  # fmt: skip
+
+
+class PackageSource(StrEnum):
+    """Where PostgreSQL and TimescaleDB packages come from on a droplet."""
+
+    TIMESCALE = "timescale"
+    """Timescale's signed apt repository (Community edition: compression, retention policies,
+    continuous aggregates) plus the PostgreSQL project's (PGDG) repository for the server."""
+    DISTRIBUTION = "distribution"
+    """The distribution's own ``postgresql-N-timescaledb`` (Debian 13: Apache-2 edition only)."""
+
+
+def _absolute_path(value: str) -> str:
+    if not PurePosixPath(value).is_absolute():
+        raise ValueError("must be an absolute path on the host")
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+
+
+class Resources(SpecModel):
+    """What the host offers PostgreSQL; tuning is computed from these, never from /proc."""
+
+    memory: MemorySize
+    """Memory available to PostgreSQL, e.g. '8GB'. Containers see the whole machine in
+    /proc/meminfo, so this is declared rather than measured."""
+    cpus: int = Field(gt=0)
+    """CPU cores available to PostgreSQL."""
+    storage: StorageType = StorageType.SSD
+    """Kind of data disk: ssd, hdd or network (block storage); sets planner I/O costs."""
+    wal_disk: MemorySize | None = None
+    """Size of a dedicated WAL disk, if any; bounds max_wal_size as timescaledb-tune does."""
+
+    def host_resources(self) -> HostResources:
+        """The tuning function's view of these resources."""
+        return HostResources(
+            memory_bytes=self.memory,
+            cpus=self.cpus,
+            storage=self.storage,
+            wal_disk_bytes=self.wal_disk,
+        )
+
+
+class Tls(SpecModel):
+    """Server-side TLS. When enabled, every network pg_hba line becomes ``hostssl``."""
+
+    enabled: bool = False
+    """Serve TLS and refuse unencrypted network logins."""
+    cert_file: AbsolutePath | None = None
+    """Server certificate (PEM) on the host; required when enabled."""
+    key_file: AbsolutePath | None = None
+    """Server private key on the host, readable by postgres only; required when enabled."""
+    ca_file: AbsolutePath | None = None
+    """CA bundle that client certificates must chain to; required by pg_hba 'cert' rules."""
+    min_protocol_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
+    """Oldest TLS version accepted (ssl_min_protocol_version)."""
+
+    @model_validator(mode="after")
+    def _files_when_enabled(self) -> Self:
+        if self.enabled and (self.cert_file is None or self.key_file is None):
+            raise ValueError("tls.enabled is true but tls.cert_file or tls.key_file is not set")
+        return self
+
+
+def _hba_names(value: str, keywords: frozenset[str]) -> str:
+    for name in value.split(","):
+        if name not in keywords and not _HBA_NAME.match(name):
+            raise ValueError(f"{name!r} is neither a keyword ({', '.join(sorted(keywords))}) nor a name")
+    return value
+
+
+def _hba_databases(value: str) -> str:
+    return _hba_names(value, _HBA_DATABASE_KEYWORDS)
+
+
+def _hba_users(value: str) -> str:
+    return _hba_names(value, frozenset({"all"}))
+
+
+class HbaRule(SpecModel):
+    """One pg_hba.conf line. Rules are rendered in the order given, after the fixed
+    ``local all postgres peer`` line and before the final explicit reject."""
+
+    type: Literal["local", "host", "hostssl"]
+    """'local' (Unix socket) or a network line; 'host' is written as 'hostssl' when TLS is on."""
+    database: Annotated[str, AfterValidator(_hba_databases)]
+    """Database name(s), comma-separated, or all / sameuser / samerole / replication."""
+    user: Annotated[str, AfterValidator(_hba_users)]
+    """Role name(s), comma-separated, '+group' for members of a role, or all."""
+    address: Network | None = None
+    """Client network in CIDR form ('10.10.0.0/16', '10.10.0.5/32'); network lines only."""
+    method: str
+    """scram-sha-256, cert or reject on network lines; peer, scram-sha-256 or reject on local."""
+    comment: str = Field(min_length=1, pattern=r"^[^\n\r]*$")
+    """Why this rule exists; written above the line."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.method not in KNOWN_AUTH_METHODS:
+            raise ValueError(f"method {self.method!r} is not a PostgreSQL authentication method")
+        if self.type == "local":
+            if self.address is not None:
+                raise ValueError("a 'local' rule takes no address")
+            if self.method not in LOCAL_AUTH_METHODS:
+                raise ValueError(
+                    f"method {self.method!r} is not allowed on local lines "
+                    f"(use one of {', '.join(LOCAL_AUTH_METHODS)})"
+                )
+        else:
+            if self.address is None:
+                raise ValueError(f"a {self.type!r} rule needs an address (CIDR)")
+            if self.method not in NETWORK_AUTH_METHODS:
+                raise ValueError(
+                    f"method {self.method!r} is not allowed on network lines "
+                    f"(use one of {', '.join(NETWORK_AUTH_METHODS)})"
+                )
+        return self
+
+
+class Logging(SpecModel):
+    """What the server logs (to stderr, collected by Debian's pg_ctlcluster/journal)."""
+
+    log_min_duration_statement: str = "1s"
+    """Log statements slower than this ('-1' disables)."""
+    log_connections: bool = True
+    """Log each successful connection (audit trail of who connected from where)."""
+    log_disconnections: bool = True
+    """Log session ends with their duration."""
+    log_lock_waits: bool = True
+    """Log waits longer than deadlock_timeout: the first sign of ingest contention."""
+    log_checkpoints: bool = True
+    """Log checkpoints; needed to judge max_wal_size."""
+    log_temp_files: MemorySize | Literal[0] = 0
+    """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
+    log_line_prefix: str = "%m [%p] %q%u@%d "
+    """Prefix of every log line (Debian's default)."""
+    log_timezone: str = "UTC"
+    """Time zone of log timestamps; UTC like the data."""
+
+
+SETTINGS_WITH_DEDICATED_FIELDS |= {
+    name: f"timescaledb.logging.{name}" for name in Logging.model_fields
+}
+
+
+class LoginRole(SpecModel):
+    """A role that logs in with a password; the password comes from a secret, never the spec."""
+
+    name: Identifier
+    """Role name, e.g. app or reader."""
+    password_secret: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    """Environment variable holding the password (or NAME_FILE naming a file that does)."""
+    connection_limit: int = Field(default=-1, ge=-1)
+    """Most concurrent connections for this role; -1 means no limit."""
+
+
+class TimescaleDb(SpecModel):
+    """PostgreSQL with the timescaledb extension, on a droplet or in a container."""
+
+    version: int
+    """PostgreSQL major version (15 to 18)."""
+    package_source: PackageSource = PackageSource.TIMESCALE
+    """Where droplets get packages: 'timescale' (Timescale's repository) or 'distribution'."""
+    cluster: Identifier = "main"
+    """Debian cluster name: files live in /etc/postgresql/VERSION/CLUSTER."""
+    resources: Resources
+    """Host resources the tuning is computed from."""
+    max_connections: int = Field(default=100, gt=0)
+    """Most concurrent connections; work_mem is sized from it."""
+    superuser_reserved_connections: int = Field(default=3, ge=0)
+    """Connections kept for superusers."""
+    reserved_connections: int = Field(default=0, ge=0)
+    """Connections kept for pg_use_reserved_connections members (PostgreSQL 16+)."""
+    listen_addresses: list[ListenAddress] = Field(default=["localhost"], min_length=1)
+    """Addresses the server listens on: IPs, 'localhost' or '*'."""
+    port: int = Field(default=5432, ge=1, le=65535)
+    """TCP port."""
+    tls: Tls = Tls()
+    """Server TLS."""
+    database: Identifier = "trading"
+    """The application database the deploy creates."""
+    hba: list[HbaRule] = []
+    """Client authentication rules, in order."""
+    roles: list[LoginRole] = []
+    """Login roles with passwords from secrets."""
+    telemetry_level: Literal["off", "basic"] = "off"
+    """timescaledb.telemetry_level: no phoning home unless asked."""
+    timezone: str = "UTC"
+    """Session time zone default; UTC, like every timestamp the platform stores."""
+    allow_alter_system: bool = False
+    """PostgreSQL 17+: whether ALTER SYSTEM may write postgresql.auto.conf. Off, so that the
+    rendered postgresql.conf stays the single source of truth."""
+    logging: Logging = Logging()
+    """Server logging."""
+    settings: dict[SettingName, str | int | float | bool] = {}
+    """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.version not in SUPPORTED_POSTGRESQL_VERSIONS:
+            raise ValueError(
+                f"version {self.version!r} is not supported "
+                f"(use one of {', '.join(map(str, SUPPORTED_POSTGRESQL_VERSIONS))})"
+            )
+        if self.reserved_connections and self.version < 16:
+            raise ValueError("reserved_connections needs PostgreSQL 16 or later")
+        reserved = self.superuser_reserved_connections + self.reserved_connections
+        if self.max_connections <= reserved:
+            raise ValueError(
+                f"max_connections {self.max_connections} must be above the reserved connections "
+                f"(superuser_reserved_connections + reserved_connections = {reserved})"
+            )
+        for name in self.settings:
+            if name in SETTINGS_WITH_DEDICATED_FIELDS:
+                raise ValueError(
+                    f"settings.{name} cannot be overridden here; "
+                    f"set {SETTINGS_WITH_DEDICATED_FIELDS[name]} instead"
+                )
+        for index, rule in enumerate(self.hba):
+            if rule.type == "hostssl" and not self.tls.enabled:
+                raise ValueError(f"hba[{index}] is 'hostssl' but tls.enabled is false")
+            if rule.method == "cert" and (not self.tls.enabled or self.tls.ca_file is None):
+                raise ValueError(f"hba[{index}] uses 'cert', which needs tls.enabled and tls.ca_file")
+        self._check_memory_overrides()
+        names = [role.name for role in self.roles]
+        if len(names) != len(set(names)):
+            raise ValueError(f"roles: duplicate role names in {names}")
+        return self
+
+    def _check_memory_overrides(self) -> None:
+        for name in MEMORY_SETTINGS & self.settings.keys():
+            value = self.settings[name]
+            if not isinstance(value, str):
+                raise ValueError(f"settings.{name}: {value!r} needs a unit, e.g. '512MB'")
+            try:
+                parse_memory(value)
+            except ValueError as error:
+                raise ValueError(f"settings.{name}: {error}") from None
+        shared_buffers = parse_memory(self.tuned_settings()["shared_buffers"])
+        if shared_buffers >= self.resources.memory:
+            raise ValueError(
+                f"shared_buffers {self.tuned_settings()['shared_buffers']} is not below the "
+                f"host's memory (resources.memory {self.resources.model_dump()['memory']})"
+            )
+
+    def tuned_settings(self) -> dict[str, str]:
+        """timescaledb-tune's values for these resources, with the spec's overrides applied."""
+        tuned = tune(
+            self.resources.host_resources(),
+            max_connections=self.max_connections,
+            pg_major=self.version,
+        )
+        overrides = {name: _setting_text(value) for name, value in self.settings.items()}
+        return tuned | overrides
+
+
+def _setting_text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)

@@ -1,0 +1,89 @@
+"""Reusable field types of the environment spec: sizes, names, addresses.
+
+They parse at the edge (the YAML file) so that everything downstream works with plain, checked
+values: bytes as ints, networks as ``ipaddress`` objects.
+"""
+
+import ipaddress
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+from datalayer.units import format_pg_memory, parse_memory
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
+def _memory_from_yaml(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a size such as '4GB', got {value!r}")
+    return parse_memory(value)
+
+
+def _positive_size(value: int) -> int:
+    if value <= 0:
+        raise ValueError("must be larger than zero")
+    return value
+
+
+MemorySize = Annotated[
+    int,
+    BeforeValidator(_memory_from_yaml),
+    AfterValidator(_positive_size),
+    PlainSerializer(format_pg_memory, return_type=str),
+    Field(description="A size with a unit as PostgreSQL writes it: '512MB', '4GB' (1kB = 1024 B)."),
+]
+
+
+def _identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(
+            "must be a lower-case SQL identifier (a-z, 0-9, _; starting with a letter or _; "
+            "at most 63 characters)"
+        )
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+"""A name that needs no quoting in SQL, pg_hba.conf or shell: roles, databases."""
+
+
+def _setting_name(value: str) -> str:
+    if not _SETTING_NAME.match(value):
+        raise ValueError("is not a PostgreSQL setting name (lower case, optionally 'prefix.name')")
+    return value
+
+
+SettingName = Annotated[str, AfterValidator(_setting_name)]
+
+
+def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an address or CIDR such as '10.0.0.0/16', got {value!r}")
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"is not a valid address or CIDR ({error})") from None
+
+
+Network = Annotated[
+    ipaddress.IPv4Network | ipaddress.IPv6Network,
+    BeforeValidator(_network),
+    PlainSerializer(str, return_type=str),
+]
+
+
+def _listen_address(value: Any) -> str:
+    if value in ("*", "localhost"):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected an IP address, 'localhost' or '*', got {value!r}")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("is not an IP address, 'localhost' or '*'") from None
+
+
+ListenAddress = Annotated[str, BeforeValidator(_listen_address)]

@@ -1,0 +1,1 @@
+"""TimescaleDB: the file layout, the rendered configuration and the decision to reload or restart."""

@@ -1,0 +1,104 @@
+"""Decide how to bring a running server onto new configuration files with least disruption.
+
+PostgreSQL says which settings need a restart (``pg_settings.context = 'postmaster'``) and whether
+one is already owed (``pending_restart``). A changed pg_hba.conf or any other changed setting only
+needs a reload. Comparing the file on the host with the rendered one tells which settings change.
+"""
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+_SETTING_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?\s*(.*?)\s*$")
+
+
+class Action(StrEnum):
+    """What the server needs after the files are written."""
+
+    NONE = "none"
+    RELOAD = "reload"
+    RESTART = "restart"
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """What the running server reports: each setting's context, and whether a restart is owed."""
+
+    contexts: dict[str, str]
+    pending_restart: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The action and why: the settings whose change forces it."""
+
+    action: Action
+    changed_settings: tuple[str, ...]
+    restart_settings: tuple[str, ...]
+    hba_changed: bool
+
+    def describe(self) -> str:
+        """One line for the deploy's output."""
+        if self.action is Action.RESTART:
+            reasons = ", ".join(self.restart_settings) or "the server is not running"
+            return f"restart PostgreSQL ({reasons})"
+        if self.action is Action.RELOAD:
+            what = [*self.changed_settings, *(["pg_hba.conf"] if self.hba_changed else [])]
+            return f"reload PostgreSQL ({', '.join(what)})"
+        return "configuration unchanged, no reload or restart"
+
+
+def parse_settings(text: str) -> dict[str, str]:
+    """Settings of a postgresql.conf text, last one winning as in PostgreSQL; quotes removed."""
+    settings: dict[str, str] = {}
+    for raw_line in text.splitlines():
+        line = _strip_comment(raw_line)
+        match = _SETTING_LINE.match(line)
+        if not match or not match.group(2):
+            continue
+        value = match.group(2)
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            value = value[1:-1].replace("''", "'")
+        settings[match.group(1).lower()] = value
+    return settings
+
+
+def _strip_comment(line: str) -> str:
+    in_quotes = False
+    for index, character in enumerate(line):
+        if character == "'":
+            in_quotes = not in_quotes
+        elif character == "#" and not in_quotes:
+            return line[:index]
+    return line
+
+
+def decide(
+    current_conf: str | None,
+    wanted_conf: str,
+    current_hba: str | None,
+    wanted_hba: str,
+    server: RunningServer | None,
+) -> Decision:
+    """The least disruptive action that puts ``wanted_*`` in force.
+
+    A setting PostgreSQL does not know yet (an extension's, before the library is loaded) is
+    treated as needing a restart: loading a library always does.
+    """
+    current = parse_settings(current_conf or "")
+    wanted = parse_settings(wanted_conf)
+    changed = tuple(
+        sorted(name for name in current.keys() | wanted.keys() if current.get(name) != wanted.get(name))
+    )
+    hba_changed = (current_hba or "") != wanted_hba
+    if server is None:
+        return Decision(Action.RESTART, changed, (), hba_changed)
+    restart = tuple(
+        name for name in changed if server.contexts.get(name, "postmaster") == "postmaster"
+    )
+    restart = tuple(sorted(set(restart) | server.pending_restart))
+    if restart:
+        return Decision(Action.RESTART, changed, restart, hba_changed)
+    if changed or hba_changed:
+        return Decision(Action.RELOAD, changed, (), hba_changed)
+    return Decision(Action.NONE, (), (), False)

@@ -1,0 +1,68 @@
+"""Render postgresql.conf and pg_hba.conf for one environment.
+
+Both files are rendered whole from ``templates/timescaledb/``: the deploy and the Pulumi
+containers install exactly these bytes and never edit a line in place.
+"""
+
+from dataclasses import dataclass
+
+from datalayer.render import render
+from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.layout import PostgresqlLayout
+
+SHARED_PRELOAD_LIBRARIES = ("timescaledb",)
+
+
+@dataclass(frozen=True)
+class HbaLine:
+    """One rendered pg_hba.conf record, the shape autobase uses: type, database, user, address,
+    method, with the comment written above it."""
+
+    type: str
+    database: str
+    user: str
+    address: str
+    method: str
+    comment: str
+
+
+def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
+    """The spec's rules between the fixed first line and the explicit final rejects."""
+    first = HbaLine(
+        "local", "all", "postgres", "", "peer",
+        "The postgres superuser only over the Unix socket, as the postgres OS user (deploys, hooks).",
+    )  # fmt: skip
+    declared = [
+        HbaLine(
+            type="hostssl" if rule.type == "host" and spec.tls.enabled else rule.type,
+            database=rule.database,
+            user=rule.user,
+            address="" if rule.address is None else str(rule.address),
+            method=rule.method,
+            comment=rule.comment,
+        )
+        for rule in spec.hba
+    ]
+    final = [
+        HbaLine("local", "all", "all", "", "reject", "Nothing else over the Unix socket."),
+        HbaLine("host", "all", "all", "0.0.0.0/0", "reject", "Nothing else over IPv4."),
+        HbaLine("host", "all", "all", "::/0", "reject", "Nothing else over IPv6."),
+    ]
+    return [first, *declared, *final]
+
+
+def render_postgresql_conf(spec: TimescaleDb, layout: PostgresqlLayout, environment: str) -> str:
+    """The complete postgresql.conf for ``spec`` in ``layout``."""
+    return render(
+        "timescaledb/postgresql.conf.j2",
+        environment=environment,
+        spec=spec,
+        layout=layout,
+        shared_preload_libraries=SHARED_PRELOAD_LIBRARIES,
+        tuned=spec.tuned_settings(),
+    )
+
+
+def render_pg_hba_conf(spec: TimescaleDb, environment: str) -> str:
+    """The complete pg_hba.conf for ``spec``."""
+    return render("timescaledb/pg_hba.conf.j2", environment=environment, lines=hba_lines(spec))

@@ -1,0 +1,98 @@
+"""The TimescaleDB deploy: PostgreSQL with the timescaledb extension, tuned and locked down.
+
+Run by ``deploy/site.py`` on the inventory's ``timescaledb`` group; callable from any other
+pyinfra deploy as ``timescaledb(environment, passwords)``.
+"""
+
+from pydantic import SecretStr
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import apt, files, postgres, systemd
+
+from datalayer.spec import EnvironmentSpec
+from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
+from datalayer.timescaledb.layout import debian_layout
+from datalayer.timescaledb.packages import KEYRING_DIRECTORY, package_plan
+from deploy.timescaledb import operations
+
+
+def _install_packages(environment: EnvironmentSpec) -> None:
+    distribution = host.get_fact(LinuxDistribution)
+    meta = distribution["release_meta"]
+    plan = package_plan(environment.timescaledb, meta["ID"], meta["VERSION_CODENAME"])
+    if plan.repositories:
+        files.directory(
+            name=f"Create {KEYRING_DIRECTORY} for repository signing keys",
+            path=KEYRING_DIRECTORY,
+            mode="755",
+        )
+    for repository in plan.repositories:
+        files.download(
+            name=f"Fetch the {repository.name} repository signing key",
+            src=repository.key_url,
+            dest=repository.keyring,
+            mode="644",
+        )
+        apt.repo(
+            name=f"Add the {repository.name} apt repository",
+            src=repository.source_line,
+            filename=repository.name,
+        )
+    apt.packages(
+        name=f"Install {', '.join(plan.packages)}",
+        packages=list(plan.packages),
+        update=True,
+        cache_time=3600,
+        no_recommends=True,
+    )
+
+
+@deploy("TimescaleDB")  # type: ignore[misc]
+def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None:
+    """Install, configure and start TimescaleDB as ``environment`` declares.
+
+    + environment: the validated environment spec
+    + passwords: every login role's password (``datalayer.secrets.role_passwords``), read before
+      the deploy starts so that a missing secret stops it before any change
+    """
+    spec = environment.timescaledb
+    layout = debian_layout(spec)
+    _install_packages(environment)
+    operations.cluster(
+        name=f"Create the PostgreSQL {layout.cluster_name} cluster if missing",
+        version=spec.version,
+        cluster=spec.cluster,
+        data_directory=layout.data_directory,
+    )
+    operations.configuration(
+        name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
+        version=spec.version,
+        layout=layout,
+        postgresql_conf=render_postgresql_conf(spec, layout, environment.name),
+        pg_hba_conf=render_pg_hba_conf(spec, environment.name),
+    )
+    systemd.service(
+        name=f"Enable and start {layout.service}",
+        service=layout.service,
+        running=True,
+        enabled=True,
+    )
+    postgres.database(
+        name=f"Create the {spec.database} database",
+        database=spec.database,
+        encoding="UTF8",
+        template="template0",
+        psql_port=spec.port,
+        _sudo=True,
+        _sudo_user="postgres",
+    )
+    for role in spec.roles:
+        operations.login_role(
+            name=f"Create or update the {role.name} login role",
+            version=spec.version,
+            cluster=spec.cluster,
+            role=role.name,
+            password=passwords[role.name],
+            connection_limit=role.connection_limit,
+        )

@@ -1,0 +1,63 @@
+"""Facts about a PostgreSQL cluster, read as the postgres OS user over the Unix socket.
+
+Both run as root and switch with ``runuser`` (peer authentication: root cannot log in as the
+postgres role). Both answer ``None`` while the cluster is not running, which is a state to act on
+(start it), not an error.
+"""
+
+from typing import Any
+
+from pyinfra.api import FactBase
+
+from datalayer.timescaledb.changes import RunningServer
+
+
+def _psql(version: int, cluster: str, sql: str) -> str:
+    service = f"postgresql@{version}-{cluster}"
+    return (
+        f"if systemctl is-active --quiet {service}; then "
+        f"runuser -u postgres -- psql --cluster {version}/{cluster} -XAtq -F '|' -d postgres "
+        f'-c "{sql}"; fi'
+    )
+
+
+class PostgresqlRunningServer(FactBase):  # type: ignore[misc]
+    """Each setting's context and the settings owed a restart, from ``pg_settings``."""
+
+    def command(self, version: int, cluster: str) -> str:
+        return _psql(version, cluster, "SELECT name, context, pending_restart FROM pg_settings")
+
+    def process(self, output: list[str]) -> RunningServer | None:
+        contexts: dict[str, str] = {}
+        pending: set[str] = set()
+        for line in output:
+            name, context, pending_restart = line.split("|")
+            contexts[name] = context
+            if pending_restart == "t":
+                pending.add(name)
+        return RunningServer(contexts, frozenset(pending)) if contexts else None
+
+
+class PostgresqlLoginRoles(FactBase):  # type: ignore[misc]
+    """Login attributes, connection limit and stored SCRAM verifier of the named roles."""
+
+    def command(self, version: int, cluster: str, roles: tuple[str, ...]) -> str:
+        # Role names are validated SQL identifiers (datalayer.spec.types.Identifier).
+        names = ", ".join(f"'{role}'" for role in roles) or "NULL"
+        return _psql(
+            version,
+            cluster,
+            "SELECT rolname, rolcanlogin, rolconnlimit, coalesce(rolpassword, '') "
+            f"FROM pg_authid WHERE rolname IN ({names})",
+        )
+
+    def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
+        roles: dict[str, dict[str, Any]] = {}
+        for line in output:
+            name, can_login, connection_limit, verifier = line.split("|", 3)
+            roles[name] = {
+                "login": can_login == "t",
+                "connection_limit": int(connection_limit),
+                "verifier": verifier or None,
+            }
+        return roles

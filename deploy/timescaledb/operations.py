@@ -1,0 +1,114 @@
+"""pyinfra operations for a PostgreSQL cluster that pyinfra's own ``postgres`` module lacks.
+
+Each reads a fact, compares it with the wanted state, and yields commands or says ``noop``.
+"""
+
+from collections.abc import Iterator
+from io import StringIO
+
+from pydantic import SecretStr
+from pyinfra import host
+from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
+from pyinfra.facts.files import Directory, FileContents
+from pyinfra.operations import files
+
+from datalayer import scram
+from datalayer.timescaledb.changes import Action, decide
+from datalayer.timescaledb.layout import PostgresqlLayout
+from deploy.timescaledb.facts import PostgresqlLoginRoles, PostgresqlRunningServer
+
+
+def _psql(version: int, cluster: str, *sql: object) -> StringCommand:
+    return StringCommand(
+        "runuser -u postgres -- psql",
+        f"--cluster {version}/{cluster}",
+        "-Xq -v ON_ERROR_STOP=1 -d postgres -c",
+        QuoteString(StringCommand(*sql, _separator="")),
+    )
+
+
+@operation()  # type: ignore[misc]
+def cluster(version: int, cluster: str, data_directory: str) -> Iterator[str]:
+    """Create a postgresql-common cluster unless its data directory exists.
+
+    + version: PostgreSQL major version
+    + cluster: cluster name
+    + data_directory: where the cluster keeps its data
+
+    Will not touch an existing cluster: its data is never re-initialised.
+    """
+    if host.get_fact(Directory, path=data_directory):
+        host.noop(f"cluster {version}/{cluster} exists")
+        return
+    yield f"pg_createcluster --start-conf=auto {version} {cluster}"
+
+
+@operation()  # type: ignore[misc]
+def configuration(
+    version: int, layout: PostgresqlLayout, postgresql_conf: str, pg_hba_conf: str
+) -> Iterator[object]:
+    """Install postgresql.conf and pg_hba.conf, then reload or restart only as much as needed.
+
+    + version: PostgreSQL major version
+    + layout: the cluster's paths and service
+    + postgresql_conf: the rendered postgresql.conf
+    + pg_hba_conf: the rendered pg_hba.conf
+
+    The decision comes from PostgreSQL itself: a changed setting whose ``pg_settings.context`` is
+    ``postmaster``, or a restart it already owes (``pending_restart``), restarts; any other change,
+    pg_hba.conf included, reloads; no change does neither.
+    """
+    cluster_name = layout.cluster_name.split("/")[1]
+    current_conf = host.get_fact(FileContents, path=layout.postgresql_conf)
+    current_hba = host.get_fact(FileContents, path=layout.pg_hba_conf)
+    server = host.get_fact(PostgresqlRunningServer, version=version, cluster=cluster_name)
+    decision = decide(
+        None if current_conf is None else "\n".join(current_conf) + "\n",
+        postgresql_conf,
+        None if current_hba is None else "\n".join(current_hba) + "\n",
+        pg_hba_conf,
+        server,
+    )
+    for content, path, mode in (
+        (postgresql_conf, layout.postgresql_conf, "644"),
+        (pg_hba_conf, layout.pg_hba_conf, "640"),
+    ):
+        yield from files.put._inner(
+            src=StringIO(content), dest=path, user="postgres", group="postgres", mode=mode
+        )
+    if decision.action is Action.NONE:
+        host.noop(decision.describe())
+        return
+    verb = "restart" if decision.action is Action.RESTART else "reload"
+    yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
+
+
+@operation()  # type: ignore[misc]
+def login_role(
+    version: int, cluster: str, role: str, password: SecretStr, connection_limit: int
+) -> Iterator[StringCommand]:
+    """A role that logs in with ``password``, stored as a SCRAM-SHA-256 verifier.
+
+    + version, cluster: the cluster
+    + role: role name (a validated identifier)
+    + password: the role's password; only its verifier reaches the host, masked in output
+    + connection_limit: most concurrent connections (-1: unlimited)
+
+    Will not change a current password: the stored verifier is checked against the secret here,
+    on the control machine, so a second run changes nothing. Privileges are not managed here.
+    """
+    current = host.get_fact(PostgresqlLoginRoles, version=version, cluster=cluster, roles=(role,))
+    state = current.get(role)
+    secret = password.get_secret_value()
+    clauses: list[object] = []
+    if state is None or not state["login"]:
+        clauses.append(" LOGIN")
+    if state is None or state["connection_limit"] != connection_limit:
+        clauses.append(f" CONNECTION LIMIT {connection_limit}")
+    if state is None or not scram.matches(secret, state["verifier"]):
+        clauses += [" PASSWORD '", HiddenValue(scram.verifier(secret)), "'"]
+    if not clauses:
+        host.noop(f"role {role} is current")
+        return
+    verb = "CREATE" if state is None else "ALTER"
+    yield _psql(version, cluster, f"{verb} ROLE {role}", *clauses)
