@@ -5,6 +5,7 @@ this project's namespace and validates them as one :class:`EnvironmentSpec`. Key
 namespaces (``docker:host``, provider settings) belong to Pulumi and are left alone.
 """
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,18 @@ from datalayer.spec.errors import SpecError
 PROJECT_NAMESPACE = "datalayer"
 _STACK_FILE_PREFIX = "Pulumi."
 _STACK_FILE_SUFFIX = ".yaml"
+STACKS_VARIABLE = "DATALAYER_STACKS"
 
 
-def known_environments(root: Path = REPOSITORY_ROOT) -> list[str]:
+def stacks_directory() -> Path:
+    """Where the stack files are: the repository, or ``$DATALAYER_STACKS`` to rehearse a changed
+    copy of an environment (the tests do) without editing the checked-in file."""
+    return Path(os.environ.get(STACKS_VARIABLE) or REPOSITORY_ROOT)
+
+
+def known_environments(root: Path | None = None) -> list[str]:
     """Names of the environments that have a stack file in ``root``."""
+    root = root or stacks_directory()
     return sorted(
         path.name[len(_STACK_FILE_PREFIX) : -len(_STACK_FILE_SUFFIX)]
         for path in root.glob(f"{_STACK_FILE_PREFIX}*{_STACK_FILE_SUFFIX}")
@@ -29,8 +38,9 @@ def known_environments(root: Path = REPOSITORY_ROOT) -> list[str]:
     )
 
 
-def stack_file(name: str, root: Path = REPOSITORY_ROOT) -> Path:
+def stack_file(name: str, root: Path | None = None) -> Path:
     """The stack file of environment ``name``; an unknown name is a :class:`SpecError`."""
+    root = root or stacks_directory()
     path = root / f"{_STACK_FILE_PREFIX}{name}{_STACK_FILE_SUFFIX}"
     if not path.is_file():
         known = ", ".join(known_environments(root)) or "none"
@@ -38,7 +48,7 @@ def stack_file(name: str, root: Path = REPOSITORY_ROOT) -> Path:
     return path
 
 
-def load_environment(name: str, root: Path = REPOSITORY_ROOT) -> EnvironmentSpec:
+def load_environment(name: str, root: Path | None = None) -> EnvironmentSpec:
     """Load and validate environment ``name`` from its stack file."""
     path = stack_file(name, root)
     document = yaml.safe_load(path.read_text()) or {}
@@ -64,7 +74,7 @@ def _describe(error: ValidationError, source: str) -> str:
     """One line per problem: file, dotted key, offending value, reason."""
     lines = []
     for problem in error.errors():
-        location = ".".join(str(part) for part in problem["loc"] if part != "name" or len(problem["loc"]) > 1)
+        location = ".".join(str(part) for part in problem["loc"])
         key = f"{PROJECT_NAMESPACE}:{location}" if location else PROJECT_NAMESPACE
         reason = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":

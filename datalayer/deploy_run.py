@@ -1,0 +1,69 @@
+"""Run ``deploy/site.py`` with pyinfra and read its result table.
+
+The quickstart, the benchmark and the tests all deploy the same way and need the same facts back:
+did it succeed, how many operations changed something, how long it took.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from datalayer.paths import REPOSITORY_ROOT
+
+_GRAND_TOTAL = re.compile(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)")
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What one pyinfra run reported."""
+
+    returncode: int
+    output: str
+    changed: int
+    unchanged: int
+    errors: int
+    seconds: float
+
+
+def _count(text: str) -> int:
+    return 0 if text == "-" else int(text)
+
+
+def run_deploy(
+    inventory: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    verbose: bool = False,
+    limit: str | None = None,
+) -> DeployResult:
+    """``pyinfra -y INVENTORY deploy/site.py``; the pyinfra next to this interpreter.
+
+    + environ: the whole environment of the run (default: this process's)
+    """
+    command = [str(Path(sys.executable).with_name("pyinfra")), "-y", "--no-wait"]
+    if verbose:
+        command.append("-vv")
+    if limit:
+        command += ["--limit", limit]
+    command += [str(inventory), "deploy/site.py"]
+    started = time.monotonic()
+    completed = subprocess.run(
+        command,
+        cwd=REPOSITORY_ROOT,
+        env=dict(os.environ if environ is None else environ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    output = completed.stdout + completed.stderr
+    match = _GRAND_TOTAL.search(output)
+    changed, errors, unchanged = (
+        (_count(match.group(2)), _count(match.group(3)), _count(match.group(4))) if match else (0, 0, 0)
+    )
+    return DeployResult(completed.returncode, output, changed, unchanged, errors, seconds)

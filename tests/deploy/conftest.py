@@ -1,0 +1,111 @@
+"""A sandbox droplet in the ``timescaledb`` group, deployed once for the whole module.
+
+The droplet and its first deploy are shared by the tests (building and deploying take most of
+the time); each test that changes the spec deploys its own copy and says what it changed.
+"""
+
+import copy
+import os
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from datalayer.deploy_run import DeployResult, run_deploy
+from datalayer.paths import REPOSITORY_ROOT
+from datalayer.sandbox import DropletSpec, Sandbox
+from datalayer.spec import load_environment
+
+ENVIRONMENT = "sandbox"
+DROPLET = "deploy-1"
+
+
+class Deployment:
+    """The shared droplet, its secrets, and ways to deploy to it and look inside."""
+
+    def __init__(self, sandbox: Sandbox, container: str, ports: dict[int, int], secret_dir: Path):
+        self.sandbox = sandbox
+        self.container = container
+        self.ports = ports
+        self.secret_dir = secret_dir
+        self.passwords: dict[str, str] = {}
+        for role in load_environment(ENVIRONMENT).timescaledb.roles:
+            self.set_password(role.password_secret, secrets.token_urlsafe(24))
+
+    def set_password(self, variable: str, value: str) -> None:
+        path = self.secret_dir / variable
+        path.write_text(value)
+        path.chmod(0o600)
+        self.passwords[variable] = value
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {f"{variable}_FILE": str(self.secret_dir / variable) for variable in self.passwords}
+
+    def deploy(
+        self,
+        extra_environ: dict[str, str] | None = None,
+        *,
+        verbose: bool = False,
+        without: str | None = None,
+    ) -> DeployResult:
+        """Deploy with this droplet's secrets; ``without`` names a secret to leave unset."""
+        environ = {**os.environ, **self.environ, **(extra_environ or {})}
+        if without is not None:
+            environ = {k: v for k, v in environ.items() if k not in (without, f"{without}_FILE")}
+        return run_deploy(self.sandbox.inventory_path, environ, verbose=verbose)
+
+    def sh(self, command: str) -> str:
+        completed = subprocess.run(
+            ["docker", "exec", self.container, "sh", "-c", command],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return completed.stdout.strip()
+
+    def sql(self, query: str, database: str = "postgres") -> str:
+        return self.sh(f"runuser -u postgres -- psql -XAtq -d {database} -c \"{query}\"")
+
+    def postmaster_started(self) -> str:
+        return self.sql("SELECT pg_postmaster_start_time()")
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-deploy")
+    spec = load_environment(ENVIRONMENT).timescaledb
+    (droplet,) = sandbox.up(
+        [DropletSpec(DROPLET, ("timescaledb",))],
+        env=ENVIRONMENT,
+        memory=spec.resources.model_dump()["memory"],
+        cpus=float(spec.resources.cpus),
+    )
+    secret_dir = tmp_path_factory.mktemp("secrets")
+    yield Deployment(sandbox, droplet.container, droplet.published_ports, secret_dir)
+    if not os.environ.get("DATALAYER_KEEP_SANDBOX"):
+        sandbox.down([DROPLET])
+
+
+@pytest.fixture(scope="session")
+def first_deploy(deployment: Deployment) -> DeployResult:
+    result = deployment.deploy()
+    assert result.returncode == 0, result.output
+    return result
+
+
+@pytest.fixture
+def changed_stack(tmp_path: Path) -> Callable[[Callable[[dict[str, Any]], None]], dict[str, str]]:
+    """A copy of the sandbox stack file changed by a function; returns the environ that selects it."""
+
+    def make(change: Callable[[dict[str, Any]], None]) -> dict[str, str]:
+        document = yaml.safe_load((REPOSITORY_ROOT / f"Pulumi.{ENVIRONMENT}.yaml").read_text())
+        timescaledb = copy.deepcopy(document["config"]["datalayer:timescaledb"])
+        change(timescaledb)
+        document["config"]["datalayer:timescaledb"] = timescaledb
+        (tmp_path / f"Pulumi.{ENVIRONMENT}.yaml").write_text(yaml.safe_dump(document))
+        return {"DATALAYER_STACKS": str(tmp_path)}
+
+    return make

@@ -1,0 +1,131 @@
+"""The TimescaleDB deploy against a real sandbox droplet, over SSH, as a user runs it.
+
+Tests run in file order on one droplet: the first deploy, its verification and its idempotence
+come first; later tests change the spec and check the least disruptive action was taken.
+"""
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+from datalayer.deploy_run import DeployResult
+from datalayer.paths import REPOSITORY_ROOT
+from tests.deploy.conftest import Deployment
+
+pytestmark = pytest.mark.sandbox
+
+Stack = Callable[[Callable[[dict[str, Any]], None]], dict[str, str]]
+
+
+def test_first_deploy_changes_the_host(first_deploy: DeployResult) -> None:
+    assert first_deploy.changed > 0
+    assert first_deploy.errors == 0
+
+
+def test_second_deploy_changes_nothing_and_restarts_nothing(
+    deployment: Deployment, first_deploy: DeployResult
+) -> None:
+    started = deployment.postmaster_started()
+    second = deployment.deploy()
+    assert second.returncode == 0, second.output
+    assert second.changed == 0, second.output
+    assert deployment.postmaster_started() == started
+
+
+def test_testinfra_suite_passes_on_the_deployed_host(
+    deployment: Deployment, first_deploy: DeployResult, tmp_path: Any
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "datalayer.verify", str(deployment.sandbox.inventory_path),
+         "--junit-directory", str(tmp_path), "--", "-q"],
+        cwd=REPOSITORY_ROOT, env={**os.environ, **deployment.environ},
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert " passed" in completed.stdout
+
+
+def test_no_secret_appears_in_deploy_output(deployment: Deployment, first_deploy: DeployResult) -> None:
+    verbose = deployment.deploy(verbose=True)
+    for password in deployment.passwords.values():
+        assert password not in first_deploy.output
+        assert password not in verbose.output
+
+
+def test_rotated_password_is_set_masked_and_works(deployment: Deployment, first_deploy: DeployResult) -> None:
+    new_password = "rotated-" + "Z9" * 12
+    deployment.set_password("DATALAYER_APP_PASSWORD", new_password)
+    result = deployment.deploy(verbose=True)
+    assert result.returncode == 0, result.output
+    assert result.changed == 1, result.output
+    assert "PASSWORD '***'" in result.output
+    assert new_password not in result.output
+    assert "SCRAM-SHA-256$" not in result.output
+    with psycopg.connect(
+        host="127.0.0.1", port=deployment.ports[5432], dbname="trading", user="app",
+        password=new_password, sslmode="require",
+    ) as connection:  # fmt: skip
+        assert connection.execute("SELECT current_user").fetchone() == ("app",)
+
+
+def test_reloadable_setting_change_reloads_without_restart(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    started = deployment.postmaster_started()
+    result = deployment.deploy(changed_stack(lambda t: t.setdefault("settings", {}).update(work_mem="7MB")))
+    assert result.returncode == 0, result.output
+    assert deployment.sql("SHOW work_mem") == "7MB"
+    assert deployment.postmaster_started() == started
+
+
+def test_pg_hba_change_reloads_without_restart(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    rule = {"type": "host", "database": "trading", "user": "reader", "address": "172.30.58.0/24",
+            "method": "scram-sha-256", "comment": "A rule added by the test."}  # fmt: skip
+    started = deployment.postmaster_started()
+    result = deployment.deploy(changed_stack(lambda t: t["hba"].append(rule)))
+    assert result.returncode == 0, result.output
+    assert "172.30.58.0" in deployment.sql("SELECT address FROM pg_hba_file_rules")
+    assert deployment.postmaster_started() == started
+
+
+def test_restart_setting_change_restarts(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    started = deployment.postmaster_started()
+    result = deployment.deploy(changed_stack(lambda t: t.setdefault("settings", {}).update(shared_buffers="200MB")))
+    assert result.returncode == 0, result.output
+    assert deployment.sql("SHOW shared_buffers") == "200MB"
+    assert deployment.postmaster_started() != started
+    assert deployment.sql("SELECT count(*) FROM pg_settings WHERE pending_restart") == "0"
+
+
+def test_bad_spec_stops_before_any_change(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    before = deployment.sh("sha256sum /etc/postgresql/17/main/pg_hba.conf")
+    result = deployment.deploy(changed_stack(lambda t: t["hba"][0].update(address="172.30.57.0/33")))
+    assert result.returncode != 0
+    assert "datalayer:timescaledb.hba.0.address: '172.30.57.0/33' is not a valid address or CIDR" in result.output
+    assert "Traceback" not in result.output
+    assert result.changed == 0
+    assert deployment.sh("sha256sum /etc/postgresql/17/main/pg_hba.conf") == before
+
+
+def test_missing_secret_stops_before_any_change(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    before = deployment.sh("sha256sum /etc/postgresql/17/main/postgresql.conf")
+    # The spec changes too: a run that got past the secrets would change the host.
+    stack = changed_stack(lambda t: t.setdefault("settings", {}).update(work_mem="9MB"))
+    result = deployment.deploy(stack, without="DATALAYER_READER_PASSWORD")
+    assert result.returncode != 0
+    assert "secret DATALAYER_READER_PASSWORD is not set" in result.output
+    assert "Traceback" not in result.output
+    assert deployment.sh("sha256sum /etc/postgresql/17/main/postgresql.conf") == before

@@ -1,0 +1,71 @@
+"""Options and fixtures for verifying provisioned hosts with testinfra.
+
+    pytest tests/infra --hosts=ssh://db-1 --ssh-config=FILE --env=prod [--pg-endpoint=ADDR:PORT]
+
+Commands on the host run as root (connect as root, or add ``--sudo``). Logins are tried from
+where pytest runs, through ``--pg-endpoint`` (default: the host's name and the spec's port), with
+the passwords from the same secrets the deploy used.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from datalayer.spec import EnvironmentSpec, load_environment
+from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.layout import PostgresqlLayout, debian_layout
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("datalayer")
+    group.addoption("--env", default=None, help="environment the hosts belong to (Pulumi.<env>.yaml)")
+    group.addoption(
+        "--pg-endpoint",
+        default=None,
+        help="ADDRESS:PORT where this machine reaches PostgreSQL on the host under test",
+    )
+
+
+def _environment(config: pytest.Config) -> EnvironmentSpec:
+    name = config.getoption("--env")
+    if not name:
+        raise pytest.UsageError("tests/infra needs --env=<environment> (e.g. --env=prod)")
+    return load_environment(str(name))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per tuned setting, so that one wrong value does not hide the others."""
+    if "tuned_setting" in metafunc.fixturenames:
+        settings = _environment(metafunc.config).timescaledb.tuned_settings()
+        metafunc.parametrize("tuned_setting", sorted(settings.items()), ids=sorted(settings))
+
+
+@pytest.fixture(scope="session")
+def environment(pytestconfig: pytest.Config) -> EnvironmentSpec:
+    return _environment(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def spec(environment: EnvironmentSpec) -> TimescaleDb:
+    return environment.timescaledb
+
+
+@pytest.fixture(scope="session")
+def layout(spec: TimescaleDb) -> PostgresqlLayout:
+    return debian_layout(spec)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    address: str
+    port: int
+
+
+@pytest.fixture
+def endpoint(pytestconfig: pytest.Config, host: object, spec: TimescaleDb) -> Endpoint:
+    """Where this machine reaches the PostgreSQL of the host under test."""
+    given = pytestconfig.getoption("--pg-endpoint")
+    if given:
+        address, _, port = str(given).rpartition(":")
+        return Endpoint(address, int(port))
+    return Endpoint(host.backend.get_hostname(), spec.port)  # type: ignore[attr-defined]

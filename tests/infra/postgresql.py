@@ -1,0 +1,37 @@
+"""Helpers the TimescaleDB suite uses to ask the host's PostgreSQL, as postgres over its socket."""
+
+from typing import Any
+
+from datalayer.timescaledb.layout import PostgresqlLayout
+from datalayer.units import parse_memory
+
+
+def query(host: Any, layout: PostgresqlLayout, sql: str, database: str = "postgres") -> str:
+    """The unaligned, tuples-only output of ``sql`` (commands as root, so ``runuser``)."""
+    output: str = host.check_output(
+        "runuser -u postgres -- psql --cluster %s -XAtq -v ON_ERROR_STOP=1 -d %s -c %s",
+        layout.cluster_name,
+        database,
+        sql,
+    )
+    return output
+
+
+def journal(host: Any, service: str) -> str:
+    """The unit's last journal lines, for the failure message of a service test."""
+    result = host.run("journalctl --no-pager -n 40 -u %s", service)
+    return f"journal of {service}:\n{result.stdout}{result.stderr}"
+
+
+def same_setting(shown: str, expected: str) -> bool:
+    """Whether ``SHOW`` output means the value the spec asked for (PostgreSQL normalises units)."""
+    if shown == expected:
+        return True
+    try:
+        return parse_memory(shown) == parse_memory(expected)
+    except ValueError:
+        pass
+    try:
+        return float(shown) == float(expected)
+    except ValueError:
+        return shown.lower() == expected.lower()

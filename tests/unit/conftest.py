@@ -1,0 +1,31 @@
+"""Shared builders for unit tests: a minimal valid environment to vary one key at a time."""
+
+import copy
+from typing import Any
+
+import pytest
+
+
+def minimal_timescaledb() -> dict[str, Any]:
+    return {
+        "version": 17,
+        "package_source": "distribution",
+        "resources": {"memory": "4GB", "cpus": 2},
+        "hba": [
+            {
+                "type": "host",
+                "database": "trading",
+                "user": "app",
+                "address": "10.0.0.0/24",
+                "method": "scram-sha-256",
+                "comment": "Application servers.",
+            }
+        ],
+        "roles": [{"name": "app", "password_secret": "DATALAYER_APP_PASSWORD"}],
+    }
+
+
+@pytest.fixture
+def timescaledb_config() -> dict[str, Any]:
+    """A fresh, valid ``datalayer:timescaledb`` value to change one key of."""
+    return copy.deepcopy(minimal_timescaledb())

@@ -1,0 +1,56 @@
+"""Secrets: read from the environment or a named file, refused when missing or weak, never shown."""
+
+from pathlib import Path
+
+import pytest
+
+from datalayer.secrets import SecretError, read_secret, role_passwords
+from datalayer.spec import load_environment
+
+GOOD = "s3cure-and-long-enough"
+
+
+def test_secret_from_variable() -> None:
+    assert read_secret("X_PASSWORD", {"X_PASSWORD": GOOD}).get_secret_value() == GOOD
+
+
+def test_secret_from_file_named_by_variable(tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    path.write_text(GOOD + "\n")
+    environ = {"X_PASSWORD_FILE": str(path)}
+    assert read_secret("X_PASSWORD", environ).get_secret_value() == GOOD
+
+
+def test_missing_secret_names_the_variable() -> None:
+    with pytest.raises(SecretError, match="secret X_PASSWORD is not set: export X_PASSWORD, or X_PASSWORD_FILE"):
+        read_secret("X_PASSWORD", {})
+
+
+def test_unreadable_secret_file_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(SecretError, match="X_PASSWORD: cannot read X_PASSWORD_FILE="):
+        read_secret("X_PASSWORD", {"X_PASSWORD_FILE": str(tmp_path / "absent")})
+
+
+def test_short_secret_is_refused_without_showing_it() -> None:
+    with pytest.raises(SecretError) as raised:
+        read_secret("X_PASSWORD", {"X_PASSWORD": "hunter2"})
+    assert "shorter than 16" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_secret_is_masked_when_printed() -> None:
+    secret = read_secret("X_PASSWORD", {"X_PASSWORD": GOOD})
+    assert GOOD not in str(secret)
+    assert GOOD not in repr(secret)
+
+
+def test_role_passwords_reads_every_role_of_the_spec() -> None:
+    spec = load_environment("sandbox").timescaledb
+    environ = {"DATALAYER_APP_PASSWORD": GOOD, "DATALAYER_READER_PASSWORD": GOOD + "!"}
+    assert set(role_passwords(spec, environ)) == {"app", "reader"}
+
+
+def test_role_passwords_stops_at_the_first_missing_one() -> None:
+    spec = load_environment("sandbox").timescaledb
+    with pytest.raises(SecretError, match="DATALAYER_READER_PASSWORD"):
+        role_passwords(spec, {"DATALAYER_APP_PASSWORD": GOOD})
