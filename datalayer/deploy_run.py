@@ -64,6 +64,8 @@ def run_deploy(
     output = completed.stdout + completed.stderr
     match = _GRAND_TOTAL.search(output)
     changed, errors, unchanged = (
-        (_count(match.group(2)), _count(match.group(3)), _count(match.group(4))) if match else (0, 0, 0)
+        (_count(match.group(2)), _count(match.group(3)), _count(match.group(4)))
+        if match
+        else (0, 0, 0)
     )
     return DeployResult(completed.returncode, output, changed, unchanged, errors, seconds)

@@ -39,7 +39,7 @@ def matches(password: str, stored: str | None) -> bool:
     if not stored or not stored.startswith("SCRAM-SHA-256$"):
         return False
     try:
-        header, keys = stored.removeprefix("SCRAM-SHA-256$").split("$")
+        header, _keys = stored.removeprefix("SCRAM-SHA-256$").split("$")
         iterations_text, salt_text = header.split(":")
         salt = base64.b64decode(salt_text, validate=True)
         iterations = int(iterations_text)

@@ -51,7 +51,7 @@ class HostResources:
 
 # memory.go
 _BASE_CONNS = 20
-_WORK_MEM_PER_GIG_PER_CONN = 20.0 * _BASE_CONNS  # MB of work_mem per GB at 20 connections
+_WORK_MEM_PER_GIG_PER_CONN = 20.0 * _BASE_CONNS  # PR #149: 20MB per GB for each of 20 connections
 _WORK_MEM_MIN = 64 * KILOBYTE  # PostgreSQL refuses a smaller work_mem
 _MAINTENANCE_WORK_MEM_LIMIT = 2047 * MEGABYTE
 
@@ -89,7 +89,7 @@ def tune(resources: HostResources, *, max_connections: int, pg_major: int) -> di
     if max_connections < 1:
         raise ValueError(f"max_connections must be at least 1, got {max_connections!r}")
     if pg_major < 10:
-        raise ValueError(f"pg_major must be 10 or later (timescaledb-tune's range), got {pg_major!r}")
+        raise ValueError(f"pg_major must be 10 or later, got {pg_major!r}")
     return (
         _memory(resources.memory_bytes, resources.cpus, max_connections)
         | _parallelism(resources.cpus)
@@ -101,7 +101,7 @@ def tune(resources: HostResources, *, max_connections: int, pg_major: int) -> di
 def _memory(memory: int, cpus: int, max_connections: int) -> dict[str, str]:
     # Float arithmetic in Go's order, so that truncation lands on the same byte.
     gigs = float(memory) / GIGABYTE
-    # MemoryRecommender.Recommend: 128MB per GB of memory, capped below 2GB.
+    # MemoryRecommender.Recommend: 128MB per GB of memory, at most 2047MB.
     maintenance_work_mem = min(gigs * (128.0 * MEGABYTE), float(_MAINTENANCE_WORK_MEM_LIMIT))
     # MemoryRecommender.Recommend: CPUs count in pairs, math.Round(cpus / 2.0).
     cpu_factor = (cpus + 1) // 2
@@ -182,7 +182,7 @@ def _miscellaneous(memory: int, storage: StorageType, pg_major: int) -> dict[str
 
 
 def _effective_io_concurrency(storage: StorageType, pg_major: int) -> str:
-    if storage is not StorageType.SSD:
+    if storage in _EFFECTIVE_IO_CONCURRENCY:
         return _EFFECTIVE_IO_CONCURRENCY[storage]
     # getEffectiveIOConcurrency: PostgreSQL 13 changed the meaning of the value; 256 is the
     # recommendation for SSDs timescaledb-tune adopted from Bruce Momjian for the new meaning.

@@ -64,18 +64,16 @@ def format_pg_memory(num_bytes: int) -> str:
     Mirrors ``BytesToPGFormat`` in timescaledb-tune's internal/parse/parse.go so that a value
     computed here is, character for character, the one the tool would write: the largest unit
     that fits; one unit smaller when the value has a fraction above 0.001 of that unit (and then
-    truncated); kB rounded half away from zero; anything below 1kB written as 1kB. The result is
-    therefore exact for whole units but can lose up to one unit of the smaller kind, as the
-    tool's output does.
+    truncated); kB rounded half away from zero; anything below 1kB written as 1kB. Like the
+    tool's output, the text is exact for whole units but drops a remainder of at most a
+    thousandth of the unit, or of less than one unit once it has moved to the smaller one.
     """
     if isinstance(num_bytes, bool) or not isinstance(num_bytes, int) or num_bytes < 1:
         # BytesToPGFormat panics below 1 byte: no PostgreSQL memory setting is written as 0kB.
         raise ValueError(f"cannot format {num_bytes!r} as a memory size: needs at least 1 byte")
-    for divisor, unit in _PG_UNITS:
-        if num_bytes >= divisor:
-            break
-    else:
+    if num_bytes < KILOBYTE:
         return "1kB"
+    divisor, unit = next((size, name) for size, name in _PG_UNITS if num_bytes >= size)
     # Go divides float64 values; doing the same keeps the 0.001 threshold bit-for-bit identical.
     value = float(num_bytes) / float(divisor)
     if unit == "kB":

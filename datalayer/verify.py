@@ -61,7 +61,9 @@ def targets(inventory_path: str) -> list[Target]:
             data = host.data
             env = str(data.get("env"))
             port = load_environment(env).timescaledb.port
-            endpoint = data.get("postgresql_endpoint") or f"{data.get('ssh_hostname') or host.name}:{port}"
+            endpoint = (
+                data.get("postgresql_endpoint") or f"{data.get('ssh_hostname') or host.name}:{port}"
+            )
             found.append(Target(host.name, group, env, _ssh_config(host.name, data), str(endpoint)))
     return found
 
@@ -84,7 +86,9 @@ def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m datalayer.verify", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m datalayer.verify", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("inventory", help="pyinfra inventory file")
     parser.add_argument("--junit-directory", type=Path, default=REPOSITORY_ROOT / "reports")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
@@ -93,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     if not found:
         print(f"no host of {arguments.inventory} is in a group with a suite ({', '.join(SUITES)})")
         return 2
-    results = {f"{t.group} on {t.host}": verify(t, arguments.junit_directory, arguments.pytest_args) for t in found}
+    results = {
+        f"{t.group} on {t.host}": verify(t, arguments.junit_directory, arguments.pytest_args)
+        for t in found
+    }
     for what, status in results.items():
         print(f"{'PASSED' if status == 0 else 'FAILED'}: {what}")
     return 0 if all(status == 0 for status in results.values()) else 1

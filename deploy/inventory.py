@@ -4,7 +4,7 @@ Groups are named by role (``timescaledb``; ``redis`` and ``influxdb`` later) and
 names its environment: ``env="prod"`` selects ``Pulumi.prod.yaml``. Nothing else is required.
 """
 
-from pyinfra.api import Host
+from pyinfra.api.host import Host
 
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 

@@ -6,7 +6,7 @@ Everything that can be wrong before a change (the environment spec, the secrets)
 pyinfra prepares the run, so a bad value stops it before any host is touched.
 """
 
-from pyinfra import host
+from pyinfra.context import host
 
 from datalayer.secrets import role_passwords
 from deploy.inventory import environment_of
@@ -19,4 +19,4 @@ with stop_on_bad_input():
         passwords = role_passwords(environment.timescaledb)
 
 if "timescaledb" in host.groups:
-    timescaledb(environment, passwords)
+    timescaledb(environment=environment, passwords=passwords)

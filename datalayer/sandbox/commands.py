@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import IO
 
 # How much of a failed command's output an error quotes: enough for apt's or debootstrap's reason.
 _ERROR_OUTPUT_LINES = 40
@@ -22,12 +23,14 @@ def run(
     command: Sequence[str],
     *,
     input: str | None = None,
+    stdin: IO[bytes] | None = None,
     timeout: float = 120,
     env: dict[str, str] | None = None,
 ) -> str:
     """Run ``command`` and return its standard output; raise ``SandboxError`` if it fails.
 
     + input: text written to the command's standard input
+    + stdin: a stream the command reads instead (e.g. another process's output)
     + timeout: seconds before the command is killed and reported as hanging
     + env: the complete environment of the command (default: this process's)
     """
@@ -35,6 +38,7 @@ def run(
         completed = subprocess.run(
             list(command),
             input=input,
+            stdin=stdin,
             capture_output=True,
             text=True,
             check=True,
@@ -55,12 +59,14 @@ def probe(command: Sequence[str], *, timeout: float = 30) -> subprocess.Complete
     """Run a command whose failure is an answer, not an error (is the engine up? does SSH log in?).
 
     The caller decides from ``returncode`` and quotes ``stderr`` when it gives up. A probe that
-    hangs answers like timeout(1) does: exit code 124.
+    hangs answers like timeout(1) does (exit code 124), a missing program like a shell does (127).
     """
     try:
         return subprocess.run(
             list(command), capture_output=True, text=True, check=False, timeout=timeout
         )
+    except FileNotFoundError:
+        return subprocess.CompletedProcess(list(command), 127, "", f"{command[0]}: not found")
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(
             list(command), 124, "", f"{shlex.join(command)} did not answer in {timeout:.0f} s"

@@ -133,7 +133,9 @@ class Tls(SpecModel):
 def _hba_names(value: str, keywords: frozenset[str]) -> str:
     for name in value.split(","):
         if name not in keywords and not _HBA_NAME.match(name):
-            raise ValueError(f"{name!r} is neither a keyword ({', '.join(sorted(keywords))}) nor a name")
+            raise ValueError(
+                f"{name!r} is neither a keyword ({', '.join(sorted(keywords))}) nor a name"
+            )
     return value
 
 
@@ -288,7 +290,9 @@ class TimescaleDb(SpecModel):
             if rule.type == "hostssl" and not self.tls.enabled:
                 raise ValueError(f"hba[{index}] is 'hostssl' but tls.enabled is false")
             if rule.method == "cert" and (not self.tls.enabled or self.tls.ca_file is None):
-                raise ValueError(f"hba[{index}] uses 'cert', which needs tls.enabled and tls.ca_file")
+                raise ValueError(
+                    f"hba[{index}] uses 'cert', which needs tls.enabled and tls.ca_file"
+                )
         self._check_memory_overrides()
         names = [role.name for role in self.roles]
         if len(names) != len(set(names)):

@@ -1,1 +1,1 @@
-"""TimescaleDB: the file layout, the rendered configuration and the decision to reload or restart."""
+"""TimescaleDB: file layout, rendered configuration, package plan, reload-or-restart decision."""

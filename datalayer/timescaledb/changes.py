@@ -88,7 +88,9 @@ def decide(
     current = parse_settings(current_conf or "")
     wanted = parse_settings(wanted_conf)
     changed = tuple(
-        sorted(name for name in current.keys() | wanted.keys() if current.get(name) != wanted.get(name))
+        sorted(
+            name for name in current.keys() | wanted.keys() if current.get(name) != wanted.get(name)
+        )
     )
     hba_changed = (current_hba or "") != wanted_hba
     if server is None:

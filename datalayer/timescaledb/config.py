@@ -30,7 +30,7 @@ def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
     """The spec's rules between the fixed first line and the explicit final rejects."""
     first = HbaLine(
         "local", "all", "postgres", "", "peer",
-        "The postgres superuser only over the Unix socket, as the postgres OS user (deploys, hooks).",
+        "Superuser postgres only over the Unix socket, as the postgres OS user (deploys, hooks).",
     )  # fmt: skip
     declared = [
         HbaLine(

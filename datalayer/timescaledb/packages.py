@@ -48,7 +48,9 @@ def package_plan(spec: TimescaleDb, distribution: str, codename: str) -> Package
     if spec.package_source is PackageSource.DISTRIBUTION:
         return PackagePlan((), (*common, f"postgresql-{version}-timescaledb"))
     if distribution not in ("debian", "ubuntu"):
-        raise ValueError(f"Timescale's repository has no packages for distribution {distribution!r}")
+        raise ValueError(
+            f"Timescale's repository has no packages for distribution {distribution!r}"
+        )
     repositories = (
         # Timescale's packages are built against the PostgreSQL project's (PGDG) server packages.
         AptRepository(

@@ -5,8 +5,8 @@ pyinfra deploy as ``timescaledb(environment, passwords)``.
 """
 
 from pydantic import SecretStr
-from pyinfra import host
-from pyinfra.api import deploy
+from pyinfra.api.deploy import deploy
+from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, postgres, systemd
 
@@ -48,7 +48,7 @@ def _install_packages(environment: EnvironmentSpec) -> None:
     )
 
 
-@deploy("TimescaleDB")  # type: ignore[misc]
+@deploy("TimescaleDB")
 def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None:
     """Install, configure and start TimescaleDB as ``environment`` declares.
 
@@ -58,6 +58,7 @@ def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -
     """
     spec = environment.timescaledb
     layout = debian_layout(spec)
+    assert layout.service is not None  # the Debian layout always runs under systemd
     _install_packages(environment)
     operations.cluster(
         name=f"Create the PostgreSQL {layout.cluster_name} cluster if missing",

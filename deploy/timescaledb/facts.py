@@ -7,7 +7,7 @@ postgres role). Both answer ``None`` while the cluster is not running, which is 
 
 from typing import Any
 
-from pyinfra.api import FactBase
+from pyinfra.api.facts import FactBase
 
 from datalayer.timescaledb.changes import RunningServer
 
@@ -21,7 +21,7 @@ def _psql(version: int, cluster: str, sql: str) -> str:
     )
 
 
-class PostgresqlRunningServer(FactBase):  # type: ignore[misc]
+class PostgresqlRunningServer(FactBase[RunningServer | None]):
     """Each setting's context and the settings owed a restart, from ``pg_settings``."""
 
     def command(self, version: int, cluster: str) -> str:
@@ -38,7 +38,7 @@ class PostgresqlRunningServer(FactBase):  # type: ignore[misc]
         return RunningServer(contexts, frozenset(pending)) if contexts else None
 
 
-class PostgresqlLoginRoles(FactBase):  # type: ignore[misc]
+class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
     """Login attributes, connection limit and stored SCRAM verifier of the named roles."""
 
     def command(self, version: int, cluster: str, roles: tuple[str, ...]) -> str:

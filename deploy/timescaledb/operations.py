@@ -3,12 +3,14 @@
 Each reads a fact, compares it with the wanted state, and yields commands or says ``noop``.
 """
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from io import StringIO
+from typing import Any
 
 from pydantic import SecretStr
-from pyinfra import host
-from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
+from pyinfra.api.command import StringCommand
+from pyinfra.api.operation import operation
+from pyinfra.context import host
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.operations import files
 
@@ -18,17 +20,21 @@ from datalayer.timescaledb.layout import PostgresqlLayout
 from deploy.timescaledb.facts import PostgresqlLoginRoles, PostgresqlRunningServer
 
 
-def _psql(version: int, cluster: str, *sql: object) -> StringCommand:
+def _psql(version: int, cluster: str, sql: str, summary: str) -> StringCommand:
+    """psql as postgres reading ``sql`` from stdin, so that the SQL (which may hold a password
+    verifier) is not on any command line; ``summary`` is shown in pyinfra's output instead."""
     return StringCommand(
         "runuser -u postgres -- psql",
         f"--cluster {version}/{cluster}",
-        "-Xq -v ON_ERROR_STOP=1 -d postgres -c",
-        QuoteString(StringCommand(*sql, _separator="")),
+        "-Xq -v ON_ERROR_STOP=1 -d postgres -f -",
+        "#",
+        summary,
+        _stdin=sql,
     )
 
 
-@operation()  # type: ignore[misc]
-def cluster(version: int, cluster: str, data_directory: str) -> Iterator[str]:
+@operation()
+def cluster(version: int, cluster: str, data_directory: str) -> Generator[str, None, None]:
     """Create a postgresql-common cluster unless its data directory exists.
 
     + version: PostgreSQL major version
@@ -43,10 +49,10 @@ def cluster(version: int, cluster: str, data_directory: str) -> Iterator[str]:
     yield f"pg_createcluster --start-conf=auto {version} {cluster}"
 
 
-@operation()  # type: ignore[misc]
+@operation()
 def configuration(
     version: int, layout: PostgresqlLayout, postgresql_conf: str, pg_hba_conf: str
-) -> Iterator[object]:
+) -> Generator[Any, None, None]:
     """Install postgresql.conf and pg_hba.conf, then reload or restart only as much as needed.
 
     + version: PostgreSQL major version
@@ -83,10 +89,10 @@ def configuration(
     yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
 
 
-@operation()  # type: ignore[misc]
+@operation()
 def login_role(
     version: int, cluster: str, role: str, password: SecretStr, connection_limit: int
-) -> Iterator[StringCommand]:
+) -> Generator[StringCommand, None, None]:
     """A role that logs in with ``password``, stored as a SCRAM-SHA-256 verifier.
 
     + version, cluster: the cluster
@@ -100,15 +106,18 @@ def login_role(
     current = host.get_fact(PostgresqlLoginRoles, version=version, cluster=cluster, roles=(role,))
     state = current.get(role)
     secret = password.get_secret_value()
-    clauses: list[object] = []
+    clauses: list[str] = []
     if state is None or not state["login"]:
-        clauses.append(" LOGIN")
+        clauses.append("LOGIN")
     if state is None or state["connection_limit"] != connection_limit:
-        clauses.append(f" CONNECTION LIMIT {connection_limit}")
+        clauses.append(f"CONNECTION LIMIT {connection_limit}")
+    password_clause = ""
     if state is None or not scram.matches(secret, state["verifier"]):
-        clauses += [" PASSWORD '", HiddenValue(scram.verifier(secret)), "'"]
-    if not clauses:
+        password_clause = f"PASSWORD '{scram.verifier(secret)}'"
+    if not clauses and not password_clause:
         host.noop(f"role {role} is current")
         return
     verb = "CREATE" if state is None else "ALTER"
-    yield _psql(version, cluster, f"{verb} ROLE {role}", *clauses)
+    statement = " ".join([f"{verb} ROLE {role}", *clauses, password_clause]).strip()
+    summary = " ".join([f"{verb} ROLE {role}", *clauses, "PASSWORD ***" if password_clause else ""])
+    yield _psql(version, cluster, statement + ";", summary.strip())

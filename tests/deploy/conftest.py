@@ -67,7 +67,7 @@ class Deployment:
         return completed.stdout.strip()
 
     def sql(self, query: str, database: str = "postgres") -> str:
-        return self.sh(f"runuser -u postgres -- psql -XAtq -d {database} -c \"{query}\"")
+        return self.sh(f'runuser -u postgres -- psql -XAtq -d {database} -c "{query}"')
 
     def postmaster_started(self) -> str:
         return self.sql("SELECT pg_postmaster_start_time()")
@@ -98,7 +98,7 @@ def first_deploy(deployment: Deployment) -> DeployResult:
 
 @pytest.fixture
 def changed_stack(tmp_path: Path) -> Callable[[Callable[[dict[str, Any]], None]], dict[str, str]]:
-    """A copy of the sandbox stack file changed by a function; returns the environ that selects it."""
+    """A changed copy of the sandbox stack file; returns the environ that selects it."""
 
     def make(change: Callable[[dict[str, Any]], None]) -> dict[str, str]:
         document = yaml.safe_load((REPOSITORY_ROOT / f"Pulumi.{ENVIRONMENT}.yaml").read_text())

@@ -18,7 +18,9 @@ from datalayer.timescaledb.layout import PostgresqlLayout, debian_layout
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("datalayer")
-    group.addoption("--env", default=None, help="environment the hosts belong to (Pulumi.<env>.yaml)")
+    group.addoption(
+        "--env", default=None, help="environment the hosts belong to (Pulumi.<env>.yaml)"
+    )
     group.addoption(
         "--pg-endpoint",
         default=None,

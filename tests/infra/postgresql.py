@@ -23,9 +23,14 @@ def journal(host: Any, service: str) -> str:
     return f"journal of {service}:\n{result.stdout}{result.stderr}"
 
 
-def same_setting(shown: str, expected: str) -> bool:
-    """Whether ``SHOW`` output means the value the spec asked for (PostgreSQL normalises units)."""
-    if shown == expected:
+def same_setting(shown: str, base_value: str, expected: str) -> bool:
+    """Whether a setting in effect is the value the spec asked for.
+
+    + shown: ``SHOW name``, with PostgreSQL's normalised unit ('10s', '256MB')
+    + base_value: ``pg_settings.setting``, in the setting's base unit ('10' seconds)
+    + expected: the value as written in postgresql.conf ('10', '256MB')
+    """
+    if expected in (shown, base_value):
         return True
     try:
         return parse_memory(shown) == parse_memory(expected)

@@ -29,7 +29,9 @@ def test_postgresql_and_timescaledb_packages_are_installed(host: Any, spec: Time
         assert host.package(name).is_installed, f"package {name} is not installed"
 
 
-def test_server_runs_the_declared_major_version(host: Any, spec: TimescaleDb, layout: PostgresqlLayout) -> None:
+def test_server_runs_the_declared_major_version(
+    host: Any, spec: TimescaleDb, layout: PostgresqlLayout
+) -> None:
     assert host.package(f"postgresql-{spec.version}").version.startswith(f"{spec.version}.")
     assert int(query(host, layout, "SHOW server_version_num")) // 10000 == spec.version
 
@@ -69,7 +71,9 @@ def test_listens_only_where_the_spec_says(host: Any, spec: TimescaleDb) -> None:
 
 
 @pytest.mark.parametrize(("file", "mode"), [("postgresql_conf", 0o644), ("pg_hba_conf", 0o640)])
-def test_config_file_owner_and_mode(host: Any, layout: PostgresqlLayout, file: str, mode: int) -> None:
+def test_config_file_owner_and_mode(
+    host: Any, layout: PostgresqlLayout, file: str, mode: int
+) -> None:
     path = host.file(getattr(layout, file))
     assert path.user == "postgres"
     assert path.group == "postgres"
@@ -81,12 +85,19 @@ def test_tuned_setting_is_in_effect(
 ) -> None:
     name, expected = tuned_setting
     shown = query(host, layout, f"SHOW {name}")
-    assert same_setting(shown, expected), f"SHOW {name} is {shown}, the spec says {expected}"
+    base_value = query(host, layout, f"SELECT setting FROM pg_settings WHERE name = '{name}'")
+    assert same_setting(shown, base_value, expected), (
+        f"SHOW {name} is {shown}, the spec says {expected}"
+    )
 
 
 def test_configuration_files_have_no_errors(host: Any, layout: PostgresqlLayout) -> None:
-    settings = query(host, layout, "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL")
-    rules = query(host, layout, "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL")
+    settings = query(
+        host, layout, "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL"
+    )
+    rules = query(
+        host, layout, "SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL"
+    )
     assert settings == ""
     assert rules == ""
 
@@ -95,7 +106,9 @@ def test_no_restart_is_pending(host: Any, layout: PostgresqlLayout) -> None:
     assert query(host, layout, "SELECT name FROM pg_settings WHERE pending_restart") == ""
 
 
-def test_security_settings_are_in_effect(host: Any, layout: PostgresqlLayout, spec: TimescaleDb) -> None:
+def test_security_settings_are_in_effect(
+    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+) -> None:
     assert query(host, layout, "SHOW password_encryption") == "scram-sha-256"
     assert query(host, layout, "SHOW ssl") == ("on" if spec.tls.enabled else "off")
 
@@ -115,13 +128,17 @@ def test_create_extension_works(host: Any, layout: PostgresqlLayout) -> None:
     assert output.strip()[0].isdigit(), output
 
 
-def test_edition_matches_the_package_source(host: Any, layout: PostgresqlLayout, spec: TimescaleDb) -> None:
+def test_edition_matches_the_package_source(
+    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+) -> None:
     license_ = query(host, layout, "SHOW timescaledb.license")
     expected = "apache" if spec.package_source is PackageSource.DISTRIBUTION else "timescale"
     assert license_ == expected
 
 
-def test_pg_hba_in_effect_is_the_spec_in_order(host: Any, layout: PostgresqlLayout, spec: TimescaleDb) -> None:
+def test_pg_hba_in_effect_is_the_spec_in_order(
+    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+) -> None:
     rows = query(
         host,
         layout,
@@ -153,7 +170,9 @@ def _login_roles(spec: TimescaleDb) -> list[str]:
     return [role.name for role in spec.roles]
 
 
-def _connect(spec: TimescaleDb, endpoint: Endpoint, user: str, password: str, **options: Any) -> Any:
+def _connect(
+    spec: TimescaleDb, endpoint: Endpoint, user: str, password: str, **options: Any
+) -> Any:
     return psycopg.connect(
         host=endpoint.address,
         port=endpoint.port,
@@ -178,9 +197,15 @@ def login_role(request: pytest.FixtureRequest, spec: TimescaleDb) -> str:
     return str(request.param)
 
 
-def test_allowed_login_succeeds_with_scram(spec: TimescaleDb, endpoint: Endpoint, login_role: str) -> None:
-    with _connect(spec, endpoint, login_role, _password(spec, login_role), require_auth="scram-sha-256") as connection:
-        row = connection.execute("SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone()
+def test_allowed_login_succeeds_with_scram(
+    spec: TimescaleDb, endpoint: Endpoint, login_role: str
+) -> None:
+    with _connect(
+        spec, endpoint, login_role, _password(spec, login_role), require_auth="scram-sha-256"
+    ) as connection:
+        row = connection.execute(
+            "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone()
     assert row == (login_role, spec.tls.enabled)
 
 
@@ -189,30 +214,46 @@ def test_wrong_password_is_rejected(spec: TimescaleDb, endpoint: Endpoint, login
         _connect(spec, endpoint, login_role, "not-the-password-" + "x" * 16)
 
 
-def test_password_is_never_sent_in_plaintext(spec: TimescaleDb, endpoint: Endpoint, login_role: str) -> None:
+def test_password_is_never_sent_in_plaintext(
+    spec: TimescaleDb, endpoint: Endpoint, login_role: str
+) -> None:
     # The client refuses any method but cleartext/md5: the server must insist on SCRAM.
     with pytest.raises(psycopg.OperationalError, match="server requested SASL authentication"):
-        _connect(spec, endpoint, login_role, _password(spec, login_role), require_auth="password,md5")
+        _connect(
+            spec, endpoint, login_role, _password(spec, login_role), require_auth="password,md5"
+        )
 
 
 def test_unknown_user_is_rejected_by_pg_hba(spec: TimescaleDb, endpoint: Endpoint) -> None:
-    with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*" + PROBE_ROLE):
+    with pytest.raises(
+        psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*" + PROBE_ROLE
+    ):
         _connect(spec, endpoint, PROBE_ROLE, "irrelevant-" + "x" * 16)
 
 
-def test_database_outside_the_rules_is_rejected(spec: TimescaleDb, endpoint: Endpoint, login_role: str) -> None:
-    with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*database \"postgres\""):
+def test_database_outside_the_rules_is_rejected(
+    spec: TimescaleDb, endpoint: Endpoint, login_role: str
+) -> None:
+    with pytest.raises(
+        psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*database \"postgres\""
+    ):
         _connect(spec, endpoint, login_role, _password(spec, login_role), dbname="postgres")
 
 
-def test_unencrypted_login_is_rejected_when_tls_is_on(spec: TimescaleDb, endpoint: Endpoint, login_role: str) -> None:
+def test_unencrypted_login_is_rejected_when_tls_is_on(
+    spec: TimescaleDb, endpoint: Endpoint, login_role: str
+) -> None:
     if not spec.tls.enabled:
         pytest.skip("TLS is off in this environment")
-    with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*no encryption"):
+    with pytest.raises(
+        psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*no encryption"
+    ):
         _connect(spec, endpoint, login_role, _password(spec, login_role), sslmode="disable")
 
 
-def test_address_outside_the_rules_is_rejected(host: Any, spec: TimescaleDb, layout: PostgresqlLayout) -> None:
+def test_address_outside_the_rules_is_rejected(
+    host: Any, spec: TimescaleDb, layout: PostgresqlLayout
+) -> None:
     # From the host's own loopback, which the sandbox and prod rules do not cover; rejected by
     # pg_hba before any password is asked, so none is needed.
     loopback = ipaddress.ip_address("127.0.0.1")

@@ -22,7 +22,9 @@ def test_secret_from_file_named_by_variable(tmp_path: Path) -> None:
 
 
 def test_missing_secret_names_the_variable() -> None:
-    with pytest.raises(SecretError, match="secret X_PASSWORD is not set: export X_PASSWORD, or X_PASSWORD_FILE"):
+    with pytest.raises(
+        SecretError, match="secret X_PASSWORD is not set: export X_PASSWORD, or X_PASSWORD_FILE"
+    ):
         read_secret("X_PASSWORD", {})
 
 

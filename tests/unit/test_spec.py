@@ -10,7 +10,9 @@ from datalayer.units import parse_memory
 
 
 def parse(timescaledb: dict[str, Any], **top_level: Any) -> Any:
-    config = {"datalayer:timescaledb": timescaledb} | {f"datalayer:{k}": v for k, v in top_level.items()}
+    config = {"datalayer:timescaledb": timescaledb} | {
+        f"datalayer:{k}": v for k, v in top_level.items()
+    }
     return parse_environment("test", config, source="Pulumi.test.yaml")
 
 
@@ -71,7 +73,9 @@ def test_malformed_listen_address_is_named(timescaledb_config: dict[str, Any]) -
 
 def test_unknown_auth_method_is_named(timescaledb_config: dict[str, Any]) -> None:
     timescaledb_config["hba"][0]["method"] = "scram"
-    assert "method 'scram' is not a PostgreSQL authentication method" in error_of(timescaledb_config)
+    assert "method 'scram' is not a PostgreSQL authentication method" in error_of(
+        timescaledb_config
+    )
 
 
 @pytest.mark.parametrize("method", ["trust", "md5", "password", "ident"])
@@ -128,12 +132,16 @@ def test_memory_override_without_unit_is_refused(timescaledb_config: dict[str, A
     assert "settings.work_mem: 65536 needs a unit" in error_of(timescaledb_config)
 
 
-@pytest.mark.parametrize("reserved", [{"superuser_reserved_connections": 10}, {"reserved_connections": 7}])
+@pytest.mark.parametrize(
+    "reserved", [{"superuser_reserved_connections": 10}, {"reserved_connections": 7}]
+)
 def test_max_connections_not_above_reserved_is_refused(
     timescaledb_config: dict[str, Any], reserved: dict[str, int]
 ) -> None:
     timescaledb_config |= {"max_connections": 10, "superuser_reserved_connections": 3} | reserved
-    assert "max_connections 10 must be above the reserved connections" in error_of(timescaledb_config)
+    assert "max_connections 10 must be above the reserved connections" in error_of(
+        timescaledb_config
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,7 +184,9 @@ def test_unsupported_version_is_named(timescaledb_config: dict[str, Any]) -> Non
 
 def test_every_error_names_the_file(timescaledb_config: dict[str, Any]) -> None:
     timescaledb_config["port"] = 0
-    assert error_of(timescaledb_config).startswith("Pulumi.test.yaml: datalayer:timescaledb.port: 0")
+    assert error_of(timescaledb_config).startswith(
+        "Pulumi.test.yaml: datalayer:timescaledb.port: 0"
+    )
 
 
 def test_one_line_per_problem(timescaledb_config: dict[str, Any]) -> None:

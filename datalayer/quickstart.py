@@ -1,0 +1,99 @@
+"""The README's main command: a local droplet, the real deploy, the real verification.
+
+    ./run up            (which runs: python -m datalayer.quickstart)
+
+Brings up sandbox droplets for every role that can run on this machine, generates the secrets the
+sandbox environment names (kept in .sandbox/secrets, mode 0600), runs ``deploy/site.py`` with
+pyinfra over SSH, verifies each host with its testinfra suite, and prints how to connect.
+Running it again reuses the droplets and secrets and should report zero changes.
+"""
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from datalayer.deploy_run import run_deploy
+from datalayer.paths import REPOSITORY_ROOT
+from datalayer.sandbox import DropletSpec, Sandbox
+from datalayer.spec import EnvironmentSpec, load_environment
+
+ENVIRONMENT = "sandbox"
+DROPLETS = (DropletSpec("db-1", ("timescaledb",)),)
+
+
+def secret_files(environment: EnvironmentSpec, directory: Path) -> dict[str, str]:
+    """``NAME_FILE`` variables for every secret the environment names, generating missing ones.
+
+    A secret already set in the caller's environment (``NAME`` or ``NAME_FILE``) wins.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    environ = {}
+    for role in environment.timescaledb.roles:
+        variable = role.password_secret
+        if variable in os.environ or f"{variable}_FILE" in os.environ:
+            continue
+        path = directory / variable
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        environ[f"{variable}_FILE"] = str(path)
+    return environ
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./run up", description=__doc__.split("\n")[0])
+    parser.add_argument("--no-verify", action="store_true", help="deploy only")
+    arguments = parser.parse_args(argv)
+
+    environment = load_environment(ENVIRONMENT)
+    resources = environment.timescaledb.resources
+    sandbox = Sandbox()
+    droplets = sandbox.up(
+        list(DROPLETS),
+        env=ENVIRONMENT,
+        memory=resources.model_dump()["memory"],
+        cpus=float(resources.cpus),
+    )
+    environ = {**os.environ, **secret_files(environment, sandbox.state_dir / "secrets")}
+
+    print(f"==> deploying deploy/site.py to {', '.join(d.name for d in droplets)}", flush=True)
+    result = run_deploy(sandbox.inventory_path, environ)
+    if result.returncode != 0:
+        print(result.output, file=sys.stderr)
+        print("deploy FAILED", file=sys.stderr)
+        return 1
+    print(
+        f"    {result.changed} operation(s) changed, {result.unchanged} unchanged, "
+        f"{result.seconds:.1f} s"
+    )
+
+    status = 0
+    if not arguments.no_verify:
+        status = subprocess.run(
+            [sys.executable, "-m", "datalayer.verify", str(sandbox.inventory_path), "--", "-q"],
+            cwd=REPOSITORY_ROOT,
+            env=environ,
+            check=False,
+        ).returncode
+
+    spec = environment.timescaledb
+    print("\nConnect:")
+    for droplet in droplets:
+        port = droplet.published_ports[spec.port]
+        print(f"  ssh -F {sandbox.ssh_config_path} {droplet.name}")
+        for role in spec.roles:
+            secret = environ.get(f"{role.password_secret}_FILE", f"${role.password_secret}")
+            print(
+                f"  PGPASSWORD=$(cat {secret}) psql 'host=127.0.0.1 port={port} "
+                f"dbname={spec.database} user={role.name} sslmode=require'"
+            )
+    print(f"  pyinfra inventory: {sandbox.inventory_path}")
+    print("  remove: .venv/bin/python -m datalayer.sandbox down --all")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
