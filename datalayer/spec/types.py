@@ -8,7 +8,7 @@ import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
 
 from datalayer.units import format_pg_memory, parse_memory
 
@@ -33,8 +33,8 @@ MemorySize = Annotated[
     BeforeValidator(_memory_from_yaml),
     AfterValidator(_positive_size),
     PlainSerializer(format_pg_memory, return_type=str),
-    Field(description="A size with a unit as PostgreSQL writes it: '512MB', '4GB' (1kB = 1024 B)."),
 ]
+"""A size with a unit as PostgreSQL writes it: '512MB', '4GB' (1kB = 1024 B)."""
 
 
 def _identifier(value: str) -> str:
