@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         memory=resources.model_dump()["memory"],
         cpus=float(resources.cpus),
     )
-    environ = {**os.environ, **secret_files(environment, sandbox.state_dir / "secrets")}
+    environ = {**os.environ, **secret_files(environment, sandbox.paths.directory / "secrets")}
 
     print(f"==> deploying deploy/site.py to {', '.join(d.name for d in droplets)}", flush=True)
-    result = run_deploy(sandbox.inventory_path, environ)
+    result = run_deploy(sandbox.paths.inventory, environ)
     if result.returncode != 0:
         print(result.output, file=sys.stderr)
         print("deploy FAILED", file=sys.stderr)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     if not arguments.no_verify:
         status = subprocess.run(
-            [sys.executable, "-m", "datalayer.verify", str(sandbox.inventory_path), "--", "-q"],
+            [sys.executable, "-m", "datalayer.verify", str(sandbox.paths.inventory), "--", "-q"],
             cwd=REPOSITORY_ROOT,
             env=environ,
             check=False,
@@ -83,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     print("\nConnect:")
     for droplet in droplets:
         port = droplet.published_ports[spec.port]
-        print(f"  ssh -F {sandbox.ssh_config_path} {droplet.name}")
+        print(f"  ssh -F {sandbox.paths.ssh_config} {droplet.name}")
         for role in spec.roles:
             secret = environ.get(f"{role.password_secret}_FILE", f"${role.password_secret}")
             print(
                 f"  PGPASSWORD=$(cat {secret}) psql 'host=127.0.0.1 port={port} "
                 f"dbname={spec.database} user={role.name} sslmode=require'"
             )
-    print(f"  pyinfra inventory: {sandbox.inventory_path}")
+    print(f"  pyinfra inventory: {sandbox.paths.inventory}")
     print("  remove: .venv/bin/python -m datalayer.sandbox down --all")
     return status
 

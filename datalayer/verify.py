@@ -5,7 +5,8 @@
 The same command runs from a laptop, from this repository's CI against sandbox droplets, and from
 the CI workflow that checks an environment after provisioning. Hosts are reached as pyinfra
 reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); PostgreSQL is reached at
-the host data's ``postgresql_endpoint`` (``ADDRESS:PORT``), or the SSH address and the spec's port.
+the host data's ``postgresql_endpoint`` (``ADDRESS:PORT``), or the SSH address and the spec's port
+(or the port ``published_ports`` maps it to, as sandbox droplets publish theirs).
 """
 
 import argparse
@@ -52,6 +53,12 @@ def _ssh_config(name: str, data: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _endpoint(name: str, data: Any, port: int) -> str:
+    """The SSH address and the service port, or the port it is published on (sandbox, NAT)."""
+    published = data.get("published_ports") or {}
+    return f"{data.get('ssh_hostname') or name}:{published.get(port, port)}"
+
+
 def targets(inventory_path: str) -> list[Target]:
     """Every (host, group) of the inventory that has a suite."""
     inventory = make_inventory(inventory_path)
@@ -61,9 +68,7 @@ def targets(inventory_path: str) -> list[Target]:
             data = host.data
             env = str(data.get("env"))
             port = load_environment(env).timescaledb.port
-            endpoint = (
-                data.get("postgresql_endpoint") or f"{data.get('ssh_hostname') or host.name}:{port}"
-            )
+            endpoint = data.get("postgresql_endpoint") or _endpoint(host.name, data, port)
             found.append(Target(host.name, group, env, _ssh_config(host.name, data), str(endpoint)))
     return found
 

@@ -4,10 +4,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from datalayer.sandbox import droplets as containers
+from datalayer.sandbox import image as droplet_image
 from datalayer.sandbox.commands import SandboxError, Stopwatch, progress
 from datalayer.sandbox.droplets import Droplet, DropletSpec
 from datalayer.sandbox.engine import ensure_commands, ensure_engine
-from datalayer.sandbox.image import ensure_image
 from datalayer.sandbox.inventory import StatePaths, ensure_key, state_paths, write_files
 
 
@@ -32,7 +32,7 @@ class Sandbox:
     def ensure_image(self, *, rebuild: bool = False) -> str:
         """Make Docker answer and the droplet image exist; return the image's tag."""
         ensure_engine(self.paths.dockerd_log)
-        return ensure_image(rebuild=rebuild)
+        return droplet_image.ensure_image(rebuild=rebuild)
 
     def up(
         self,
@@ -63,7 +63,7 @@ class Sandbox:
             self._prepare(spec, env=env, image=image, memory=memory, cpus=cpus)
         for spec in specs:
             containers.wait_until_booted(spec.container)
-        running = {droplet.name: droplet for droplet in self._write_files()}
+        running = {droplet.name: droplet for droplet in self.refresh()}
         for spec in specs:
             containers.wait_for_ssh(self.paths.ssh_config, spec.name)
         progress(f"{', '.join(names)} answering over SSH {stopwatch.seconds():.1f} s after start")
@@ -84,14 +84,14 @@ class Sandbox:
                 )
             containers.remove(container)
             progress(f"removed droplet {name}")
-        self._write_files()
+        self.refresh()
 
     def down_all(self) -> None:
         """Remove every droplet of this sandbox, then the network if no other sandbox uses it."""
         for found in containers.containers_of(self.paths.directory):
             containers.remove(found["Id"])
             progress(f"removed droplet {found['Config']['Labels'][containers.LABEL_NAME]}")
-        self._write_files()
+        self.refresh()
         containers.remove_network()
 
     def droplets(self) -> list[Droplet]:
@@ -103,7 +103,7 @@ class Sandbox:
         ]
 
     def stopped(self) -> list[str]:
-        """Names of this sandbox's droplets whose containers are not running (``up`` starts them)."""
+        """Names of this sandbox's droplets that are not running (``up`` starts them)."""
         return [
             found["Config"]["Labels"][containers.LABEL_NAME]
             for found in containers.containers_of(self.paths.directory)
@@ -126,7 +126,6 @@ class Sandbox:
                 cpus=cpus,
             )
         else:
-            progress(f"reusing droplet {spec.name} ({found['State']['Status']})")
             containers.check_reusable(
                 found,
                 spec,
@@ -135,6 +134,7 @@ class Sandbox:
                 memory=memory,
                 cpus=cpus,
             )
+            progress(f"reusing droplet {spec.name} ({found['State']['Status']})")
             if found["Config"]["Image"] != image:
                 progress(
                     f"droplet {spec.name} runs image {found['Config']['Image']}, not the current "
@@ -145,7 +145,8 @@ class Sandbox:
         if found is None or not found["State"]["Running"]:
             containers.start(spec.container)
 
-    def _write_files(self) -> list[Droplet]:
+    def refresh(self) -> list[Droplet]:
+        """Write ssh_config and inventory.py again from the running droplets; return those."""
         running = self.droplets()
         write_files(self.paths, running)
         return running

@@ -7,7 +7,6 @@ every host's data names its environment.
 """
 
 import os
-import pprint
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,9 @@ from datalayer.sandbox.droplets import Droplet
 
 STATE_DIRECTORY_VARIABLE = "DATALAYER_SANDBOX_DIR"
 DEFAULT_STATE_DIRECTORY = REPOSITORY_ROOT / ".sandbox"
+_GENERATED = (
+    "Written by `python -m datalayer.sandbox` from the running droplets; edits are overwritten."
+)
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,19 @@ def render_ssh_config(paths: StatePaths, droplets: Sequence[Droplet]) -> str:
 def render_inventory(paths: StatePaths, droplets: Sequence[Droplet]) -> str:
     """A pyinfra inventory: one list per group of ``(name, data)`` hosts."""
     groups = sorted({group for droplet in droplets for group in droplet.groups})
-    sections = [f'"""{_GENERATED}"""\n']
+    lines = [f'"""{_GENERATED}"""']
     for group in groups:
-        hosts = [
-            (droplet.name, host_data(paths, droplet))
-            for droplet in droplets
-            if group in droplet.groups
-        ]
-        sections.append(f"{group} = {pprint.pformat(hosts, sort_dicts=False, width=96)}\n")
-    return "\n".join(sections)
+        lines += ["", f"{group} = ["]
+        for droplet in droplets:
+            if group in droplet.groups:
+                lines.append(f"    ({droplet.name!r}, {{")
+                lines += [
+                    f"        {key!r}: {value!r},"
+                    for key, value in host_data(paths, droplet).items()
+                ]
+                lines.append("    }),")
+        lines.append("]")
+    return "\n".join(lines) + "\n"
 
 
 def host_data(paths: StatePaths, droplet: Droplet) -> dict[str, object]:
@@ -134,11 +140,6 @@ def host_data(paths: StatePaths, droplet: Droplet) -> dict[str, object]:
         "published_ports": dict(droplet.published_ports),
         "private_address": droplet.private_address,
     }
-
-
-_GENERATED = (
-    "Written by `python -m datalayer.sandbox` from the running droplets; edits are overwritten."
-)
 
 
 def _replace(path: Path, text: str) -> None:

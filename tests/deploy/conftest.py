@@ -8,7 +8,7 @@ import copy
 import os
 import secrets
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,9 @@ DROPLET = "deploy-1"
 class Deployment:
     """The shared droplet, its secrets, and ways to deploy to it and look inside."""
 
-    def __init__(self, sandbox: Sandbox, container: str, ports: dict[int, int], secret_dir: Path):
+    def __init__(
+        self, sandbox: Sandbox, container: str, ports: Mapping[int, int], secret_dir: Path
+    ) -> None:
         self.sandbox = sandbox
         self.container = container
         self.ports = ports
@@ -57,7 +59,7 @@ class Deployment:
         environ = {**os.environ, **self.environ, **(extra_environ or {})}
         if without is not None:
             environ = {k: v for k, v in environ.items() if k not in (without, f"{without}_FILE")}
-        return run_deploy(self.sandbox.inventory_path, environ, verbose=verbose)
+        return run_deploy(self.sandbox.paths.inventory, environ, verbose=verbose)
 
     def sh(self, command: str) -> str:
         completed = subprocess.run(

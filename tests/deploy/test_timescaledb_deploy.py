@@ -41,7 +41,7 @@ def test_testinfra_suite_passes_on_the_deployed_host(
     deployment: Deployment, first_deploy: DeployResult, tmp_path: Any
 ) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "datalayer.verify", str(deployment.sandbox.inventory_path),
+        [sys.executable, "-m", "datalayer.verify", str(deployment.sandbox.paths.inventory),
          "--junit-directory", str(tmp_path), "--", "-q"],
         cwd=REPOSITORY_ROOT, env={**os.environ, **deployment.environ},
         capture_output=True, text=True, check=False,
