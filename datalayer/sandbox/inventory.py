@@ -95,7 +95,7 @@ def render_ssh_config(paths: StatePaths, droplets: Sequence[Droplet]) -> str:
         f"    HostName 127.0.0.1\n"
         f"    Port {droplet.ssh_port}\n"
         f"    User root\n"
-        f"    IdentityFile {paths.key}\n"
+        f'    IdentityFile "{paths.key}"\n'
         f"    IdentitiesOnly yes\n"
         f"    StrictHostKeyChecking no\n"
         f"    UserKnownHostsFile /dev/null\n"
