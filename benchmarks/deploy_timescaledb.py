@@ -54,7 +54,7 @@ def main() -> int:
             environ[f"{role.password_secret}_FILE"] = str(path)
 
         first = run_deploy(sandbox.paths.inventory, environ)
-        if first.returncode != 0:
+        if not first.succeeded:
             print(first.output, file=sys.stderr)
             return 1
         started = postmaster_started(droplet.container)
@@ -68,7 +68,7 @@ def main() -> int:
                 f"no-op deploy {run}: {again.seconds:5.1f} s  {again.changed} operations changed, "
                 f"postmaster start time {'unchanged' if same else 'CHANGED'}"
             )
-            if again.returncode != 0 or again.changed or not same:
+            if not again.succeeded or again.changed or not same:
                 print(again.output, file=sys.stderr)
                 return 1
     print(f"no-op deploy median: {statistics.median(timings):.1f} s over {len(timings)} runs")

@@ -29,6 +29,11 @@ class DeployResult:
     errors: int
     seconds: float
 
+    @property
+    def succeeded(self) -> bool:
+        """pyinfra exits 0 even when an operation raised; its result table tells the truth."""
+        return self.returncode == 0 and self.errors == 0 and "Grand total" in self.output
+
 
 def _count(text: str) -> int:
     return 0 if text == "-" else int(text)

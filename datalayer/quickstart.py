@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"==> deploying deploy/site.py to {', '.join(d.name for d in droplets)}", flush=True)
     result = run_deploy(sandbox.paths.inventory, environ)
-    if result.returncode != 0:
+    if not result.succeeded:
         print(result.output, file=sys.stderr)
         print("deploy FAILED", file=sys.stderr)
         return 1

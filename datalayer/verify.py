@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyinfra.api.state import State
+from pyinfra.context import ctx_state
 from pyinfra_cli.inventory import make_inventory
 
 from datalayer.paths import REPOSITORY_ROOT
@@ -61,7 +63,8 @@ def _endpoint(name: str, data: Any, port: int) -> str:
 
 def targets(inventory_path: str) -> list[Target]:
     """Every (host, group) of the inventory that has a suite."""
-    inventory = make_inventory(inventory_path)
+    with ctx_state.use(State()):  # pyinfra executes inventory files within a state
+        inventory = make_inventory(inventory_path)
     found = []
     for group, _suite in SUITES.items():
         for host in inventory.get_group(group, []):
@@ -96,15 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("inventory", help="pyinfra inventory file")
     parser.add_argument("--junit-directory", type=Path, default=REPOSITORY_ROOT / "reports")
-    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
-    arguments = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    own, pytest_args = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
+    arguments = parser.parse_args(own)
     found = targets(arguments.inventory)
     if not found:
         print(f"no host of {arguments.inventory} is in a group with a suite ({', '.join(SUITES)})")
         return 2
     results = {
-        f"{t.group} on {t.host}": verify(t, arguments.junit_directory, arguments.pytest_args)
-        for t in found
+        f"{t.group} on {t.host}": verify(t, arguments.junit_directory, pytest_args) for t in found
     }
     for what, status in results.items():
         print(f"{'PASSED' if status == 0 else 'FAILED'}: {what}")

@@ -51,6 +51,9 @@ class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
             f"FROM pg_authid WHERE rolname IN ({names})",
         )
 
+    def default(self) -> dict[str, dict[str, Any]]:
+        return {}
+
     def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
         roles: dict[str, dict[str, Any]] = {}
         for line in output:

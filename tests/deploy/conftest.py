@@ -94,7 +94,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 @pytest.fixture(scope="session")
 def first_deploy(deployment: Deployment) -> DeployResult:
     result = deployment.deploy()
-    assert result.returncode == 0, result.output
+    assert result.succeeded, result.output
     return result
 
 

@@ -32,7 +32,7 @@ def test_second_deploy_changes_nothing_and_restarts_nothing(
 ) -> None:
     started = deployment.postmaster_started()
     second = deployment.deploy()
-    assert second.returncode == 0, second.output
+    assert second.succeeded, second.output
     assert second.changed == 0, second.output
     assert deployment.postmaster_started() == started
 
@@ -65,7 +65,7 @@ def test_rotated_password_is_set_masked_and_works(
     new_password = "rotated-" + "Z9" * 12
     deployment.set_password("DATALAYER_APP_PASSWORD", new_password)
     result = deployment.deploy(verbose=True)
-    assert result.returncode == 0, result.output
+    assert result.succeeded, result.output
     assert result.changed == 1, result.output
     assert "ALTER ROLE app PASSWORD ***" in result.output
     assert new_password not in result.output
@@ -84,7 +84,7 @@ def test_reloadable_setting_change_reloads_without_restart(
     result = deployment.deploy(
         changed_stack(lambda t: t.setdefault("settings", {}).update(work_mem="7MB"))
     )
-    assert result.returncode == 0, result.output
+    assert result.succeeded, result.output
     assert deployment.sql("SHOW work_mem") == "7MB"
     assert deployment.postmaster_started() == started
 
@@ -96,7 +96,7 @@ def test_pg_hba_change_reloads_without_restart(
             "method": "scram-sha-256", "comment": "A rule added by the test."}  # fmt: skip
     started = deployment.postmaster_started()
     result = deployment.deploy(changed_stack(lambda t: t["hba"].append(rule)))
-    assert result.returncode == 0, result.output
+    assert result.succeeded, result.output
     assert "172.30.58.0" in deployment.sql("SELECT address FROM pg_hba_file_rules")
     assert deployment.postmaster_started() == started
 
@@ -108,7 +108,7 @@ def test_restart_setting_change_restarts(
     result = deployment.deploy(
         changed_stack(lambda t: t.setdefault("settings", {}).update(shared_buffers="200MB"))
     )
-    assert result.returncode == 0, result.output
+    assert result.succeeded, result.output
     assert deployment.sql("SHOW shared_buffers") == "200MB"
     assert deployment.postmaster_started() != started
     assert deployment.sql("SELECT count(*) FROM pg_settings WHERE pending_restart") == "0"
