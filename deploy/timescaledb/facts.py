@@ -51,7 +51,8 @@ class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
             f"FROM pg_authid WHERE rolname IN ({names})",
         )
 
-    def default(self) -> dict[str, dict[str, Any]]:
+    @staticmethod
+    def default() -> dict[str, dict[str, Any]]:
         return {}
 
     def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
