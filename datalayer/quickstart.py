@@ -17,8 +17,8 @@ from pathlib import Path
 
 from datalayer.deploy_run import run_deploy
 from datalayer.paths import REPOSITORY_ROOT
-from datalayer.sandbox import DropletSpec, Sandbox
-from datalayer.spec import EnvironmentSpec, load_environment
+from datalayer.sandbox import DropletSpec, Sandbox, SandboxError
+from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
 ENVIRONMENT = "sandbox"
 DROPLETS = (DropletSpec("db-1", ("timescaledb",)),)
@@ -96,4 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (SandboxError, SpecError) as error:
+        sys.exit(f"error: {error}")
