@@ -5,6 +5,7 @@ the time); each test that changes the spec deploys its own copy and says what it
 """
 
 import copy
+import hashlib
 import os
 import secrets
 import subprocess
@@ -21,7 +22,9 @@ from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.spec import load_environment
 
 ENVIRONMENT = "sandbox"
-DROPLET = "deploy-1"
+# Container names are machine-wide: one name per checkout keeps two checkouts' runs apart, and
+# stays the same across runs so DATALAYER_KEEP_SANDBOX=1 can reuse the droplet.
+DROPLET = "deploy-" + hashlib.sha256(str(REPOSITORY_ROOT).encode()).hexdigest()[:8]
 
 
 class Deployment:
