@@ -44,17 +44,21 @@ def run_deploy(
     environ: Mapping[str, str] | None = None,
     *,
     verbose: bool = False,
-    limit: str | None = None,
+    dry: bool = False,
 ) -> DeployResult:
     """``pyinfra -y INVENTORY deploy/site.py``; the pyinfra next to this interpreter.
 
     + environ: the whole environment of the run (default: this process's)
+    + verbose: print every command (pyinfra -vv)
+    + dry: plan and report the changes without making them (pyinfra --dry)
     """
-    command = [str(Path(sys.executable).with_name("pyinfra")), "-y", "--no-wait"]
+    command = [
+        str(Path(sys.executable).with_name("pyinfra")),
+        "--dry" if dry else "-y",
+        "--no-wait",
+    ]
     if verbose:
         command.append("-vv")
-    if limit:
-        command += ["--limit", limit]
     command += [str(inventory), "deploy/site.py"]
     started = time.monotonic()
     completed = subprocess.run(

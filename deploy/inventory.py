@@ -8,9 +8,6 @@ from pyinfra.api.host import Host
 
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
-ROLE_GROUPS = ("timescaledb",)
-
-
 def environment_of(host: Host) -> EnvironmentSpec:
     """The validated environment ``host`` belongs to, named by its ``env`` data."""
     name = host.data.get("env")

@@ -56,13 +56,14 @@ class Deployment:
         extra_environ: dict[str, str] | None = None,
         *,
         verbose: bool = False,
+        dry: bool = False,
         without: str | None = None,
     ) -> DeployResult:
         """Deploy with this droplet's secrets; ``without`` names a secret to leave unset."""
         environ = {**os.environ, **self.environ, **(extra_environ or {})}
         if without is not None:
             environ = {k: v for k, v in environ.items() if k not in (without, f"{without}_FILE")}
-        return run_deploy(self.sandbox.paths.inventory, environ, verbose=verbose)
+        return run_deploy(self.sandbox.paths.inventory, environ, verbose=verbose, dry=dry)
 
     def sh(self, command: str) -> str:
         completed = subprocess.run(

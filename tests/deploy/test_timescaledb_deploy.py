@@ -142,3 +142,24 @@ def test_missing_secret_stops_before_any_change(
     assert "secret DATALAYER_READER_PASSWORD is not set" in result.output
     assert "Traceback" not in result.output
     assert deployment.sh("sha256sum /etc/postgresql/17/main/postgresql.conf") == before
+
+
+def test_timescale_repository_plan_is_signed_and_changes_nothing_in_dry_run(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    # Timescale's repository is unreachable from this machine: plan against the real droplet
+    # (pyinfra --dry reads its facts) and check what would be done, without doing it.
+    stack = changed_stack(lambda t: t.update(package_source="timescale"))
+    plan = deployment.deploy(stack, dry=True)
+    assert plan.returncode == 0, plan.output
+    planned = [line.split("|")[1].strip() for line in plan.output.splitlines() if "| " in line]
+    for operation in (
+        "Fetch the pgdg repository signing key",
+        "Add the pgdg apt repository",
+        "Fetch the timescaledb repository signing key",
+        "Add the timescaledb apt repository",
+    ):
+        assert any(line.startswith(operation) and " 1 (" in line for line in planned), plan.output
+    assert any("timescaledb-2-postgresql-17" in line for line in planned)
+    repositories = "/etc/apt/sources.list.d/pgdg.list /etc/apt/sources.list.d/timescaledb.list"
+    assert deployment.sh(f"ls {repositories} 2>&1 | grep -c 'No such file'") == "2"
