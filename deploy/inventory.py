@@ -8,6 +8,7 @@ from pyinfra.api.host import Host
 
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
+
 def environment_of(host: Host) -> EnvironmentSpec:
     """The validated environment ``host`` belongs to, named by its ``env`` data."""
     name = host.data.get("env")
