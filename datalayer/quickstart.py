@@ -17,11 +17,13 @@ from pathlib import Path
 
 from datalayer.deploy_run import run_deploy
 from datalayer.paths import REPOSITORY_ROOT
-from datalayer.sandbox import DropletSpec, Sandbox, SandboxError
+from datalayer.sandbox import Droplet, DropletSpec, Sandbox, SandboxError
+from datalayer.secrets import secret_variables
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
 ENVIRONMENT = "sandbox"
-DROPLETS = (DropletSpec("db-1", ("timescaledb",)),)
+# One droplet per role that can run on this machine; InfluxDB 2 has no package here (README).
+DROPLETS = (DropletSpec("db-1", ("timescaledb",)), DropletSpec("cache-1", ("redis",)))
 
 
 def secret_files(environment: EnvironmentSpec, directory: Path) -> dict[str, str]:
@@ -31,8 +33,7 @@ def secret_files(environment: EnvironmentSpec, directory: Path) -> dict[str, str
     """
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     environ = {}
-    for role in environment.timescaledb.roles:
-        variable = role.password_secret
+    for variable in secret_variables(environment):
         if variable in os.environ or f"{variable}_FILE" in os.environ:
             continue
         path = directory / variable
@@ -41,6 +42,27 @@ def secret_files(environment: EnvironmentSpec, directory: Path) -> dict[str, str
             path.write_text(secrets.token_urlsafe(24))
         environ[f"{variable}_FILE"] = str(path)
     return environ
+
+
+def _client_lines(
+    environment: EnvironmentSpec, droplet: Droplet, environ: dict[str, str]
+) -> list[str]:
+    """How to log in to each service of ``droplet`` from this machine, as each role."""
+    lines = []
+    if "timescaledb" in droplet.groups:
+        spec = environment.timescaledb
+        port = droplet.published_ports[spec.port]
+        for role in spec.roles:
+            secret = environ.get(f"{role.password_secret}_FILE", f"${role.password_secret}")
+            lines.append(
+                f"PGPASSWORD=$(cat {secret}) psql 'host=127.0.0.1 port={port} "
+                f"dbname={spec.database} user={role.name} sslmode=require'"
+            )
+    if "redis" in droplet.groups and environment.redis is not None:
+        port = droplet.published_ports[environment.redis.port]
+        secret = environ.get(f"{environment.redis.users.app.password_secret}_FILE", "")
+        lines.append(f"redis-cli -p {port} --user app --askpass   # password in {secret}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,17 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             check=False,
         ).returncode
 
-    spec = environment.timescaledb
     print("\nConnect:")
     for droplet in droplets:
-        port = droplet.published_ports[spec.port]
         print(f"  ssh -F {sandbox.paths.ssh_config} {droplet.name}")
-        for role in spec.roles:
-            secret = environ.get(f"{role.password_secret}_FILE", f"${role.password_secret}")
-            print(
-                f"  PGPASSWORD=$(cat {secret}) psql 'host=127.0.0.1 port={port} "
-                f"dbname={spec.database} user={role.name} sslmode=require'"
-            )
+        for line in _client_lines(environment, droplet, environ):
+            print(f"  {line}")
     print(f"  pyinfra inventory: {sandbox.paths.inventory}")
     print("  remove: .venv/bin/python -m datalayer.sandbox down --all")
     return status

@@ -10,7 +10,7 @@ import string
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from datalayer.spec.timescaledb import TimescaleDb
 
@@ -53,3 +53,19 @@ def role_passwords(
 ) -> dict[str, SecretStr]:
     """Every login role's password, keyed by role name; all are read before any is used."""
     return {role.name: read_secret(role.password_secret, environ) for role in spec.roles}
+
+
+def secret_variables(model: BaseModel) -> list[str]:
+    """Every secret a spec (or part of one) names, in declaration order.
+
+    The spec's convention: a field whose name ends in ``_secret`` holds the name of a secret.
+    The quickstart generates these for the sandbox; a new section gets covered by following it.
+    """
+    found: list[str] = []
+    for name, value in model:
+        if name.endswith("_secret") and isinstance(value, str):
+            found.append(value)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, BaseModel):
+                found += secret_variables(item)
+    return list(dict.fromkeys(found))

@@ -4,15 +4,17 @@
 
 The same command runs from a laptop, from this repository's CI against sandbox droplets, and from
 the CI workflow that checks an environment after provisioning. Hosts are reached as pyinfra
-reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); PostgreSQL is reached at
-the host data's ``postgresql_endpoint`` (``ADDRESS:PORT``), or the SSH address and the spec's port
-(or the port ``published_ports`` maps it to, as sandbox droplets publish theirs).
+reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); each service is reached at
+the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``,
+``influxdb_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's port (or the port
+``published_ports`` maps it to, as sandbox droplets publish theirs).
 """
 
 import argparse
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,43 @@ from pyinfra.context import ctx_state
 from pyinfra_cli.inventory import make_inventory
 
 from datalayer.paths import REPOSITORY_ROOT
-from datalayer.spec import load_environment
+from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
-SUITES = {"timescaledb": "tests/infra/test_timescaledb.py"}
+SUITES = {
+    "timescaledb": "tests/infra/test_timescaledb.py",
+    "redis": "tests/infra/test_redis.py",
+    "influxdb": "tests/infra/test_influxdb.py",
+}
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    """How a group's suite is told where this machine reaches the service under test."""
+
+    option: str
+    host_data: str
+    port: Callable[[EnvironmentSpec], int]
+
+
+def _redis_port(environment: EnvironmentSpec) -> int:
+    if environment.redis is None:
+        raise SpecError(f"Pulumi.{environment.name}.yaml: datalayer:redis is not set")
+    return environment.redis.port
+
+
+def _influxdb_port(environment: EnvironmentSpec) -> int:
+    if environment.influxdb is None:
+        raise SpecError(f"Pulumi.{environment.name}.yaml: datalayer:influxdb is not set")
+    return environment.influxdb.http_port
+
+
+ENDPOINTS = {
+    "timescaledb": ServiceEndpoint(
+        "--pg-endpoint", "postgresql_endpoint", lambda environment: environment.timescaledb.port
+    ),
+    "redis": ServiceEndpoint("--redis-endpoint", "redis_endpoint", _redis_port),
+    "influxdb": ServiceEndpoint("--influxdb-endpoint", "influxdb_endpoint", _influxdb_port),
+}
 
 
 @dataclass(frozen=True)
@@ -35,7 +71,7 @@ class Target:
     group: str
     env: str
     ssh_config: str
-    postgresql_endpoint: str
+    endpoint: str
 
 
 def _ssh_config(name: str, data: Any) -> str:
@@ -70,8 +106,9 @@ def targets(inventory_path: str) -> list[Target]:
         for host in inventory.get_group(group, []):
             data = host.data
             env = str(data.get("env"))
-            port = load_environment(env).timescaledb.port
-            endpoint = data.get("postgresql_endpoint") or _endpoint(host.name, data, port)
+            service = ENDPOINTS[group]
+            port = service.port(load_environment(env))
+            endpoint = data.get(service.host_data) or _endpoint(host.name, data, port)
             found.append(Target(host.name, group, env, _ssh_config(host.name, data), str(endpoint)))
     return found
 
@@ -85,7 +122,7 @@ def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
         command = [
             sys.executable, "-m", "pytest", SUITES[target.group],
             f"--hosts=ssh://{target.host}", f"--ssh-config={config.name}",
-            f"--env={target.env}", f"--pg-endpoint={target.postgresql_endpoint}",
+            f"--env={target.env}", f"{ENDPOINTS[target.group].option}={target.endpoint}",
             f"--junitxml={junit_directory / f'{target.host}-{target.group}.xml'}",
             "-p", "no:cacheprovider", *extra,
         ]  # fmt: skip

@@ -3,6 +3,8 @@
 from pydantic import Field
 
 from datalayer.spec.base import SpecModel
+from datalayer.spec.influxdb import InfluxDb
+from datalayer.spec.redis import Redis
 from datalayer.spec.timescaledb import TimescaleDb
 
 
@@ -16,3 +18,7 @@ class EnvironmentSpec(SpecModel):
     """Environment name, the ``<env>`` of ``Pulumi.<env>.yaml``."""
     timescaledb: TimescaleDb
     """TimescaleDB (PostgreSQL) for relational and market time-series data."""
+    redis: Redis | None = None
+    """Redis for caching, sessions and the price cache; unset where no host runs it."""
+    influxdb: InfluxDb | None = None
+    """InfluxDB 2 for market-data time series; unset where no InfluxDB runs (the sandbox)."""

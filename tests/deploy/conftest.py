@@ -115,3 +115,30 @@ def changed_stack(tmp_path: Path) -> Callable[[Callable[[dict[str, Any]], None]]
         return {"DATALAYER_STACKS": str(tmp_path)}
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_secrets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """Redis's secrets, in this process's environment for the whole session.
+
+    The Redis droplet shares the sandbox's inventory with the TimescaleDB one, so every deploy
+    and verification here (TimescaleDB's included) meets both hosts and needs both services'
+    secrets. Files, not values: a test rotates a password by rewriting its file.
+    """
+    spec = load_environment(ENVIRONMENT).redis
+    assert spec is not None, f"Pulumi.{ENVIRONMENT}.yaml needs a datalayer:redis section"
+    variables = (
+        spec.users.app.password_secret,
+        spec.users.reader.password_secret,
+        spec.admin_password_secret,
+    )
+    directory = tmp_path_factory.mktemp("redis-secrets")
+    files = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in variables:
+            path = directory / variable
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+            patch.setenv(f"{variable}_FILE", str(path))
+            files[variable] = path
+        yield files

@@ -26,6 +26,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="ADDRESS:PORT where this machine reaches PostgreSQL on the host under test",
     )
+    group.addoption(
+        "--redis-endpoint",
+        default=None,
+        help="ADDRESS:PORT where this machine reaches Redis on the host under test",
+    )
+    group.addoption(
+        "--influxdb-endpoint",
+        default=None,
+        help="ADDRESS:PORT where this machine reaches InfluxDB's API on the host under test",
+    )
 
 
 def _environment(config: pytest.Config) -> EnvironmentSpec:

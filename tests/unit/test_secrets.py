@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from datalayer.secrets import SecretError, read_secret, role_passwords
+from datalayer.secrets import SecretError, read_secret, role_passwords, secret_variables
 from datalayer.spec import load_environment
 
 GOOD = "s3cure-and-long-enough"
@@ -56,3 +56,18 @@ def test_role_passwords_stops_at_the_first_missing_one() -> None:
     spec = load_environment("sandbox").timescaledb
     with pytest.raises(SecretError, match="DATALAYER_READER_PASSWORD"):
         role_passwords(spec, {"DATALAYER_APP_PASSWORD": GOOD})
+
+
+def test_secret_variables_collects_every_section() -> None:
+    assert secret_variables(load_environment("sandbox")) == [
+        "DATALAYER_APP_PASSWORD",
+        "DATALAYER_READER_PASSWORD",
+        "DATALAYER_REDIS_APP_PASSWORD",
+        "DATALAYER_REDIS_READER_PASSWORD",
+        "DATALAYER_REDIS_ADMIN_PASSWORD",
+    ]
+
+
+def test_secret_variables_includes_influxdb_where_declared() -> None:
+    variables = secret_variables(load_environment("prod"))
+    assert {"DATALAYER_INFLUXDB_ADMIN_PASSWORD", "DATALAYER_INFLUXDB_ADMIN_TOKEN"} <= set(variables)

@@ -1,0 +1,447 @@
+"""Bring a running InfluxDB 2 to the spec: onboarding once, bucket retention, scoped tokens.
+
+    python3 setup.py --check PLAN_JSON     what is pending, one line each; no change, no secret
+    python3 setup.py --apply < INPUT_JSON  converge; one line per item: created/changed/unchanged
+
+Where it runs: on the droplet itself, after the package is installed and the service started.
+The deploy uploads this file and runs it with the host's python3, the operator password and
+token on stdin (never on argv, so neither ``ps`` nor pyinfra's output shows them). Running it on
+the droplet, rather than from the control machine, is what lets it store each new token in a
+root-owned file right where the spec says, and reach the API on the address it is bound to (in
+prod, a private VPC address the control machine may not reach) without an SSH tunnel.
+
+Hence this module uses Python's standard library only and imports nothing from ``datalayer``:
+the droplet has python3 and nothing else of this project. The decisions take a transport, so
+unit tests feed them recorded server answers instead of a server.
+"""
+
+import argparse
+import json
+import os
+import pwd
+import ssl
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer: status and decoded JSON body (None when there is none)."""
+
+    status: int
+    body: Any
+
+
+Transport = Callable[[str, str, Any, str | None], Answer]
+"""``transport(method, path_and_query, json_body, token)``: one API request."""
+
+
+class SetupError(RuntimeError):
+    """The server answered something the setup cannot go on from."""
+
+
+@dataclass(frozen=True)
+class TokenPlan:
+    """One scoped token: its role, how it is found again, where it is stored, what it may do."""
+
+    role: str
+    description: str
+    file: str
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the setup needs from the spec; holds no secret."""
+
+    url: str
+    ca_file: str | None
+    org: str
+    bucket: str
+    retention_seconds: int
+    username: str
+    tokens: tuple[TokenPlan, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "ca_file": self.ca_file,
+            "org": self.org,
+            "bucket": self.bucket,
+            "retention_seconds": self.retention_seconds,
+            "username": self.username,
+            "tokens": [
+                {"role": t.role, "description": t.description, "file": t.file,
+                 "actions": list(t.actions)}
+                for t in self.tokens
+            ],
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Plan":
+        return cls(
+            url=data["url"],
+            ca_file=data["ca_file"],
+            org=data["org"],
+            bucket=data["bucket"],
+            retention_seconds=int(data["retention_seconds"]),
+            username=data["username"],
+            tokens=tuple(
+                TokenPlan(t["role"], t["description"], t["file"], tuple(t["actions"]))
+                for t in data["tokens"]
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The operator's password and token, as the spec's secrets hold them."""
+
+    password: str
+    token: str
+
+    def __repr__(self) -> str:
+        return "Credentials(password='***', token='***')"
+
+
+class TokenFiles(Protocol):
+    """Where tokens are kept on the host; tests use a dictionary."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def read(self, path: str) -> str | None: ...
+
+    def write(self, path: str, token: str) -> None: ...
+
+
+def _request(transport: Transport, method: str, path: str, body: Any, token: str | None) -> Any:
+    answer = transport(method, path, body, token)
+    if not 200 <= answer.status < 300:
+        message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
+        raise SetupError(f"{method} {path.split('?')[0]}: HTTP {answer.status}: {message}")
+    return answer.body
+
+
+def _query(path: str, **parameters: str) -> str:
+    return f"{path}?{urllib.parse.urlencode(parameters)}"
+
+
+def _retention_of(bucket: dict[str, Any]) -> int:
+    """A bucket's retention in seconds: its expire rule, 0 (infinite) when it has none."""
+    rules = [rule for rule in bucket.get("retentionRules") or [] if rule.get("type") == "expire"]
+    return int(rules[0]["everySeconds"]) if rules else 0
+
+
+def _permissions(plan: TokenPlan, org_id: str, bucket_id: str) -> list[dict[str, Any]]:
+    return [
+        {"action": action, "resource": {"type": "buckets", "id": bucket_id, "orgID": org_id}}
+        for action in plan.actions
+    ]
+
+
+def _permission_set(permissions: list[dict[str, Any]]) -> set[tuple[str, str, str, str]]:
+    return {
+        (
+            p["action"],
+            p["resource"].get("type", ""),
+            p["resource"].get("id", ""),
+            p["resource"].get("orgID", ""),
+        )
+        for p in permissions
+    }
+
+
+def _retention_text(seconds: int) -> str:
+    return "infinite" if seconds == 0 else f"{seconds} s"
+
+
+def converge(
+    transport: Transport, plan: Plan, credentials: Credentials, files: TokenFiles
+) -> list[str]:
+    """Onboard once, converge the bucket's retention, create the scoped tokens that are missing.
+
+    One line per item, each ending in created, changed or unchanged. Will not touch the operator
+    user or token after onboarding, other buckets, or authorizations it did not create.
+    """
+    lines: list[str] = []
+    admin = credentials.token
+    setup = _request(transport, "GET", "/api/v2/setup", None, None)
+    if setup.get("allowed"):
+        onboarded = _request(
+            transport,
+            "POST",
+            "/api/v2/setup",
+            {
+                "username": plan.username,
+                "password": credentials.password,
+                "org": plan.org,
+                "bucket": plan.bucket,
+                "retentionPeriodSeconds": plan.retention_seconds,
+                "token": admin,
+            },
+            None,
+        )
+        org_id: str = onboarded["org"]["id"]
+        bucket: dict[str, Any] = onboarded["bucket"]
+        lines.append(
+            f"onboarding: created (org {plan.org}, bucket {plan.bucket}, user {plan.username})"
+        )
+    else:
+        lines.append("onboarding: unchanged (already set up)")
+        orgs = _request(transport, "GET", _query("/api/v2/orgs", org=plan.org), None, admin)
+        if not orgs.get("orgs"):
+            raise SetupError(f"org {plan.org} does not exist on a server that is already set up")
+        org_id = orgs["orgs"][0]["id"]
+        buckets = _request(
+            transport,
+            "GET",
+            _query("/api/v2/buckets", name=plan.bucket, orgID=org_id),
+            None,
+            admin,
+        )
+        if buckets.get("buckets"):
+            bucket = buckets["buckets"][0]
+        else:
+            bucket = _request(
+                transport,
+                "POST",
+                "/api/v2/buckets",
+                {
+                    "orgID": org_id,
+                    "name": plan.bucket,
+                    "retentionRules": [{"type": "expire", "everySeconds": plan.retention_seconds}],
+                },
+                admin,
+            )
+            lines.append(f"bucket {plan.bucket}: created")
+    lines.append(_converge_retention(transport, plan, bucket, admin))
+    authorizations = _request(
+        transport, "GET", _query("/api/v2/authorizations", orgID=org_id), None, admin
+    )["authorizations"]
+    for token in plan.tokens:
+        lines.append(
+            _converge_token(transport, token, org_id, bucket["id"], authorizations, admin, files)
+        )
+    return lines
+
+
+def _converge_retention(
+    transport: Transport, plan: Plan, bucket: dict[str, Any], admin: str
+) -> str:
+    current = _retention_of(bucket)
+    wanted = plan.retention_seconds
+    if current == wanted:
+        return f"bucket {plan.bucket} retention: unchanged ({_retention_text(wanted)})"
+    _request(
+        transport,
+        "PATCH",
+        f"/api/v2/buckets/{bucket['id']}",
+        {"retentionRules": [{"type": "expire", "everySeconds": wanted}]},
+        admin,
+    )
+    return (
+        f"bucket {plan.bucket} retention: changed "
+        f"({_retention_text(current)} -> {_retention_text(wanted)})"
+    )
+
+
+def _converge_token(
+    transport: Transport,
+    token: TokenPlan,
+    org_id: str,
+    bucket_id: str,
+    authorizations: list[dict[str, Any]],
+    admin: str,
+    files: TokenFiles,
+) -> str:
+    """Create the token when missing. Its permissions cannot be edited (InfluxDB's PATCH takes
+    only status and description) and its value cannot be read back, so a token whose permissions
+    differ, or whose file is gone, is replaced: deleted and created anew."""
+    wanted = _permissions(token, org_id, bucket_id)
+    found = [a for a in authorizations if a.get("description") == token.description]
+    if (
+        len(found) == 1
+        and found[0].get("status", "active") == "active"
+        and _permission_set(found[0]["permissions"]) == _permission_set(wanted)
+        and files.exists(token.file)
+    ):
+        return f"token {token.role}: unchanged ({token.file})"
+    reasons = []
+    if found and not files.exists(token.file):
+        reasons.append(f"{token.file} was missing")
+    if any(_permission_set(a["permissions"]) != _permission_set(wanted) for a in found):
+        reasons.append("permissions differed")
+    if len(found) > 1:
+        reasons.append(f"{len(found)} authorizations had its description")
+    if any(a.get("status", "active") != "active" for a in found):
+        reasons.append("it was inactive")
+    for authorization in found:
+        _request(transport, "DELETE", f"/api/v2/authorizations/{authorization['id']}", None, admin)
+    created = _request(
+        transport,
+        "POST",
+        "/api/v2/authorizations",
+        {
+            "orgID": org_id,
+            "description": token.description,
+            "status": "active",
+            "permissions": wanted,
+        },
+        admin,
+    )
+    files.write(token.file, created["token"])
+    if found:
+        return f"token {token.role}: changed (replaced: {', '.join(reasons)}; {token.file})"
+    return f"token {token.role}: created ({token.file})"
+
+
+def pending(transport: Transport, plan: Plan, files: TokenFiles) -> list[str]:
+    """What :func:`converge` would do, judged without the operator token: from the public setup
+    status, the token files and what the stored tokens themselves can read. Empty: nothing to do.
+
+    Permissions changed by hand with an operator token are not seen here (no scoped token may
+    list authorizations); the next run that has anything else to do corrects them.
+    """
+    if _request(transport, "GET", "/api/v2/setup", None, None).get("allowed"):
+        return ["onboarding: not set up yet"]
+    found: list[str] = []
+    for token in plan.tokens:
+        value = files.read(token.file)
+        if value is None:
+            found.append(f"token {token.role}: {token.file} is missing")
+            continue
+        answer = transport(
+            "GET", _query("/api/v2/buckets", name=plan.bucket, org=plan.org), None, value
+        )
+        buckets = answer.body.get("buckets") if isinstance(answer.body, dict) else None
+        if answer.status != 200 or not buckets:
+            found.append(
+                f"token {token.role}: cannot read bucket {plan.bucket} (HTTP {answer.status})"
+            )
+            continue
+        current = _retention_of(buckets[0])
+        if current != plan.retention_seconds:
+            found.append(
+                f"bucket {plan.bucket} retention: {_retention_text(current)}, "
+                f"wanted {_retention_text(plan.retention_seconds)}"
+            )
+    return sorted(set(found))
+
+
+# --- On the droplet: HTTP, token files, command line ------------------------------------------
+
+
+def http_transport(url: str, ca_file: str | None) -> Transport:
+    """Requests to ``url`` with urllib. With TLS, the server's own certificate is the trust
+    anchor: the API is reached on the host itself, under an address the certificate may not
+    name, so the certificate is pinned instead of its name checked."""
+    context: ssl.SSLContext | None = None
+    if ca_file is not None:
+        context = ssl.create_default_context(cafile=ca_file)
+        context.check_hostname = False
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+
+    def send(method: str, path: str, body: Any, token: str | None) -> Answer:
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if token is not None:
+            headers["Authorization"] = f"Token {token}"
+        request = urllib.request.Request(url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30, context=context) as response:
+                return Answer(response.status, _decode(response.read()))
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, _decode(error.read()))
+
+    return send
+
+
+def _decode(raw: bytes) -> Any:
+    return json.loads(raw) if raw.strip() else None
+
+
+class HostTokenFiles:
+    """Token files owned by the influxdb user, mode 0600, in a directory only it may enter."""
+
+    def __init__(self, owner: str = "influxdb") -> None:
+        self.owner = owner
+
+    def exists(self, path: str) -> bool:
+        return Path(path).is_file()
+
+    def read(self, path: str) -> str | None:
+        file = Path(path)
+        return file.read_text().strip() if file.is_file() else None
+
+    def write(self, path: str, token: str) -> None:
+        account = pwd.getpwnam(self.owner)
+        directory = Path(path).parent
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chown(directory, account.pw_uid, account.pw_gid)
+        # Written whole under a temporary name, then renamed: never a half-written token file.
+        handle, partial = tempfile.mkstemp(dir=directory, prefix=".token.")
+        with os.fdopen(handle, "w") as file:
+            file.write(token + "\n")
+        os.chown(partial, account.pw_uid, account.pw_gid)
+        os.chmod(partial, 0o600)
+        os.replace(partial, path)
+
+
+def wait_until_ready(transport: Transport, seconds: float = 60.0) -> None:
+    """Wait for ``/health`` to pass: right after a restart influxd may still be opening its
+    storage."""
+    deadline = time.monotonic() + seconds
+    problem = "no answer yet"
+    while time.monotonic() < deadline:
+        try:
+            status = transport("GET", "/health", None, None).status
+        except OSError as error:  # refused or reset while influxd starts
+            problem = str(error)
+        else:
+            if status == 200:
+                return
+            problem = f"HTTP {status}"
+        time.sleep(1)
+    raise SetupError(f"InfluxDB's /health did not pass within {seconds:.0f} s ({problem})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", metavar="PLAN_JSON", help="print what is pending; no secrets")
+    mode.add_argument("--apply", action="store_true", help="converge; JSON input on stdin")
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.check is not None:
+            plan = Plan.from_json(json.loads(arguments.check))
+            transport = http_transport(plan.url, plan.ca_file)
+            wait_until_ready(transport)
+            lines = pending(transport, plan, HostTokenFiles())
+        else:
+            given = json.load(sys.stdin)
+            plan = Plan.from_json(given["plan"])
+            credentials = Credentials(given["admin_password"], given["admin_token"])
+            transport = http_transport(plan.url, plan.ca_file)
+            wait_until_ready(transport)
+            lines = converge(transport, plan, credentials, HostTokenFiles())
+    except SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

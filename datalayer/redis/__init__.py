@@ -1,0 +1,1 @@
+"""Redis: its commands as data, file layout, rendered configuration, runtime-change decision."""

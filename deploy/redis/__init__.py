@@ -1,0 +1,63 @@
+"""The Redis deploy: Debian's redis-server, with ACL users, persistence and a memory budget.
+
+Run by ``deploy/site.py`` on the inventory's ``redis`` group; callable from any other pyinfra
+deploy as ``redis(environment, passwords)``.
+"""
+
+from pydantic import SecretStr
+from pyinfra.api.deploy import deploy
+from pyinfra.context import host
+from pyinfra.operations import apt, systemd
+
+from datalayer.redis.config import render_redis_conf, render_users_acl
+from datalayer.redis.layout import DEBIAN_LAYOUT
+from datalayer.redis.passwords import ADMIN_USER
+from datalayer.spec import EnvironmentSpec, SpecError
+from datalayer.spec.redis import Redis
+from deploy.redis import operations
+
+
+def redis_section(environment: EnvironmentSpec, host_name: str) -> Redis:
+    """The environment's Redis spec; a host in the redis group of an environment without one
+    is a :class:`SpecError`, raised before any change."""
+    if environment.redis is None:
+        raise SpecError(
+            f"Pulumi.{environment.name}.yaml: datalayer:redis is not set, but host {host_name} "
+            "is in the redis group"
+        )
+    return environment.redis
+
+
+@deploy("Redis")
+def redis(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None:
+    """Install, configure and start Redis as ``environment`` declares.
+
+    + environment: the validated environment spec, with a ``redis`` section
+    + passwords: every ACL user's password (``datalayer.redis.passwords.redis_passwords``), read
+      before the deploy starts so that a missing secret stops it before any change
+
+    The package starts Redis with Debian's own configuration; the configuration step sees that
+    file differ from ours and restarts onto it.
+    """
+    spec = redis_section(environment, host.name)
+    layout = DEBIAN_LAYOUT
+    apt.packages(
+        name=f"Install {layout.package}",
+        packages=[layout.package],
+        update=True,
+        cache_time=3600,
+        no_recommends=True,
+    )
+    operations.configuration(
+        name="Install redis.conf and users.acl; CONFIG SET, ACL LOAD or restart as Redis requires",
+        layout=layout,
+        redis_conf=render_redis_conf(spec, environment.name, layout),
+        users_acl=render_users_acl(spec, passwords),
+        admin_password=passwords[ADMIN_USER],
+    )
+    systemd.service(
+        name=f"Enable and start {layout.service}",
+        service=layout.service,
+        running=True,
+        enabled=True,
+    )

@@ -1,0 +1,115 @@
+"""CONFIG SET, ACL LOAD or restart: the least disruptive action for what changed."""
+
+from datalayer.redis.changes import RUNTIME_SETTINGS, decide, parse_settings, user_rules
+
+CONF = """# header
+bind 127.0.0.1
+port 6379
+maxmemory 268435456
+maxmemory-policy volatile-lru
+appendonly yes
+appendfsync everysec
+save "3600 1 300 100"
+"""
+ACL = """user default off resetpass resetkeys resetchannels -@all
+user admin on #aaaa resetkeys resetchannels -@all +config|set
+user app on #bbbb ~price:* resetchannels -@all +@read +@write
+"""
+
+
+def test_nothing_changed_does_nothing() -> None:
+    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin")
+    assert not decision.restart
+    assert not decision.acl_load
+    assert decision.runtime_settings == ()
+    assert decision.describe() == "configuration unchanged, no reload or restart"
+
+
+def test_changed_app_password_loads_the_acl_without_restart() -> None:
+    decision = decide(
+        CONF, CONF, ACL, ACL.replace("#bbbb", "#cccc"), running=True, admin_user="admin"
+    )
+    assert decision.acl_load
+    assert not decision.restart
+    assert decision.describe() == "ACL LOAD"
+
+
+def test_changed_admin_user_restarts() -> None:
+    decision = decide(
+        CONF, CONF, ACL, ACL.replace("#aaaa", "#dddd"), running=True, admin_user="admin"
+    )
+    assert decision.restart_reasons == ("users.acl changes the admin user",)
+    assert not decision.acl_load
+
+
+def test_runtime_setting_is_set_without_restart() -> None:
+    wanted = CONF.replace("maxmemory 268435456", "maxmemory 314572800")
+    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    assert not decision.restart
+    assert decision.runtime_settings == (("maxmemory", "314572800"),)
+
+
+def test_runtime_setting_and_acl_change_do_both() -> None:
+    wanted = CONF.replace("appendfsync everysec", "appendfsync always")
+    decision = decide(CONF, wanted, ACL, ACL.replace("#bbbb", "#cccc"), running=True,
+                      admin_user="admin")  # fmt: skip
+    assert decision.runtime_settings == (("appendfsync", "always"),)
+    assert decision.acl_load
+    assert decision.describe() == "CONFIG SET appendfsync, ACL LOAD"
+
+
+def test_save_rules_are_set_as_one_value() -> None:
+    wanted = CONF.replace('save "3600 1 300 100"', 'save ""')
+    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    assert decision.runtime_settings == (("save", ""),)
+
+
+def test_bind_change_restarts() -> None:
+    wanted = CONF.replace("bind 127.0.0.1", "bind 127.0.0.1 10.0.0.5")
+    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    assert decision.restart_reasons == ("bind",)
+    assert decision.runtime_settings == ()
+
+
+def test_restart_setting_with_runtime_setting_restarts_once() -> None:
+    wanted = CONF.replace("port 6379", "port 6380").replace(
+        "appendfsync everysec", "appendfsync no"
+    )
+    decision = decide(CONF, wanted, ACL, ACL.replace("#bbbb", "#cccc"), running=True,
+                      admin_user="admin")  # fmt: skip
+    assert decision.restart_reasons == ("port",)
+    assert decision.runtime_settings == ()
+    assert not decision.acl_load  # the restart reads the new file
+
+
+def test_runtime_setting_removed_from_the_file_restarts() -> None:
+    wanted = CONF.replace("maxmemory-policy volatile-lru\n", "")
+    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    assert decision.restart_reasons == ("maxmemory-policy",)
+
+
+def test_stopped_server_is_restarted_even_without_changes() -> None:
+    decision = decide(CONF, CONF, ACL, ACL, running=False, admin_user="admin")
+    assert decision.restart_reasons == ("the server is not running",)
+
+
+def test_first_install_over_debians_file_restarts() -> None:
+    debian = "bind 127.0.0.1 -::1\nport 6379\ndaemonize yes\nappendonly no\n"
+    decision = decide(debian, CONF, None, ACL, running=True, admin_user="admin")
+    assert decision.restart
+    assert "bind" in decision.restart_reasons
+    assert "users.acl changes the admin user" in decision.restart_reasons
+
+
+def test_runtime_settings_are_ones_redis_sets_at_runtime() -> None:
+    assert {"maxmemory", "maxmemory-policy", "appendfsync", "save"} <= RUNTIME_SETTINGS
+    assert not {"bind", "port", "tls-port", "aclfile", "dir", "unixsocket"} & RUNTIME_SETTINGS
+
+
+def test_parse_settings_joins_repeated_directives_in_order() -> None:
+    text = "save 3600 1\nsave 300 100\n# save 1 1\nbind 127.0.0.1 -::1\n"
+    assert parse_settings(text) == {"save": "3600 1 300 100", "bind": "127.0.0.1 -::1"}
+
+
+def test_user_rules_of_an_undeclared_user_is_none() -> None:
+    assert user_rules(ACL, "reader") is None
