@@ -143,3 +143,14 @@ def test_missing_secret_stops_before_any_change(droplet: Droplet, tmp_path: Path
     assert "secret DATALAYER_INFLUXDB_ADMIN_TOKEN is not set" in result.output
     assert "Traceback" not in result.output
     assert droplet.missing(FIRST_CHANGES) == list(FIRST_CHANGES)
+
+
+def test_real_influxdb_server_is_verified_only_on_real_hosts() -> None:
+    # Said at every run, so that a green suite never reads as "InfluxDB verified": no registry or
+    # repository reachable from this project's machines ships InfluxDB 2 (../shared/TESTWORLD.md),
+    # and probing InfluxData's repository would send traffic outside the project's own hosts.
+    pytest.skip(
+        "InfluxDB 2 cannot be installed here: the real install, onboarding, retention and token "
+        "scopes are verified by tests/infra/test_influxdb.py against real InfluxDB hosts only "
+        "(python -m datalayer.verify INVENTORY)"
+    )
