@@ -17,8 +17,8 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from datalayer.spec.base import SpecModel
-from datalayer.spec.timescaledb import AbsolutePath
-from datalayer.spec.types import ListenAddress
+from datalayer.spec.tls import ServerTls
+from datalayer.spec.types import AbsolutePath, ListenAddress, SecretName
 
 # InfluxDB's duration literals as the influx CLI takes them for a retention period ("30d", "1w2d",
 # "0s" for infinite). Months and years are left out: their length is not fixed.
@@ -63,29 +63,16 @@ def _name(value: str) -> str:
 
 
 InfluxName = Annotated[str, AfterValidator(_name)]
-SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
 
 # What each token role may do on the spec's bucket, and nothing else.
 ROLE_ACTIONS: dict[str, tuple[str, ...]] = {"app": ("read", "write"), "reader": ("read",)}
 
 
-class InfluxTls(SpecModel):
+class InfluxTls(ServerTls):
     """HTTPS for InfluxDB's API and UI (influxd's tls-cert, tls-key, tls-min-version)."""
 
-    enabled: bool = False
-    """Serve HTTPS instead of HTTP."""
-    cert_file: AbsolutePath | None = None
-    """Server certificate (PEM) on the host, readable by influxdb; required when enabled."""
-    key_file: AbsolutePath | None = None
-    """Server private key on the host, readable by influxdb only; required when enabled."""
     min_version: Literal["1.2", "1.3"] = "1.2"
     """Oldest TLS version accepted (tls-min-version)."""
-
-    @model_validator(mode="after")
-    def _files_when_enabled(self) -> Self:
-        if self.enabled and (self.cert_file is None or self.key_file is None):
-            raise ValueError("tls.enabled is true but tls.cert_file or tls.key_file is not set")
-        return self
 
 
 class InfluxToken(SpecModel):

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, mo
 
 from datalayer.redis.commands import ACL_CATEGORIES, COMMANDS
 from datalayer.spec.base import SpecModel
-from datalayer.spec.timescaledb import AbsolutePath
+from datalayer.spec.types import AbsolutePath, SecretName
 
 # Redis's size units (redis.conf's header): k/m/g are powers of 1000, kb/mb/gb of 1024.
 _REDIS_UNITS = {
@@ -166,9 +166,6 @@ def _command_rule(value: str) -> str:
 
 CommandRule = Annotated[str, AfterValidator(_command_rule)]
 """A Redis command ('get'), subcommand ('client|setname') or ACL category ('@read')."""
-
-SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
-"""An environment variable holding a password (or NAME_FILE naming a file that does)."""
 
 
 class Tls(SpecModel):

@@ -6,13 +6,21 @@ components compute nothing themselves but ask this model and the tuning function
 
 import re
 from enum import StrEnum
-from pathlib import PurePosixPath
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import Identifier, ListenAddress, MemorySize, Network, SettingName
+from datalayer.spec.tls import ServerTls
+from datalayer.spec.types import (
+    AbsolutePath,
+    Identifier,
+    ListenAddress,
+    MemorySize,
+    Network,
+    SecretName,
+    SettingName,
+)
 from datalayer.tuning import HostResources, StorageType, tune
 from datalayer.units import parse_memory
 
@@ -77,15 +85,6 @@ class PackageSource(StrEnum):
     """The distribution's own ``postgresql-N-timescaledb`` (Debian 13: Apache-2 edition only)."""
 
 
-def _absolute_path(value: str) -> str:
-    if not PurePosixPath(value).is_absolute():
-        raise ValueError("must be an absolute path on the host")
-    return value
-
-
-AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-
-
 class Resources(SpecModel):
     """What the host offers PostgreSQL; tuning is computed from these, never from /proc."""
 
@@ -109,25 +108,14 @@ class Resources(SpecModel):
         )
 
 
-class Tls(SpecModel):
-    """Server-side TLS. When enabled, every network pg_hba line becomes ``hostssl``."""
+class Tls(ServerTls):
+    """Server-side TLS. When enabled, every network pg_hba line becomes ``hostssl`` and
+    unencrypted network logins are refused."""
 
-    enabled: bool = False
-    """Serve TLS and refuse unencrypted network logins."""
-    cert_file: AbsolutePath | None = None
-    """Server certificate (PEM) on the host; required when enabled."""
-    key_file: AbsolutePath | None = None
-    """Server private key on the host, readable by postgres only; required when enabled."""
     ca_file: AbsolutePath | None = None
     """CA bundle that client certificates must chain to; required by pg_hba 'cert' rules."""
     min_protocol_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
     """Oldest TLS version accepted (ssl_min_protocol_version)."""
-
-    @model_validator(mode="after")
-    def _files_when_enabled(self) -> Self:
-        if self.enabled and (self.cert_file is None or self.key_file is None):
-            raise ValueError("tls.enabled is true but tls.cert_file or tls.key_file is not set")
-        return self
 
 
 def _hba_names(value: str, keywords: frozenset[str]) -> str:
@@ -218,7 +206,7 @@ class LoginRole(SpecModel):
 
     name: Identifier
     """Role name, e.g. app or reader."""
-    password_secret: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    password_secret: SecretName
     """Environment variable holding the password (or NAME_FILE naming a file that does)."""
     connection_limit: int = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""

@@ -6,9 +6,10 @@ values: bytes as ints, networks as ``ipaddress`` objects.
 
 import ipaddress
 import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
 from datalayer.units import format_pg_memory, parse_memory
 
@@ -87,3 +88,16 @@ def _listen_address(value: Any) -> str:
 
 
 ListenAddress = Annotated[str, BeforeValidator(_listen_address)]
+
+
+def _absolute_path(value: str) -> str:
+    if not PurePosixPath(value).is_absolute():
+        raise ValueError("must be an absolute path on the host")
+    return value
+
+
+AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+"""A file on the managed host."""
+
+SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+"""An environment variable holding a secret (or NAME_FILE naming a file that does)."""

@@ -9,6 +9,7 @@ import hashlib
 import os
 import secrets
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,15 @@ class Deployment:
         if without is not None:
             environ = {k: v for k, v in environ.items() if k not in (without, f"{without}_FILE")}
         return run_deploy(self.sandbox.paths.inventory, environ, verbose=verbose, dry=dry)
+
+    def verify(self, junit_directory: Path) -> subprocess.CompletedProcess[str]:
+        """``python -m datalayer.verify`` on this sandbox's inventory, with its secrets."""
+        return subprocess.run(
+            [sys.executable, "-m", "datalayer.verify", str(self.sandbox.paths.inventory),
+             "--junit-directory", str(junit_directory), "--", "-q"],
+            cwd=REPOSITORY_ROOT, env={**os.environ, **self.environ},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
 
     def sh(self, command: str) -> str:
         completed = subprocess.run(

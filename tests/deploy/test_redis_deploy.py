@@ -10,7 +10,6 @@ import hashlib
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -130,12 +129,7 @@ def test_second_deploy_changes_nothing_and_restarts_nothing(
 def test_testinfra_suites_pass_on_both_hosts(
     deployment: Deployment, redis_first_deploy: DeployResult, tmp_path: Path
 ) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "datalayer.verify", str(deployment.sandbox.paths.inventory),
-         "--junit-directory", str(tmp_path), "--", "-q"],
-        cwd=REPOSITORY_ROOT, env={**os.environ, **deployment.environ},
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    completed = deployment.verify(tmp_path)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert f"PASSED: redis on {REDIS_DROPLET}" in completed.stdout
     assert "PASSED: timescaledb on" in completed.stdout

@@ -4,9 +4,6 @@ Tests run in file order on one droplet: the first deploy, its verification and i
 come first; later tests change the spec and check the least disruptive action was taken.
 """
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +11,6 @@ import psycopg
 import pytest
 
 from datalayer.deploy_run import DeployResult
-from datalayer.paths import REPOSITORY_ROOT
 from tests.deploy.conftest import Deployment
 
 pytestmark = pytest.mark.sandbox
@@ -40,12 +36,7 @@ def test_second_deploy_changes_nothing_and_restarts_nothing(
 def test_testinfra_suite_passes_on_the_deployed_host(
     deployment: Deployment, first_deploy: DeployResult, tmp_path: Any
 ) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "datalayer.verify", str(deployment.sandbox.paths.inventory),
-         "--junit-directory", str(tmp_path), "--", "-q"],
-        cwd=REPOSITORY_ROOT, env={**os.environ, **deployment.environ},
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    completed = deployment.verify(tmp_path)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " passed" in completed.stdout
 

@@ -8,6 +8,7 @@ the passwords from the same secrets the deploy used.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -73,11 +74,16 @@ class Endpoint:
     port: int
 
 
-@pytest.fixture
-def endpoint(pytestconfig: pytest.Config, host: object, spec: TimescaleDb) -> Endpoint:
-    """Where this machine reaches the PostgreSQL of the host under test."""
-    given = pytestconfig.getoption("--pg-endpoint")
+def endpoint_of(config: pytest.Config, option: str, host: Any, port: int) -> Endpoint:
+    """The ``ADDRESS:PORT`` given in ``option``, else the SSH host's address and ``port``."""
+    given = config.getoption(option)
     if given:
-        address, _, port = str(given).rpartition(":")
-        return Endpoint(address, int(port))
-    return Endpoint(host.backend.get_hostname(), spec.port)  # type: ignore[attr-defined]
+        address, _, given_port = str(given).rpartition(":")
+        return Endpoint(address, int(given_port))
+    return Endpoint(host.backend.get_hostname(), port)
+
+
+@pytest.fixture
+def endpoint(pytestconfig: pytest.Config, host: Any, spec: TimescaleDb) -> Endpoint:
+    """Where this machine reaches the PostgreSQL of the host under test."""
+    return endpoint_of(pytestconfig, "--pg-endpoint", host, spec.port)

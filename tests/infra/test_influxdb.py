@@ -26,7 +26,7 @@ import pytest
 from datalayer.influxdb.config import CONFIG_PATH, SERVICE, USER, render_influxdb_config
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.influxdb import InfluxDb, InfluxToken
-from tests.infra.conftest import Endpoint
+from tests.infra.conftest import Endpoint, endpoint_of
 from tests.infra.postgresql import journal
 
 PROBE_MEASUREMENT = "datalayer_verify_probe"
@@ -42,11 +42,7 @@ def influxdb(environment: EnvironmentSpec) -> InfluxDb:
 @pytest.fixture
 def api(pytestconfig: pytest.Config, host: Any, influxdb: InfluxDb) -> Endpoint:
     """Where this machine reaches the API of the host under test."""
-    given = pytestconfig.getoption("--influxdb-endpoint")
-    if given:
-        address, _, port = str(given).rpartition(":")
-        return Endpoint(address, int(port))
-    return Endpoint(host.backend.get_hostname(), influxdb.http_port)
+    return endpoint_of(pytestconfig, "--influxdb-endpoint", host, influxdb.http_port)
 
 
 @pytest.fixture

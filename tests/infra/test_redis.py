@@ -19,7 +19,7 @@ from datalayer.redis.layout import DEBIAN_LAYOUT, RedisLayout
 from datalayer.redis.passwords import ADMIN_USER, redis_passwords
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.redis import Redis
-from tests.infra.conftest import Endpoint
+from tests.infra.conftest import Endpoint, endpoint_of
 from tests.infra.postgresql import journal
 
 PROBE = "datalayer-probe"
@@ -41,11 +41,7 @@ def redis_layout() -> RedisLayout:
 @pytest.fixture
 def redis_endpoint(pytestconfig: pytest.Config, host: Any, redis_spec: Redis) -> Endpoint:
     """Where this machine reaches the Redis of the host under test."""
-    given = pytestconfig.getoption("--redis-endpoint")
-    if given:
-        address, _, port = str(given).rpartition(":")
-        return Endpoint(address, int(port))
-    return Endpoint(host.backend.get_hostname(), redis_spec.port)
+    return endpoint_of(pytestconfig, "--redis-endpoint", host, redis_spec.port)
 
 
 class Clients:
