@@ -15,7 +15,7 @@ STOPSIGNAL SIGRTMIN+3
 # does not wait on the network. apt-get keeps downloaded packages by default and `apt` deletes
 # them; say "keep" for both, so that nothing configured later empties the cache. The package
 # lists stay in the image too, so `apt-get install` works before any `apt-get update`.
-ARG PREDOWNLOADED="postgresql-17 postgresql-17-timescaledb postgresql-client-17 pgbackrest redis-server ssl-cert"
+ARG PREDOWNLOADED="postgresql-17 postgresql-17-timescaledb postgresql-client-17 pgbackrest python3-psycopg redis-server ssl-cert"
 RUN printf '%s\n' \
         '// Written by the datalayer sandbox image: the pre-downloaded .deb files must stay.' \
         'APT::Keep-Downloaded-Packages "true";' \
