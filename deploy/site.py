@@ -8,6 +8,7 @@ pyinfra prepares the run, so a bad value stops it before any host is touched.
 
 from pyinfra.context import host
 
+from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import influxdb_secrets
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import role_passwords
@@ -21,13 +22,14 @@ with stop_on_bad_input():
     environment = environment_of(host)
     if "timescaledb" in host.groups:
         passwords = role_passwords(environment.timescaledb)
+        hooks_plan = build_plan(environment)
     if "redis" in host.groups:
         redis_users = redis_passwords(redis_section(environment, host.name))
     if "influxdb" in host.groups:
         influxdb_admin = influxdb_secrets(influxdb_section(environment, host.name))
 
 if "timescaledb" in host.groups:
-    timescaledb(environment=environment, passwords=passwords)
+    timescaledb(environment=environment, passwords=passwords, plan=hooks_plan)
 
 if "redis" in host.groups:
     redis(environment=environment, passwords=redis_users)

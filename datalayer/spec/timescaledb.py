@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from datalayer.spec.base import SpecModel
+from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
     AbsolutePath,
@@ -18,6 +19,7 @@ from datalayer.spec.types import (
     ListenAddress,
     MemorySize,
     Network,
+    QualifiedName,
     SecretName,
     SettingName,
 )
@@ -201,15 +203,43 @@ SETTINGS_WITH_DEDICATED_FIELDS |= {
 }
 
 
+class Access(StrEnum):
+    """What a login role may do with the rows of the data schemas; neither may change the schema
+    itself (that is the owner role's, through the migrations)."""
+
+    READ_WRITE = "read_write"
+    """SELECT, INSERT, UPDATE, DELETE on every table and USAGE on every sequence."""
+    READ_ONLY = "read_only"
+    """SELECT on every table, view and continuous aggregate, including those created later."""
+
+
+# Per-role settings that would hand a login role more than its access level grants.
+FORBIDDEN_ROLE_SETTINGS = frozenset({"role", "session_authorization", "search_path"})
+
+
 class LoginRole(SpecModel):
-    """A role that logs in with a password; the password comes from a secret, never the spec."""
+    """A role that logs in with a password; the password comes from a secret, never the spec.
+
+    Login roles never get SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS: the hooks
+    set them NO and keep them so."""
 
     name: Identifier
     """Role name, e.g. app or reader."""
     password_secret: SecretName
     """Environment variable holding the password (or NAME_FILE naming a file that does)."""
+    access: Access
+    """read_write (the application) or read_only (dashboards, analysts)."""
     connection_limit: int = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
+    settings: dict[SettingName, str | int | bool] = {}
+    """Settings in force for this role in the application database, e.g. statement_timeout:
+    30s (ALTER ROLE ... IN DATABASE ... SET); settings not listed are reset."""
+
+    @model_validator(mode="after")
+    def _allowed_settings(self) -> Self:
+        for name in FORBIDDEN_ROLE_SETTINGS & self.settings.keys():
+            raise ValueError(f"settings.{name} cannot be set per role (it widens what it can do)")
+        return self
 
 
 class TimescaleDb(SpecModel):
@@ -241,6 +271,12 @@ class TimescaleDb(SpecModel):
     """Client authentication rules, in order."""
     roles: list[LoginRole] = []
     """Login roles with passwords from secrets."""
+    owner: Identifier = "trading_owner"
+    """NOLOGIN role that owns every schema object the migrations create."""
+    hypertables: dict[QualifiedName, Hypertable] = {}
+    """Chunk interval, compression and retention per hypertable of sql/migrations."""
+    continuous_aggregates: dict[QualifiedName, ContinuousAggregate] = {}
+    """Continuous aggregates of sql/continuous_aggregates to create, with refresh policies."""
     telemetry_level: Literal["off", "basic"] = "off"
     """timescaledb.telemetry_level: no phoning home unless asked."""
     timezone: str = "UTC"
@@ -285,6 +321,8 @@ class TimescaleDb(SpecModel):
         names = [role.name for role in self.roles]
         if len(names) != len(set(names)):
             raise ValueError(f"roles: duplicate role names in {names}")
+        if self.owner in names or self.owner == "postgres":
+            raise ValueError(f"owner {self.owner!r} must not be a login role or postgres")
         return self
 
     def _check_memory_overrides(self) -> None:

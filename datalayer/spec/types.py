@@ -101,3 +101,50 @@ AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 
 SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
 """An environment variable holding a secret (or NAME_FILE naming a file that does)."""
+
+
+_INTERVAL = re.compile(r"^([1-9][0-9]{0,5}) (second|minute|hour|day|week|month|year)s?$")
+# Lengths used only to compare two intervals in the spec (compress-after against drop-after);
+# the server receives the text itself.
+_INTERVAL_SECONDS = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+    "month": 30 * 86400,
+    "year": 365 * 86400,
+}
+
+
+def _interval(value: Any) -> str:
+    if not isinstance(value, str) or not _INTERVAL.match(value):
+        raise ValueError(
+            f"{value!r} is not a supported interval (a count and a unit: '7 days', '1 hour', "
+            "'2 years'; units second, minute, hour, day, week, month, year)"
+        )
+    return value
+
+
+def interval_seconds(value: str) -> int:
+    """Approximate length of an interval accepted by :data:`Interval`, for comparisons."""
+    match = _INTERVAL.match(value)
+    assert match is not None, value
+    return int(match.group(1)) * _INTERVAL_SECONDS[match.group(2)]
+
+
+Interval = Annotated[str, BeforeValidator(_interval)]
+"""A PostgreSQL interval in its plainest form, e.g. '7 days': the spec refuses anything that
+PostgreSQL and TimescaleDB might read differently."""
+
+
+def _qualified_name(value: Any) -> str:
+    if not isinstance(value, str) or value.count(".") != 1:
+        raise ValueError(f"{value!r} is not a schema-qualified name such as 'market_data.candles'")
+    for part in value.split("."):
+        _identifier(part)
+    return value
+
+
+QualifiedName = Annotated[str, BeforeValidator(_qualified_name)]
+"""A table or view as ``schema.name``, both parts plain SQL identifiers."""

@@ -8,13 +8,14 @@ from pydantic import SecretStr
 from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files, postgres, systemd
+from pyinfra.operations import apt, files, systemd
 
+from datalayer.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY, package_plan
-from deploy.timescaledb import operations
+from deploy.timescaledb import hooks, operations
 
 
 def _install_packages(environment: EnvironmentSpec) -> None:
@@ -49,12 +50,17 @@ def _install_packages(environment: EnvironmentSpec) -> None:
 
 
 @deploy("TimescaleDB")
-def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None:
-    """Install, configure and start TimescaleDB as ``environment`` declares.
+def timescaledb(
+    environment: EnvironmentSpec, passwords: dict[str, SecretStr], plan: HookPlan
+) -> None:
+    """Install, configure and start TimescaleDB as ``environment`` declares, then run the
+    post-provision hooks.
 
     + environment: the validated environment spec
     + passwords: every login role's password (``datalayer.secrets.role_passwords``), read before
       the deploy starts so that a missing secret stops it before any change
+    + plan: the hooks' plan (``datalayer.hooks.build.build_plan``), built before the deploy
+      starts for the same reason
     """
     spec = environment.timescaledb
     layout = debian_layout(spec)
@@ -79,21 +85,11 @@ def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -
         running=True,
         enabled=True,
     )
-    postgres.database(
-        name=f"Create the {spec.database} database",
-        database=spec.database,
-        encoding="UTF8",
-        template="template0",
-        psql_port=spec.port,
-        _sudo=True,
-        _sudo_user="postgres",
+    hooks.install_runtime(plan)
+    hooks.post_provision_hooks(
+        name="Bring the database to the spec: roles, privileges, migrations, policies",
+        version=spec.version,
+        cluster=spec.cluster,
+        port=spec.port,
+        passwords=passwords,
     )
-    for role in spec.roles:
-        operations.login_role(
-            name=f"Create or update the {role.name} login role",
-            version=spec.version,
-            cluster=spec.cluster,
-            role=role.name,
-            password=passwords[role.name],
-            connection_limit=role.connection_limit,
-        )

@@ -65,3 +65,23 @@ class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
                 "verifier": verifier or None,
             }
         return roles
+
+
+class HooksDrift(FactBase[dict[str, list[str]]]):
+    """The post-provision hooks' ``check``: under "drift" what they would create or change,
+    under "skipped" what they leave out and why (optional policies the edition lacks); both
+    empty lists when there is nothing to say. Exit status 3 (drift) is an answer here, not a
+    failure; a hook error fails the fact, and so the deploy, before any change."""
+
+    def command(self, command: str) -> str:
+        return f"{command}; status=$?; [ $status -eq 0 ] || [ $status -eq 3 ]"
+
+    @staticmethod
+    def default() -> dict[str, list[str]]:
+        return {"drift": [], "skipped": []}
+
+    def process(self, output: list[str]) -> dict[str, list[str]]:
+        return {
+            "drift": [line.strip() for line in output if line.startswith("would be ")],
+            "skipped": [line.strip() for line in output if line.startswith("skipped ")],
+        }

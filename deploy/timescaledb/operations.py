@@ -7,17 +7,15 @@ from collections.abc import Generator
 from io import StringIO
 from typing import Any
 
-from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 from pyinfra.facts.files import Directory, FileContents
 from pyinfra.operations import files
 
-from datalayer import scram
 from datalayer.timescaledb.changes import Action, decide
 from datalayer.timescaledb.layout import PostgresqlLayout
-from deploy.timescaledb.facts import PostgresqlLoginRoles, PostgresqlRunningServer
+from deploy.timescaledb.facts import PostgresqlRunningServer
 
 
 def _psql(version: int, cluster: str, sql: str, summary: str) -> StringCommand:
@@ -87,37 +85,3 @@ def configuration(
         return
     verb = "restart" if decision.action is Action.RESTART else "reload"
     yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
-
-
-@operation()
-def login_role(
-    version: int, cluster: str, role: str, password: SecretStr, connection_limit: int
-) -> Generator[StringCommand, None, None]:
-    """A role that logs in with ``password``, stored as a SCRAM-SHA-256 verifier.
-
-    + version, cluster: the cluster
-    + role: role name (a validated identifier)
-    + password: the role's password; only its verifier reaches the host, masked in output
-    + connection_limit: most concurrent connections (-1: unlimited)
-
-    Will not change a current password: the stored verifier is checked against the secret here,
-    on the control machine, so a second run changes nothing. Privileges are not managed here.
-    """
-    current = host.get_fact(PostgresqlLoginRoles, version=version, cluster=cluster, roles=(role,))
-    state = current.get(role)
-    secret = password.get_secret_value()
-    clauses: list[str] = []
-    if state is None or not state["login"]:
-        clauses.append("LOGIN")
-    if state is None or state["connection_limit"] != connection_limit:
-        clauses.append(f"CONNECTION LIMIT {connection_limit}")
-    password_clause = ""
-    if state is None or not scram.matches(secret, state["verifier"]):
-        password_clause = f"PASSWORD '{scram.verifier(secret)}'"
-    if not clauses and not password_clause:
-        host.noop(f"role {role} is current")
-        return
-    verb = "CREATE" if state is None else "ALTER"
-    statement = " ".join([f"{verb} ROLE {role}", *clauses, password_clause]).strip()
-    summary = " ".join([f"{verb} ROLE {role}", *clauses, "PASSWORD ***" if password_clause else ""])
-    yield _psql(version, cluster, statement + ";", summary.strip())

@@ -1,0 +1,13 @@
+"""Post-provision hooks: bring a running TimescaleDB to the declared state.
+
+Database, roles, privileges, schema migrations and TimescaleDB policies, in that order, each
+reported as created, changed, unchanged or skipped. The pyinfra deploy, the Pulumi program and
+``python -m datalayer.hooks`` run the same steps.
+
+Two halves, so that the steps can run on a droplet with nothing but python3 and psycopg:
+
+- ``build`` (control machine): the environment spec and ``sql/`` become a :class:`HookPlan`,
+  every bad value rejected before anything is changed.
+- ``runner`` and its steps (anywhere): a plan, a connection and the passwords' SCRAM verifiers
+  become changes. These modules import only the standard library and psycopg; keep it so.
+"""

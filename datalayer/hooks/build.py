@@ -1,0 +1,136 @@
+"""From the environment spec and ``sql/`` to a :class:`HookPlan`, on the control machine.
+
+Everything that can be wrong without a database is found here, before any change: a policy on a
+table the migrations do not create, a continuous aggregate without its SQL file, a migration file
+misnamed. The spec itself already refused bad intervals and compress-after beyond drop-after.
+"""
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from datalayer import scram
+from datalayer.hooks.plan import (
+    CompressionPlan,
+    ContinuousAggregatePlan,
+    HookPlan,
+    HypertablePlan,
+    LoginRolePlan,
+    MigrationPlan,
+    RetentionPlan,
+)
+from datalayer.hooks.sources import SqlSources, read_sources
+from datalayer.paths import SQL_DIRECTORY
+from datalayer.spec import EnvironmentSpec, SpecError
+from datalayer.spec.timescaledb import TimescaleDb
+
+
+def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY) -> HookPlan:
+    """The hooks' plan for ``environment``; a :class:`SpecError` names what does not fit."""
+    spec = environment.timescaledb
+    sources = read_sources(sql_directory)
+    where = f"Pulumi.{environment.name}.yaml: datalayer:timescaledb"
+    _check_policy_tables(spec, sources, where)
+    definitions = {definition.view: definition for definition in sources.aggregates}
+    aggregates: list[ContinuousAggregatePlan] = []
+    for view, policy in spec.continuous_aggregates.items():
+        definition = definitions.get(view)
+        if definition is None:
+            raise SpecError(
+                f"{where}.continuous_aggregates.{view}: no sql/continuous_aggregates/{view}.sql "
+                f"defines it (defined: {', '.join(definitions) or 'none'})"
+            )
+        aggregates.append(
+            ContinuousAggregatePlan(
+                view=view,
+                source=definition.source,
+                sql=definition.text,
+                checksum=definition.checksum,
+                start_offset=policy.start_offset,
+                end_offset=policy.end_offset,
+                schedule_interval=policy.schedule_interval,
+                optional=policy.optional,
+            )
+        )
+    return HookPlan(
+        environment=environment.name,
+        database=spec.database,
+        owner=spec.owner,
+        schemas=sources.schemas,
+        login_roles=tuple(
+            LoginRolePlan(
+                name=role.name,
+                access=role.access.value,
+                connection_limit=role.connection_limit,
+                settings={name: _setting_text(value) for name, value in role.settings.items()},
+            )
+            for role in spec.roles
+        ),
+        migrations=tuple(
+            MigrationPlan(m.version, m.name, m.source, m.text, m.checksum)
+            for m in sources.migrations
+        ),
+        hypertables=tuple(
+            HypertablePlan(
+                table=table,
+                chunk_interval=policy.chunk_interval,
+                compression=None
+                if policy.compression is None
+                else CompressionPlan(
+                    segment_by=tuple(policy.compression.segment_by),
+                    order_by=tuple(policy.compression.order_by),
+                    compress_after=policy.compression.compress_after,
+                    optional=policy.compression.optional,
+                ),
+                retention=None
+                if policy.retention is None
+                else RetentionPlan(policy.retention.drop_after, policy.retention.optional),
+            )
+            for table, policy in spec.hypertables.items()
+        ),
+        continuous_aggregates=tuple(aggregates),
+        unlisted_aggregates=tuple(
+            view for view in definitions if view not in spec.continuous_aggregates
+        ),
+    )
+
+
+def _check_policy_tables(spec: TimescaleDb, sources: SqlSources, where: str) -> None:
+    hypertables = sources.hypertables
+    for table in spec.hypertables:
+        if table not in hypertables:
+            raise SpecError(
+                f"{where}.hypertables.{table}: unknown table; sql/migrations makes these "
+                f"hypertables: {', '.join(hypertables) or 'none'}"
+            )
+
+
+def fingerprint(plan: HookPlan) -> str:
+    """SHA-256 of everything the hooks converge to except passwords: the SQL, the roles and the
+    policies. Equal fingerprints, nothing for the hooks to do (unless a password changed or
+    someone changed the database by hand: ``--check`` finds that)."""
+    return hashlib.sha256(plan.to_json().encode()).hexdigest()
+
+
+def password_changes(
+    passwords: Mapping[str, SecretStr], stored: Mapping[str, str | None]
+) -> dict[str, str]:
+    """New SCRAM verifiers for the roles whose stored verifier does not match their password.
+
+    Only verifiers leave the control machine; a role whose password is current gets none, so
+    a second run sets nothing.
+    """
+    changes: dict[str, str] = {}
+    for role, password in passwords.items():
+        secret = password.get_secret_value()
+        if not scram.matches(secret, stored.get(role)):
+            changes[role] = scram.verifier(secret)
+    return changes
+
+
+def _setting_text(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)

@@ -1,0 +1,124 @@
+"""What the hooks converge a database to: plain data, JSON both ways, no secrets.
+
+Built from the spec on the control machine (``datalayer.hooks.build``) and read wherever the
+steps run, a droplet included, so it uses only the standard library.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+READ_WRITE = "read_write"
+READ_ONLY = "read_only"
+
+
+@dataclass(frozen=True)
+class LoginRolePlan:
+    """A login role, its access level and its settings in the application database."""
+
+    name: str
+    access: str  # READ_WRITE or READ_ONLY
+    connection_limit: int
+    settings: dict[str, str]
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """One versioned SQL file; ``checksum`` (SHA-256 of the text) is kept in the ledger."""
+
+    version: str
+    name: str
+    source: str
+    sql: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class CompressionPlan:
+    segment_by: tuple[str, ...]
+    order_by: tuple[str, ...]
+    compress_after: str
+    optional: bool
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    drop_after: str
+    optional: bool
+
+
+@dataclass(frozen=True)
+class HypertablePlan:
+    table: str
+    chunk_interval: str
+    compression: CompressionPlan | None
+    retention: RetentionPlan | None
+
+
+@dataclass(frozen=True)
+class ContinuousAggregatePlan:
+    """A continuous aggregate's defining statement and its refresh policy."""
+
+    view: str
+    source: str
+    sql: str
+    checksum: str
+    start_offset: str | None
+    end_offset: str
+    schedule_interval: str
+    optional: bool
+
+
+@dataclass(frozen=True)
+class HookPlan:
+    """Everything the hooks converge to, for one environment."""
+
+    environment: str
+    database: str
+    owner: str
+    schemas: tuple[str, ...]
+    login_roles: tuple[LoginRolePlan, ...]
+    migrations: tuple[MigrationPlan, ...]
+    hypertables: tuple[HypertablePlan, ...]
+    continuous_aggregates: tuple[ContinuousAggregatePlan, ...]
+    unlisted_aggregates: tuple[str, ...]
+
+    def to_json(self) -> str:
+        """The plan as JSON text (stable key order, so equal plans give equal text)."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "HookPlan":
+        """The plan that :meth:`to_json` wrote."""
+        data: dict[str, Any] = json.loads(text)
+        return cls(
+            environment=data["environment"],
+            database=data["database"],
+            owner=data["owner"],
+            schemas=tuple(data["schemas"]),
+            login_roles=tuple(LoginRolePlan(**role) for role in data["login_roles"]),
+            migrations=tuple(MigrationPlan(**migration) for migration in data["migrations"]),
+            hypertables=tuple(_hypertable(table) for table in data["hypertables"]),
+            continuous_aggregates=tuple(
+                ContinuousAggregatePlan(**view) for view in data["continuous_aggregates"]
+            ),
+            unlisted_aggregates=tuple(data["unlisted_aggregates"]),
+        )
+
+
+def _hypertable(data: dict[str, Any]) -> HypertablePlan:
+    compression = data["compression"]
+    retention = data["retention"]
+    return HypertablePlan(
+        table=data["table"],
+        chunk_interval=data["chunk_interval"],
+        compression=None
+        if compression is None
+        else CompressionPlan(
+            segment_by=tuple(compression["segment_by"]),
+            order_by=tuple(compression["order_by"]),
+            compress_after=compression["compress_after"],
+            optional=compression["optional"],
+        ),
+        retention=None if retention is None else RetentionPlan(**retention),
+    )

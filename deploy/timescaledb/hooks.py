@@ -1,0 +1,107 @@
+"""The post-provision hooks on a droplet: upload their runtime, then check and apply.
+
+The hooks' steps run on the droplet as the postgres OS user (peer authentication over the Unix
+socket: no superuser password exists to leak). The control machine builds the plan from the spec
+and decides which passwords must change; the droplet gets the plan (no secrets) as a file and the
+new SCRAM verifiers on stdin.
+"""
+
+import json
+from collections.abc import Generator
+from io import StringIO
+
+from pydantic import SecretStr
+from pyinfra.api.command import StringCommand
+from pyinfra.api.operation import operation
+from pyinfra.context import host
+from pyinfra.operations import apt, files
+
+from datalayer.hooks.build import password_changes
+from datalayer.hooks.plan import HookPlan
+from datalayer.paths import REPOSITORY_ROOT
+from deploy.timescaledb.facts import HooksDrift, PostgresqlLoginRoles
+
+RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
+PLAN_FILE = "/usr/local/lib/datalayer/hooks-plan.json"
+# The hooks' modules that run on the droplet: standard library and psycopg only.
+RUNTIME_MODULES = (
+    "datalayer/__init__.py",
+    "datalayer/hooks/__init__.py",
+    "datalayer/hooks/acl.py",
+    "datalayer/hooks/console.py",
+    "datalayer/hooks/context.py",
+    "datalayer/hooks/database.py",
+    "datalayer/hooks/migrations.py",
+    "datalayer/hooks/plan.py",
+    "datalayer/hooks/policies.py",
+    "datalayer/hooks/privileges.py",
+    "datalayer/hooks/remote.py",
+    "datalayer/hooks/report.py",
+    "datalayer/hooks/roles.py",
+    "datalayer/hooks/runner.py",
+)
+
+
+def remote_command(mode: str, port: int) -> str:
+    """The droplet's hooks command line; it holds no secret."""
+    return (
+        f"cd / && runuser -u postgres -- env PYTHONPATH={RUNTIME_DIRECTORY} "
+        f"python3 -m datalayer.hooks.remote {mode} {PLAN_FILE} --port {port}"
+    )
+
+
+def install_runtime(plan: HookPlan) -> None:
+    """psycopg from the distribution, the runtime modules and the plan, all root-owned."""
+    apt.packages(
+        name="Install python3-psycopg for the post-provision hooks",
+        packages=["python3-psycopg"],
+        cache_time=3600,
+        no_recommends=True,
+    )
+    for module in RUNTIME_MODULES:
+        files.put(
+            name=f"Upload the hooks' {module}",
+            src=str(REPOSITORY_ROOT / module),
+            dest=f"{RUNTIME_DIRECTORY}/{module}",
+            mode="644",
+            create_remote_dir=True,
+        )
+    files.put(
+        name=f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
+        src=StringIO(plan.to_json()),
+        dest=PLAN_FILE,
+        mode="644",
+    )
+
+
+@operation()
+def post_provision_hooks(
+    version: int, cluster: str, port: int, passwords: dict[str, SecretStr]
+) -> Generator[StringCommand, None, None]:
+    """Bring the database to the uploaded plan: roles, privileges, migrations, policies.
+
+    + version, cluster, port: the running cluster
+    + passwords: every login role's password; only verifiers of changed ones leave this machine
+
+    Reads the hooks' own ``check`` as a fact; when it finds nothing to do and no password
+    changed, this is a noop. Will not drop tables, roles or grants to roles the spec does not
+    name.
+    """
+    stored = host.get_fact(
+        PostgresqlLoginRoles, version=version, cluster=cluster, roles=tuple(sorted(passwords))
+    )
+    verifiers = password_changes(
+        passwords, {name: state["verifier"] for name, state in stored.items()}
+    )
+    check = host.get_fact(HooksDrift, command=remote_command("check", port))
+    skipped = "".join(f"; {line}" for line in check["skipped"])
+    if not check["drift"] and not verifiers:
+        host.noop(f"the database is as the spec says{skipped}")
+        return
+    pending = check["drift"] + [f"password of {role}" for role in sorted(verifiers)]
+    yield StringCommand(
+        remote_command("apply", port),
+        "#",
+        "pending: " + "; ".join(pending) + skipped,
+        _stdin=json.dumps(verifiers),
+    )
