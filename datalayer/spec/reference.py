@@ -19,9 +19,11 @@ END_MARKER = "<!-- spec-reference:end -->"
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds directly, in a list, or optionally."""
+    """The model a field holds directly, in a list, as a mapping's values, or optionally."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    if get_origin(annotation) is dict:
+        return _nested_model(get_args(annotation)[1])
     if get_origin(annotation) in (list, Union, UnionType):
         for argument in get_args(annotation):
             model = _nested_model(argument)
@@ -50,7 +52,8 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
             continue
         key = f"{prefix}{name}"
         nested = _nested_model(field.annotation)
-        suffix = "[]" if get_origin(field.annotation) is list else ""
+        origin = get_origin(field.annotation)
+        suffix = "[]" if origin is list else ".<name>" if origin is dict else ""
         description = " ".join((field.description or "").split())
         rows.append(f"| `{key}{suffix}` | {_default(field)} | {description} |")
         if nested is not None:

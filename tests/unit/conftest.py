@@ -21,7 +21,9 @@ def minimal_timescaledb() -> dict[str, Any]:
                 "comment": "Application servers.",
             }
         ],
-        "roles": [{"name": "app", "password_secret": "DATALAYER_APP_PASSWORD"}],
+        "roles": [
+            {"name": "app", "password_secret": "DATALAYER_APP_PASSWORD", "access": "read_write"}
+        ],
     }
 
 
