@@ -47,10 +47,17 @@ def _environment(config: pytest.Config) -> EnvironmentSpec:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per tuned setting, so that one wrong value does not hide the others."""
+    """One test per tuned setting, hypertable and login role, so that one wrong value does not
+    hide the others."""
     if "tuned_setting" in metafunc.fixturenames:
         settings = _environment(metafunc.config).timescaledb.tuned_settings()
         metafunc.parametrize("tuned_setting", sorted(settings.items()), ids=sorted(settings))
+    if "hypertable" in metafunc.fixturenames:
+        tables = sorted(_environment(metafunc.config).timescaledb.hypertables)
+        metafunc.parametrize("hypertable", tables, ids=tables)
+    if "login_role_spec" in metafunc.fixturenames:
+        roles = _environment(metafunc.config).timescaledb.roles
+        metafunc.parametrize("login_role_spec", roles, ids=[role.name for role in roles])
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,15 @@
-"""Helpers the TimescaleDB suite uses to ask the host's PostgreSQL, as postgres over its socket."""
+"""Helpers the TimescaleDB suites use: ask the host's PostgreSQL as postgres over its socket, or
+log in over the network as a client would."""
 
 from typing import Any
 
+import psycopg
+
+from datalayer.secrets import read_secret
+from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.layout import PostgresqlLayout
 from datalayer.units import parse_memory
+from tests.infra.conftest import Endpoint
 
 
 def query(host: Any, layout: PostgresqlLayout, sql: str, database: str = "postgres") -> str:
@@ -40,3 +46,25 @@ def same_setting(shown: str, base_value: str, expected: str) -> bool:
         return float(shown) == float(expected)
     except ValueError:
         return shown.lower() == expected.lower()
+
+
+def connect(
+    spec: TimescaleDb, endpoint: Endpoint, user: str, password: str, **options: Any
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """A client connection from where pytest runs, with TLS whenever the spec enables it."""
+    return psycopg.connect(
+        host=endpoint.address,
+        port=endpoint.port,
+        dbname=options.pop("dbname", spec.database),
+        user=user,
+        password=password,
+        sslmode=options.pop("sslmode", "require" if spec.tls.enabled else "disable"),
+        connect_timeout=10,
+        **options,
+    )
+
+
+def role_password(spec: TimescaleDb, role: str) -> str:
+    """The login role's password, from the secret its spec names."""
+    variable = next(r.password_secret for r in spec.roles if r.name == role)
+    return read_secret(variable).get_secret_value()

@@ -11,13 +11,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from datalayer.secrets import read_secret
 from datalayer.spec.timescaledb import PackageSource, TimescaleDb
 from datalayer.timescaledb.config import hba_lines
 from datalayer.timescaledb.layout import PostgresqlLayout
 from datalayer.timescaledb.packages import package_plan
 from tests.infra.conftest import Endpoint
-from tests.infra.postgresql import journal, query, same_setting
+from tests.infra.postgresql import connect, journal, query, role_password, same_setting
 
 PROBE_ROLE = "datalayer_probe_nobody"
 
@@ -189,26 +188,6 @@ def _login_roles(spec: TimescaleDb) -> list[str]:
     return [role.name for role in spec.roles]
 
 
-def _connect(
-    spec: TimescaleDb, endpoint: Endpoint, user: str, password: str, **options: Any
-) -> Any:
-    return psycopg.connect(
-        host=endpoint.address,
-        port=endpoint.port,
-        dbname=options.pop("dbname", spec.database),
-        user=user,
-        password=password,
-        sslmode=options.pop("sslmode", "require" if spec.tls.enabled else "disable"),
-        connect_timeout=10,
-        **options,
-    )
-
-
-def _password(spec: TimescaleDb, role: str) -> str:
-    variable = next(r.password_secret for r in spec.roles if r.name == role)
-    return read_secret(variable).get_secret_value()
-
-
 @pytest.fixture(params=["app", "reader"])
 def login_role(request: pytest.FixtureRequest, spec: TimescaleDb) -> str:
     if request.param not in _login_roles(spec):
@@ -219,8 +198,8 @@ def login_role(request: pytest.FixtureRequest, spec: TimescaleDb) -> str:
 def test_allowed_login_succeeds_with_scram(
     spec: TimescaleDb, endpoint: Endpoint, login_role: str
 ) -> None:
-    with _connect(
-        spec, endpoint, login_role, _password(spec, login_role), require_auth="scram-sha-256"
+    with connect(
+        spec, endpoint, login_role, role_password(spec, login_role), require_auth="scram-sha-256"
     ) as connection:
         row = connection.execute(
             "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -230,7 +209,7 @@ def test_allowed_login_succeeds_with_scram(
 
 def test_wrong_password_is_rejected(spec: TimescaleDb, endpoint: Endpoint, login_role: str) -> None:
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        _connect(spec, endpoint, login_role, "not-the-password-" + "x" * 16)
+        connect(spec, endpoint, login_role, "not-the-password-" + "x" * 16)
 
 
 def test_password_is_never_sent_in_plaintext(
@@ -238,8 +217,8 @@ def test_password_is_never_sent_in_plaintext(
 ) -> None:
     # The client refuses any method but cleartext/md5: the server must insist on SCRAM.
     with pytest.raises(psycopg.OperationalError, match="server requested SASL authentication"):
-        _connect(
-            spec, endpoint, login_role, _password(spec, login_role), require_auth="password,md5"
+        connect(
+            spec, endpoint, login_role, role_password(spec, login_role), require_auth="password,md5"
         )
 
 
@@ -247,7 +226,7 @@ def test_unknown_user_is_rejected_by_pg_hba(spec: TimescaleDb, endpoint: Endpoin
     with pytest.raises(
         psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*" + PROBE_ROLE
     ):
-        _connect(spec, endpoint, PROBE_ROLE, "irrelevant-" + "x" * 16)
+        connect(spec, endpoint, PROBE_ROLE, "irrelevant-" + "x" * 16)
 
 
 def test_database_outside_the_rules_is_rejected(
@@ -256,7 +235,7 @@ def test_database_outside_the_rules_is_rejected(
     with pytest.raises(
         psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*database \"postgres\""
     ):
-        _connect(spec, endpoint, login_role, _password(spec, login_role), dbname="postgres")
+        connect(spec, endpoint, login_role, role_password(spec, login_role), dbname="postgres")
 
 
 def test_unencrypted_login_is_rejected_when_tls_is_on(
@@ -267,7 +246,7 @@ def test_unencrypted_login_is_rejected_when_tls_is_on(
     with pytest.raises(
         psycopg.OperationalError, match=r"pg_hba\.conf rejects connection.*no encryption"
     ):
-        _connect(spec, endpoint, login_role, _password(spec, login_role), sslmode="disable")
+        connect(spec, endpoint, login_role, role_password(spec, login_role), sslmode="disable")
 
 
 def test_address_outside_the_rules_is_rejected(
