@@ -6,6 +6,7 @@ hashes of the passwords only, the ``default`` user is off, and the health check 
 """
 
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -95,4 +96,17 @@ def redis_container(environment: EnvironmentSpec) -> ServiceContainer:
         stop_grace_seconds=60,
         start_period_seconds=30,
         read_only_mounts=tls_directories(spec.tls.cert_file, spec.tls.key_file, spec.tls.ca_file),
+    )
+
+
+def connection_url(environment: EnvironmentSpec, user: str, password: str) -> str:
+    """The URL a client of the Docker host uses to log in as the ACL user ``user``; rediss://
+    when Redis serves TLS only."""
+    containers = environment.containers
+    assert containers is not None and environment.redis is not None
+    scheme = "rediss" if environment.redis.tls.enabled else "redis"
+    port = published_ports(environment)["redis"]
+    return (
+        f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}"
+        f"@{containers.publish_address}:{port}/0"
     )

@@ -11,6 +11,7 @@ are the post-provision hooks' job, as on droplets.
 
 import shlex
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from datalayer.containers import (
     SECRETS_DIRECTORY,
@@ -159,3 +160,17 @@ def hooks_run(environment: EnvironmentSpec, python: str) -> HooksRun:
     variables = [("PGPASSWORD", containers.timescaledb.superuser_password_secret)]
     variables += [(role.password_secret, role.password_secret) for role in spec.roles]
     return HooksRun(command, tuple(variables))
+
+
+def connection_url(environment: EnvironmentSpec, role: str, password: str) -> str:
+    """The URL a client of the Docker host uses to log in as ``role`` to the application
+    database; TLS is required when the server serves it."""
+    containers = environment.containers
+    assert containers is not None
+    spec = environment.timescaledb
+    sslmode = "require" if spec.tls.enabled else "disable"
+    port = published_ports(environment)["timescaledb"]
+    return (
+        f"postgresql://{quote(role, safe='')}:{quote(password, safe='')}"
+        f"@{containers.publish_address}:{port}/{spec.database}?sslmode={sslmode}"
+    )

@@ -1,0 +1,62 @@
+"""Every secret the environment names, as secret outputs: set in the stack, or generated.
+
+A secret set with ``pulumi config set --secret datalayer-secrets:<NAME>`` is used as it is, after
+the same checks the droplet path makes (at least 16 printable ASCII characters); any other is a
+``RandomPassword`` kept in the stack's state, so it stays the same from one ``up`` to the next.
+Either way the program marks the value secret itself rather than trusting the source to: under
+Pulumi's mocks a provider's secret outputs come back plain.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+from datalayer.secrets import checked_secret
+
+GENERATED_LENGTH = 32
+
+
+@dataclass
+class StackSecretsArgs:
+    """The secrets to provide, by the spec's names, and those the stack sets."""
+
+    names: Sequence[str]
+    configured: Mapping[str, pulumi.Input[str]]
+
+
+def _checker(secret: str) -> Callable[[str], str]:
+    """The check of a secret set in the stack, as the droplet path checks its secrets."""
+
+    def check(value: str) -> str:
+        return checked_secret(secret, value).get_secret_value()
+
+    return check
+
+
+def _resource_name(secret: str) -> str:
+    return secret.lower().replace("_", "-")
+
+
+class StackSecrets(pulumi.ComponentResource):
+    """The stack's secrets; ``values[NAME]`` is a secret output."""
+
+    def __init__(
+        self, name: str, args: StackSecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trading:secrets:StackSecrets", name, None, opts)
+        self.values: dict[str, pulumi.Output[str]] = {}
+        for secret in args.names:
+            if secret in args.configured:
+                value = pulumi.Output.from_input(args.configured[secret]).apply(_checker(secret))
+            else:
+                value = random.RandomPassword(
+                    f"{name}-{_resource_name(secret)}",
+                    length=GENERATED_LENGTH,
+                    # Letters and digits only: safe in connection URLs and shell-free of quoting.
+                    special=False,
+                    opts=pulumi.ResourceOptions(parent=self),
+                ).result
+            self.values[secret] = pulumi.Output.secret(value)
+        self.register_outputs(dict(self.values))
