@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
+from pulumi.runtime.config import (
+    CONFIG,
+    get_config_env,
+    get_config_secret_keys_env,
+    is_config_secret,
+)
 
 from datalayer.containers import containers_section
-from datalayer.secrets import secret_variables
+from datalayer.secrets import SecretError, checked_secret, secret_variables
 from datalayer.spec import EnvironmentSpec, SpecError, parse_environment
 from datalayer.spec.containers import Containers
 from datalayer.spec.load import PROJECT_NAMESPACE
@@ -68,20 +73,37 @@ def read_stack_config() -> StackConfig:
     environment = parse_environment(stack, spec, source=source)
     containers = containers_section(environment, source)
     names = secret_variables(environment)
-    secrets_prefix = f"{SECRETS_NAMESPACE}:"
-    unknown = sorted(
-        key
-        for key in values
-        if key.startswith(secrets_prefix) and key[len(secrets_prefix) :] not in names
-    )
-    if unknown:
-        raise SpecError(
-            "\n".join(
-                f"{source}: {key}: no secret of this name in the spec (it names: "
-                f"{', '.join(names)})"
-                for key in unknown
+    return StackConfig(environment, containers, _configured_secrets(values, names, source))
+
+
+def _configured_secrets(
+    values: dict[str, Any], names: list[str], source: str
+) -> dict[str, pulumi.Output[str]]:
+    """The secrets set in the stack, checked as the droplet path checks its secrets, and marked
+    secret by the program itself."""
+    prefix = f"{SECRETS_NAMESPACE}:"
+    encrypted = set(get_config_secret_keys_env()) | {key for key in values if is_config_secret(key)}
+    problems = []
+    configured = {}
+    for key in sorted(key for key in values if key.startswith(prefix)):
+        name = key[len(prefix) :]
+        if name not in names:
+            problems.append(
+                f"{source}: {key}: no secret of this name in the spec "
+                f"(it names: {', '.join(names)})"
             )
-        )
-    config = pulumi.Config(SECRETS_NAMESPACE)
-    configured = {name: value for name in names if (value := config.get_secret(name)) is not None}
-    return StackConfig(environment, containers, configured)
+            continue
+        if key not in encrypted:
+            problems.append(
+                f"{source}: {key}: not encrypted; set it with pulumi config set --secret"
+            )
+            continue
+        try:
+            checked_secret(name, str(values[key]))
+        except SecretError as error:
+            problems.append(f"{source}: {key}: {error}")
+            continue
+        configured[name] = pulumi.Output.secret(str(values[key]))
+    if problems:
+        raise SpecError("\n".join(problems))
+    return configured

@@ -49,6 +49,13 @@ PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+"""Where a VPC's addresses are: RFC 1918, shared address space (RFC 6598), unique local IPv6."""
+
+
 def _private_address(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected an IP address such as '10.110.0.40', got {value!r}")
@@ -56,7 +63,7 @@ def _private_address(value: Any) -> str:
         address = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError("is not an IP address") from None
-    if not address.is_private or address.is_loopback or address.is_unspecified:
+    if not any(address in network for network in PRIVATE_NETWORKS):
         raise ValueError("is not a private address (e.g. the droplet's VPC address, 10.110.0.40)")
     return str(address)
 

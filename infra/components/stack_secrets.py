@@ -1,19 +1,17 @@
 """Every secret the environment names, as secret outputs: set in the stack, or generated.
 
-A secret set with ``pulumi config set --secret datalayer-secrets:<NAME>`` is used as it is, after
-the same checks the droplet path makes (at least 16 printable ASCII characters); any other is a
+A secret set with ``pulumi config set --secret datalayer-secrets:<NAME>`` is used as it is (the
+stack's configuration has checked it as the droplet path checks its secrets); any other is a
 ``RandomPassword`` kept in the stack's state, so it stays the same from one ``up`` to the next.
 Either way the program marks the value secret itself rather than trusting the source to: under
 Pulumi's mocks a provider's secret outputs come back plain.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
-
-from datalayer.secrets import checked_secret
 
 GENERATED_LENGTH = 32
 
@@ -24,15 +22,6 @@ class StackSecretsArgs:
 
     names: Sequence[str]
     configured: Mapping[str, pulumi.Input[str]]
-
-
-def _checker(secret: str) -> Callable[[str], str]:
-    """The check of a secret set in the stack, as the droplet path checks its secrets."""
-
-    def check(value: str) -> str:
-        return checked_secret(secret, value).get_secret_value()
-
-    return check
 
 
 def _resource_name(secret: str) -> str:
@@ -49,7 +38,7 @@ class StackSecrets(pulumi.ComponentResource):
         self.values: dict[str, pulumi.Output[str]] = {}
         for secret in args.names:
             if secret in args.configured:
-                value = pulumi.Output.from_input(args.configured[secret]).apply(_checker(secret))
+                value = pulumi.Output.from_input(args.configured[secret])
             else:
                 value = random.RandomPassword(
                     f"{name}-{_resource_name(secret)}",

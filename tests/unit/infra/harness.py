@@ -62,6 +62,7 @@ class Registration:
 class StackRun:
     """What one run of the program declared and exported."""
 
+    stack: str
     resources: list[Registration]
     outputs: dict[str, Any]
     secret_outputs: set[str]
@@ -106,7 +107,7 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC's name)
         self.options[(request.type, request.name)] = request
-        return super().RegisterResource(request)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
 def stack_config(document: Mapping[str, Any]) -> dict[str, str]:
@@ -134,7 +135,11 @@ def run_stack(
 
 
 def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, str]) -> StackRun:
+    # What pulumi.runtime.test does between tests: a failed run must not leave its pending RPCs
+    # or its unhandled exception to the next one.
     settings.ROOT.set(None)
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     config = stack_config(document if document is not None else load_stack_file(stack))
     secret_keys = [f"{SECRETS_NAMESPACE}:{name}" for name in secrets]
     config |= dict(zip(secret_keys, secrets.values(), strict=True))
@@ -142,7 +147,11 @@ def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, s
     mocks = _Mocks()
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
+
+    def program() -> None:
+        runpy.run_path(str(MAIN), run_name="__main__")
+
+    _sync_await(run_pulumi_func(program))
     resources = [
         Registration(
             type=type_,
@@ -167,7 +176,7 @@ def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, s
         outputs[key] = _sync_await(output.future())
         if _sync_await(output.is_secret()):
             secret_outputs.add(key)
-    return StackRun(resources, outputs, secret_outputs, dict(mocks.generated))
+    return StackRun(stack, resources, outputs, secret_outputs, dict(mocks.generated))
 
 
 def is_secret_wrapper(value: Any) -> bool:
@@ -198,3 +207,24 @@ def plaintext_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from plaintext_strings(item, f"{path}[{index}]")
     elif isinstance(value, str):
         yield path, value
+
+
+def container(run: StackRun, service: str) -> dict[str, Any]:
+    """The inputs of ``service``'s container, secret markers removed."""
+    inputs: dict[str, Any] = unwrap(run.named(f"{service}-container").inputs)
+    return inputs
+
+
+def uploads(run: StackRun, service: str) -> dict[str, dict[str, Any]]:
+    """The files placed in ``service``'s container, by path."""
+    return {upload["file"]: upload for upload in container(run, service)["uploads"]}
+
+
+def envs(run: StackRun, service: str) -> dict[str, str]:
+    """``service``'s container environment, by variable."""
+    return dict(entry.split("=", 1) for entry in container(run, service).get("envs", []))
+
+
+def command(run: StackRun, name: str) -> dict[str, Any]:
+    """The inputs of a command resource, secret markers kept."""
+    return run.named(name).inputs
