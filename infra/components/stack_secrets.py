@@ -43,9 +43,12 @@ class StackSecrets(pulumi.ComponentResource):
                 value = random.RandomPassword(
                     f"{name}-{_resource_name(secret)}",
                     length=GENERATED_LENGTH,
-                    # Letters and digits only: safe in connection URLs and shell-free of quoting.
+                    # Letters and digits only: safe in connection URLs, no quoting anywhere.
                     special=False,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    # Protected like the volumes: the data on them opens only with these (the
+                    # superuser's and InfluxDB operator's are set on a fresh volume only), so a
+                    # `pulumi destroy --exclude-protected` must not forget them.
+                    opts=pulumi.ResourceOptions(parent=self, protect=True),
                 ).result
             self.values[secret] = pulumi.Output.secret(value)
         self.register_outputs(dict(self.values))

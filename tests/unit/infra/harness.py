@@ -90,7 +90,8 @@ class _Mocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = self.generated[args.name] = generated_secret(args.name)
         elif args.typ == "docker:index/remoteImage:RemoteImage":
-            state["image_id"] = "sha256:" + hashlib.sha256(args.name.encode()).hexdigest()
+            image = str(args.inputs["name"])
+            state["image_id"] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
         elif args.typ == "command:local:Command":
             tokens = {"app": influxdb_token("app"), "reader": influxdb_token("reader")}
             state["stdout"] = json.dumps({"tokens": tokens}) if args.name.endswith("-setup") else ""

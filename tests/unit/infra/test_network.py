@@ -56,11 +56,12 @@ def test_every_container_is_labelled_with_its_environment_and_service(stack: Sta
         ]
 
 
-def test_only_volumes_are_protected(stack: StackRun) -> None:
+def test_only_volumes_and_generated_secrets_are_protected(stack: StackRun) -> None:
     protected = {resource.name for resource in stack.resources if resource.protect}
     assert protected == {
-        "timescaledb-data", "redis-data", "influxdb-data", "influxdb-config",
+        "timescaledb-data", "redis-data", "influxdb-data", "influxdb-config", *stack.generated,
     }  # fmt: skip
+    assert len(stack.generated) == 6
 
 
 def test_every_container_is_deleted_before_its_replacement_starts(stack: StackRun) -> None:
