@@ -2,6 +2,7 @@
 no traceback): the same line the droplet path prints for a bad spec, the missing key's name for
 an incomplete containers section."""
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import yaml
 from datalayer.spec import SpecError, load_environment
 from infra.stack_config import SECRETS_NAMESPACE
 from tests.unit.infra.conftest import HOOKS_MODULE, stack_document
-from tests.unit.infra.harness import run_stack
+from tests.unit.infra.harness import run_stack, stack_config
 
 
 def failure(stack: str, document: dict[str, Any], **secrets: str) -> str:
@@ -153,3 +154,16 @@ def test_a_secret_the_spec_does_not_name_is_refused() -> None:
 def test_a_checkout_without_the_hooks_package_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, HOOKS_MODULE, None)
     assert failure("dev", stack_document("dev")).startswith(f"{HOOKS_MODULE} cannot be imported")
+
+
+def test_config_handed_over_by_the_cli_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI hands the program its configuration in PULUMI_CONFIG (structured values as JSON
+    text) and names the decrypted secrets in PULUMI_CONFIG_SECRET_KEYS."""
+    config = stack_config(stack_document("dev"))
+    key = f"{SECRETS_NAMESPACE}:DATALAYER_APP_PASSWORD"
+    config[key] = "From-The-Cli-Environment-0123"
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([key]))
+    run = run_stack("dev", {"config": {}})
+    assert run.outputs["secrets"]["DATALAYER_APP_PASSWORD"] == "From-The-Cli-Environment-0123"
+    assert run.named("redis-image").inputs["name"].startswith("redis:")
