@@ -41,6 +41,11 @@ def read_secret(variable: str, environ: Mapping[str, str] = os.environ) -> Secre
             f"secret {variable} is not set: export {variable}, or {variable}_FILE naming a file "
             "that holds it"
         )
+    return checked_secret(variable, value)
+
+
+def checked_secret(variable: str, value: str) -> SecretStr:
+    """``value`` as the secret ``variable``, if it is usable: long enough, printable ASCII."""
     if len(value) < MINIMUM_LENGTH:
         raise SecretError(f"secret {variable} is shorter than {MINIMUM_LENGTH} characters")
     if not set(value) <= _ALLOWED:

@@ -5,6 +5,7 @@ these bytes and never edits a line in place.
 """
 
 import ipaddress
+from dataclasses import dataclass
 
 from datalayer.influxdb.setup import Plan, TokenPlan
 from datalayer.render import render
@@ -17,6 +18,28 @@ BOLT_PATH = "/var/lib/influxdb/influxd.bolt"
 ENGINE_PATH = "/var/lib/influxdb/engine"
 SERVICE = "influxdb.service"
 USER = "influxdb"
+
+
+@dataclass(frozen=True)
+class InfluxDbLayout:
+    """Where influxd reads its configuration and keeps its data."""
+
+    config_path: str
+    bolt_path: str
+    engine_path: str
+
+
+PACKAGE_LAYOUT = InfluxDbLayout(CONFIG_PATH, BOLT_PATH, ENGINE_PATH)
+"""The influxdb2 package's, on droplets."""
+
+CONTAINER_LAYOUT = InfluxDbLayout(
+    # Outside the image's two volumes: the rendered file is placed anew with every container
+    # and is the only configuration in force (INFLUXD_CONFIG_PATH names it).
+    config_path="/etc/datalayer/influxdb/config.toml",
+    bolt_path="/var/lib/influxdb2/influxd.bolt",
+    engine_path="/var/lib/influxdb2/engine",
+)
+"""The official influxdb:2 image's: data under its /var/lib/influxdb2 volume."""
 
 
 def http_bind_address(spec: InfluxDb) -> str:
@@ -33,15 +56,17 @@ def _host(address: str) -> str:
     return address
 
 
-def render_influxdb_config(spec: InfluxDb, environment_name: str) -> str:
-    """The complete /etc/influxdb/config.toml for ``spec``."""
+def render_influxdb_config(
+    spec: InfluxDb, environment_name: str, layout: InfluxDbLayout = PACKAGE_LAYOUT
+) -> str:
+    """The complete config.toml for ``spec`` in ``layout`` (the package's by default)."""
     return render(
         "influxdb/config.toml.j2",
         environment=environment_name,
         spec=spec,
-        config_path=CONFIG_PATH,
-        bolt_path=BOLT_PATH,
-        engine_path=ENGINE_PATH,
+        config_path=layout.config_path,
+        bolt_path=layout.bolt_path,
+        engine_path=layout.engine_path,
         http_bind_address=http_bind_address(spec),
     )
 

@@ -1,7 +1,8 @@
-"""Where Debian's redis-server package keeps its files and runs its service.
+"""Where Redis keeps its files and how it runs: Debian's package on droplets, the official image
+in containers.
 
-The templates and the deploy take every path from here; they are Debian's own (the package's
-redis.conf and redis-server.service), so the packaged unit's sandboxing
+The templates and the deploy take every path from here. On droplets they are Debian's own (the
+package's redis.conf and redis-server.service), so the packaged unit's sandboxing
 (``ReadWritePaths=/var/lib/redis /var/log/redis /run/redis``) and logrotate rule keep working.
 """
 
@@ -10,16 +11,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RedisLayout:
-    """Paths and unit name of one Redis server."""
+    """Paths, supervision and unit name of one Redis server."""
 
     config_file: str
     acl_file: str
     data_directory: str
     log_file: str
-    pid_file: str
+    """Empty: standard output, which Docker collects."""
+    pid_file: str | None
     socket: str
-    service: str
-    package: str
+    service: str | None
+    """The systemd unit; None in a container, which Docker supervises."""
+    package: str | None
+    """The Debian package; None in a container, whose image is the package."""
+    supervised: str = "systemd"
+    """redis.conf's ``supervised``: 'systemd' under the packaged unit, 'no' in a container."""
 
 
 DEBIAN_LAYOUT = RedisLayout(
@@ -36,3 +42,23 @@ DEBIAN_LAYOUT = RedisLayout(
     service="redis-server.service",
     package="redis-server",
 )
+
+
+CONTAINER_LAYOUT = RedisLayout(
+    # The official image's conventional configuration directory; its entrypoint runs
+    # redis-server with the file given as the first argument.
+    config_file="/usr/local/etc/redis/redis.conf",
+    acl_file="/usr/local/etc/redis/users.acl",
+    # The image's VOLUME and working directory, where the data volume is mounted.
+    data_directory="/data",
+    log_file="",
+    pid_file=None,
+    # Outside the data volume, whose entrypoint permission fix expects only Redis's own files.
+    # The health check's admin login connects here, whatever the spec's bind addresses and TLS.
+    socket="/tmp/redis-server.sock",
+    service=None,
+    package=None,
+    supervised="no",
+)
+"""The official redis image (Debian-based): Redis in the foreground as PID 1's child, logging to
+standard output."""

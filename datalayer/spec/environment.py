@@ -3,6 +3,7 @@
 from pydantic import Field
 
 from datalayer.spec.base import SpecModel
+from datalayer.spec.containers import Containers
 from datalayer.spec.influxdb import InfluxDb
 from datalayer.spec.redis import Redis
 from datalayer.spec.timescaledb import TimescaleDb
@@ -22,3 +23,5 @@ class EnvironmentSpec(SpecModel):
     """Redis for caching, sessions and the price cache; unset where no host runs it."""
     influxdb: InfluxDb | None = None
     """InfluxDB 2 for market-data time series; unset where no InfluxDB runs (the sandbox)."""
+    containers: Containers | None = None
+    """Containers for the Pulumi stacks (dev, prod); unset where only droplets run (the sandbox)."""

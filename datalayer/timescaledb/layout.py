@@ -19,6 +19,9 @@ class PostgresqlLayout:
     pid_file: str | None
     service: str | None
     cluster_name: str
+    ident_directory: str | None = None
+    """Where pg_ident.conf is, when not beside the other two files (containers: initdb's own, in
+    the data directory)."""
 
     @property
     def postgresql_conf(self) -> str:
@@ -30,7 +33,7 @@ class PostgresqlLayout:
 
     @property
     def pg_ident_conf(self) -> str:
-        return f"{self.config_directory}/pg_ident.conf"
+        return f"{self.ident_directory or self.config_directory}/pg_ident.conf"
 
 
 def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
@@ -44,3 +47,35 @@ def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
         service=f"postgresql@{version}-{cluster}",
         cluster_name=f"{version}/{cluster}",
     )
+
+
+CONTAINER_CONFIG_DIRECTORY = "/etc/postgresql"
+"""Where the containers' postgresql.conf and pg_hba.conf are placed: outside the data volume, so
+that initdb finds an empty directory on first start and the rendered files are the only ones in
+force (``-c config_file=``), whatever the image wrote into the data directory."""
+
+
+def container_layout(spec: TimescaleDb) -> PostgresqlLayout:
+    """The official postgres image's layout, which Timescale's image inherits: PGDATA at
+    /var/lib/postgresql/data up to PostgreSQL 17, /var/lib/postgresql/VERSION/docker from 18
+    on; the server runs in the foreground (no pid file, no unit)."""
+    if spec.version >= 18:
+        data_directory = f"/var/lib/postgresql/{spec.version}/docker"
+    else:
+        data_directory = "/var/lib/postgresql/data"
+    return PostgresqlLayout(
+        data_directory=data_directory,
+        config_directory=CONTAINER_CONFIG_DIRECTORY,
+        socket_directory="/var/run/postgresql",
+        pid_file=None,
+        service=None,
+        cluster_name=f"{spec.version}/{spec.cluster}",
+        ident_directory=data_directory,
+    )
+
+
+def container_volume_directory(spec: TimescaleDb) -> str:
+    """Where the data volume is mounted: the image's VOLUME, /var/lib/postgresql/data up to 17;
+    from 18 on /var/lib/postgresql, the parent of the versioned PGDATA, so that a major upgrade
+    (pg_upgrade --link) finds both versions on one volume."""
+    return "/var/lib/postgresql" if spec.version >= 18 else "/var/lib/postgresql/data"

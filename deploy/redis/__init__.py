@@ -41,6 +41,8 @@ def redis(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None
     """
     spec = redis_section(environment, host.name)
     layout = DEBIAN_LAYOUT
+    # The Debian layout is always a package under systemd.
+    assert layout.package is not None and layout.service is not None
     apt.packages(
         name=f"Install {layout.package}",
         packages=[layout.package],

@@ -72,6 +72,7 @@ def configuration(
             admin_password=passwords["admin"],
         )
     """
+    assert layout.service is not None, "the deploy manages Redis under systemd"
     status = host.get_fact(SystemdStatus, services=layout.service)
     decision = decide(
         _file_text(host.get_fact(FileContents, path=layout.config_file)),

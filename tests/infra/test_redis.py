@@ -102,8 +102,8 @@ def test_redis_server_package_is_installed(host: Any, redis_layout: RedisLayout)
 
 def test_service_is_enabled_and_running(host: Any, redis_layout: RedisLayout) -> None:
     service = host.service(redis_layout.service)
-    assert service.is_running, journal(host, redis_layout.service)
-    assert service.is_enabled, journal(host, redis_layout.service)
+    assert service.is_running, journal(host, str(redis_layout.service))
+    assert service.is_enabled, journal(host, str(redis_layout.service))
 
 
 def test_listens_only_where_the_spec_says(host: Any, redis_spec: Redis) -> None:
@@ -112,7 +112,7 @@ def test_listens_only_where_the_spec_says(host: Any, redis_spec: Redis) -> None:
         for socket in host.socket.get_listening_sockets()
         if socket.startswith("tcp") and socket.rsplit(":", 1)[1] == str(redis_spec.port)
     }
-    assert listening == set(redis_spec.bind), journal(host, DEBIAN_LAYOUT.service)
+    assert listening == set(redis_spec.bind), journal(host, str(DEBIAN_LAYOUT.service))
 
 
 @pytest.mark.parametrize("file", ["config_file", "acl_file"])
@@ -234,5 +234,5 @@ def test_data_written_before_a_restart_is_there_after_it(
     clients.connect("app").set(key, value, ex=600)
     # Type=notify: systemctl returns once Redis has loaded its data and said it is ready.
     restarted = host.run("systemctl restart %s", redis_layout.service)
-    assert restarted.rc == 0, restarted.stderr + journal(host, redis_layout.service)
+    assert restarted.rc == 0, restarted.stderr + journal(host, str(redis_layout.service))
     assert clients.connect("app").get(key) == value

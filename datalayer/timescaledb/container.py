@@ -1,0 +1,176 @@
+"""TimescaleDB as a container: Timescale's community image, running the rendered configuration.
+
+The image (the official postgres image's entrypoint and Timescale's init scripts) initialises an
+empty data volume on its first start: initdb, the superuser's password from
+``POSTGRES_PASSWORD_FILE``, the application database (``POSTGRES_DB``) with the timescaledb
+extension. Its timescaledb-tune step is skipped (``NO_TS_TUNE``): the tuning is in the rendered
+postgresql.conf, and ``-c config_file=`` makes that file the one in force, not the one initdb
+left in the data directory (``hba_file`` likewise for pg_hba.conf). Roles, schema and policies
+are the post-provision hooks' job, as on droplets.
+"""
+
+import shlex
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from datalayer.containers import (
+    SECRETS_DIRECTORY,
+    ContainerFile,
+    DataVolume,
+    SecretFile,
+    ServiceContainer,
+    published_ports,
+    secret_value,
+    tls_directories,
+)
+from datalayer.spec.environment import EnvironmentSpec
+from datalayer.spec.timescaledb import HbaRule, TimescaleDb
+from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
+from datalayer.timescaledb.layout import container_layout, container_volume_directory
+
+SUPERUSER = "postgres"
+SUPERUSER_PASSWORD_FILE = f"{SECRETS_DIRECTORY}/postgres-password"
+HOOKS_DATABASE = "postgres"
+"""The database the post-provision hooks connect to first (the application database may not
+exist yet when they run)."""
+
+
+def hooks_network(environment: EnvironmentSpec) -> str:
+    """Where the post-provision hooks connect from: the stack's ``hooks_network``, else the
+    Docker network's subnet (the hooks run on the Docker host itself)."""
+    containers = environment.containers
+    assert containers is not None
+    network = containers.timescaledb.hooks_network or containers.network.subnet
+    return str(network)
+
+
+def container_spec(environment: EnvironmentSpec) -> TimescaleDb:
+    """The TimescaleDB spec as the container runs it.
+
+    Two differences from the droplet, both forced by the container: the server listens on every
+    address of its own network namespace (the spec's listen addresses are the droplet's; here
+    the published port decides what the Docker host exposes), and a first rule admits the
+    superuser from :func:`hooks_network` with scram-sha-256, since the hooks reach the server
+    through the published port rather than over the droplet's Unix socket.
+    """
+    spec = environment.timescaledb
+    hooks = HbaRule.model_validate(
+        {
+            "type": "host",
+            "database": "all",
+            "user": SUPERUSER,
+            "address": hooks_network(environment),
+            "method": "scram-sha-256",
+            "comment": "The post-provision hooks log in as the superuser via the published port.",
+        }
+    )
+    return spec.model_copy(update={"listen_addresses": ["*"], "hba": [hooks, *spec.hba]})
+
+
+def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
+    """TimescaleDB's container for ``environment``."""
+    containers = environment.containers
+    assert containers is not None
+    spec = container_spec(environment)
+    layout = container_layout(spec)
+    secret = containers.timescaledb.superuser_password_secret
+    return ServiceContainer(
+        service="timescaledb",
+        image=containers.timescaledb.image_for(spec.version),
+        command=(
+            "postgres",
+            *_settings(config_file=layout.postgresql_conf, hba_file=layout.pg_hba_conf),
+        ),
+        environment=(
+            ("PGDATA", layout.data_directory),
+            ("POSTGRES_PASSWORD_FILE", SUPERUSER_PASSWORD_FILE),
+            ("POSTGRES_DB", spec.database),
+            ("NO_TS_TUNE", "true"),
+            ("TIMESCALEDB_TELEMETRY", spec.telemetry_level),
+        ),
+        files=(
+            ContainerFile(
+                layout.postgresql_conf, render_postgresql_conf(spec, layout, environment.name)
+            ),
+            ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, environment.name)),
+        ),
+        # Read by the entrypoint as root, before it steps down to postgres.
+        secret_files=(SecretFile(SUPERUSER_PASSWORD_FILE, (secret,), secret_value(secret)),),
+        volumes=(DataVolume("data", container_volume_directory(spec)),),
+        port=spec.port,
+        published_port=published_ports(environment)["timescaledb"],
+        publish_address=containers.publish_address,
+        # No password needed: pg_isready only asks whether the server accepts connections. Over
+        # TCP, because the image's first-start server listens on the Unix socket only.
+        healthcheck=(
+            "CMD",
+            "pg_isready",
+            "--host=127.0.0.1",
+            f"--port={spec.port}",
+            f"--username={SUPERUSER}",
+            f"--dbname={HOOKS_DATABASE}",
+        ),
+        memory_bytes=spec.resources.memory,
+        cpus=float(spec.resources.cpus),
+        # A fast shutdown writes a checkpoint of up to shared_buffers; killing it instead means
+        # crash recovery on the next start.
+        stop_grace_seconds=120,
+        start_period_seconds=120,
+        read_only_mounts=tls_directories(spec.tls.cert_file, spec.tls.key_file, spec.tls.ca_file),
+        shm_bytes=containers.timescaledb.shm_size,
+    )
+
+
+def _settings(**settings: str) -> tuple[str, ...]:
+    """``-c name=value`` for each setting, as the postgres command line takes them."""
+    return tuple(part for name, value in settings.items() for part in ("-c", f"{name}={value}"))
+
+
+@dataclass(frozen=True)
+class HooksRun:
+    """How the post-provision hooks are run against the container, from the machine that runs
+    pulumi up: a command line without any secret, and the environment variables that carry
+    them, each mapped to the spec's name of the secret it holds."""
+
+    command: str
+    secret_variables: tuple[tuple[str, str], ...]
+
+
+def hooks_run(environment: EnvironmentSpec, python: str) -> HooksRun:
+    """``python -m datalayer.hooks apply`` against the published port; the superuser's password
+    in libpq's ``PGPASSWORD``, role passwords in the variables the spec names."""
+    containers = environment.containers
+    assert containers is not None
+    spec = environment.timescaledb
+    dsn = {
+        "host": containers.publish_address,
+        "port": str(published_ports(environment)["timescaledb"]),
+        "dbname": HOOKS_DATABASE,
+        "user": SUPERUSER,
+    }
+    if spec.tls.enabled:
+        assert containers.tls_ca_file is not None  # checked by containers_section
+        dsn |= {"sslmode": "verify-ca", "sslrootcert": containers.tls_ca_file}
+    command = shlex.join(
+        [
+            python, "-m", "datalayer.hooks", "apply", "--env", environment.name,
+            "--dsn", " ".join(f"{key}={value}" for key, value in dsn.items()),
+        ]
+    )  # fmt: skip
+    variables = [("PGPASSWORD", containers.timescaledb.superuser_password_secret)]
+    variables += [(role.password_secret, role.password_secret) for role in spec.roles]
+    return HooksRun(command, tuple(variables))
+
+
+def connection_url(environment: EnvironmentSpec, role: str, password: str) -> str:
+    """The URL a client of the Docker host uses to log in as ``role`` to the application
+    database; TLS is required when the server serves it."""
+    containers = environment.containers
+    assert containers is not None
+    spec = environment.timescaledb
+    sslmode = "require" if spec.tls.enabled else "disable"
+    port = published_ports(environment)["timescaledb"]
+    return (
+        f"postgresql://{quote(role, safe='')}:{quote(password, safe='')}"
+        f"@{containers.publish_address}:{port}/{spec.database}?sslmode={sslmode}"
+    )

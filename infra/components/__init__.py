@@ -1,0 +1,1 @@
+"""One ComponentResource per concern: the network, the secrets, and one per service."""

@@ -1,0 +1,90 @@
+"""InfluxDB 2's container, its data and CLI-config volumes, and the setup step run against it.
+
+The image onboards an empty volume on its first start (org, bucket, retention, operator). The
+setup step (the droplets' ``converge``) then runs from the machine that runs ``pulumi up``: it
+creates the app (read and write) and reader (read) tokens scoped to the bucket and converges the
+bucket's retention. It runs again when the plan, the operator's secrets or the container change;
+the tokens it printed last time come back to it (``PULUMI_COMMAND_STDOUT``) and are kept while
+they still work.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_command import local
+
+from datalayer.containers import ServiceContainer
+from datalayer.influxdb.setup import Plan
+from datalayer.spec import EnvironmentSpec
+from infra.components.service import declare_service
+
+SETUP_MODULE = "datalayer.influxdb.container_setup"
+
+
+@dataclass
+class InfluxDbArgs:
+    """What the InfluxDB component is built from; all read and computed before it."""
+
+    environment: EnvironmentSpec
+    container: ServiceContainer
+    network_name: pulumi.Input[str]
+    secrets: Mapping[str, pulumi.Input[str]]
+    """Every secret of the stack, by the spec's name; secret outputs."""
+    setup_plan: Plan
+    """The setup step's plan against the published API; holds no secret."""
+    python: str
+    """The interpreter that runs the setup step, with this project installed."""
+
+
+class InfluxDb(pulumi.ComponentResource):
+    """InfluxDB 2 in a container, with its org, bucket and scoped tokens."""
+
+    def __init__(
+        self, name: str, args: InfluxDbArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trading:metrics:InfluxDb", name, None, opts)
+        spec = args.environment.influxdb
+        assert spec is not None
+        resources = declare_service(
+            self, name, args.environment.name, args.container, args.network_name, args.secrets
+        )
+        self.container = resources.container
+        plan = args.setup_plan.to_json()
+        operator = pulumi.Output.all(
+            admin_password=args.secrets[spec.admin_password_secret],
+            admin_token=args.secrets[spec.admin_token_secret],
+        )
+        setup_input: pulumi.Output[str] = pulumi.Output.secret(
+            operator.apply(lambda secrets: json.dumps({"plan": plan, **secrets}))
+        )
+        command = f"{args.python} -m {SETUP_MODULE}"
+        self.setup = local.Command(
+            f"{name}-setup",
+            create=command,
+            # An update (not a replacement) hands the last run's output to the next one, which
+            # is how the tokens InfluxDB shows only once are kept.
+            update=command,
+            stdin=setup_input,
+            add_previous_output_in_env=True,
+            # The tokens are on stdout: kept as a secret output, never logged.
+            logging=local.Logging.STDERR,
+            triggers=[json.dumps(plan, sort_keys=True), self.container.id],
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.container], additional_secret_outputs=["stdout"]
+            ),
+        )
+        self.url = args.setup_plan.url
+        self.tokens: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
+            self.setup.stdout.apply(lambda stdout: dict(json.loads(stdout)["tokens"]))
+        )
+        self.register_outputs(
+            {
+                "container": self.container.name,
+                "url": self.url,
+                "org": spec.org,
+                "bucket": spec.bucket,
+                "tokens": self.tokens,
+            }
+        )

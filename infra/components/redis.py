@@ -1,0 +1,55 @@
+"""Redis's container and data volume: ACL users app and reader, the default user off, AOF and
+RDB persistence on the volume, all from the rendered redis.conf and users.acl."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from datalayer.containers import ServiceContainer
+from datalayer.redis.container import connection_url, user_secrets
+from datalayer.spec import EnvironmentSpec
+from datalayer.spec.redis import Redis as RedisSpec
+from infra.components.service import declare_service, endpoint
+
+CLIENT_USERS = ("app", "reader")
+
+
+@dataclass
+class RedisArgs:
+    """What the Redis component is built from; all read and computed before it."""
+
+    environment: EnvironmentSpec
+    container: ServiceContainer
+    network_name: pulumi.Input[str]
+    secrets: Mapping[str, pulumi.Input[str]]
+    """Every secret of the stack, by the spec's name; secret outputs."""
+
+
+class Redis(pulumi.ComponentResource):
+    """Redis in a container."""
+
+    def __init__(
+        self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trading:cache:Redis", name, None, opts)
+        environment = args.environment
+        spec: RedisSpec | None = environment.redis
+        assert spec is not None
+        resources = declare_service(
+            self, name, environment.name, args.container, args.network_name, args.secrets
+        )
+        self.container = resources.container
+        self.endpoint = endpoint(args.container)
+        names = user_secrets(spec)
+        self.urls: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
+            pulumi.Output.all(**{user: args.secrets[names[user]] for user in CLIENT_USERS}).apply(
+                lambda passwords: {
+                    user: connection_url(environment, user, password)
+                    for user, password in passwords.items()
+                }
+            )
+        )
+        self.register_outputs(
+            {"container": self.container.name, "endpoint": self.endpoint, "urls": self.urls}
+        )

@@ -1,0 +1,90 @@
+"""TimescaleDB's container, its data volume, and the post-provision hooks run against it.
+
+The hooks run from the machine that runs ``pulumi up``, once the container is healthy (its
+creation waits for the health check), and again only when their trigger changes: the hooks'
+fingerprint (SQL files, roles, policies) or a digest of the secrets they use. Secrets reach them
+as environment variables of the command, never in its text.
+"""
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_command import local
+
+from datalayer.containers import ServiceContainer
+from datalayer.spec import EnvironmentSpec
+from datalayer.timescaledb.container import HooksRun, connection_url
+from infra.components.service import declare_service, endpoint
+
+
+@dataclass
+class TimescaleDbArgs:
+    """What the TimescaleDB component is built from; all read and computed before it."""
+
+    environment: EnvironmentSpec
+    container: ServiceContainer
+    network_name: pulumi.Input[str]
+    secrets: Mapping[str, pulumi.Input[str]]
+    """Every secret of the stack, by the spec's name; secret outputs."""
+    hooks: HooksRun
+    hooks_fingerprint: str
+    """``datalayer.hooks.fingerprint(environment)``: changes when the SQL, roles or policies do."""
+
+
+def secrets_digest(values: list[pulumi.Input[str]]) -> pulumi.Output[str]:
+    """A SHA-256 over secrets, itself kept secret: a trigger that changes when any of them does,
+    without storing them once more."""
+
+    def digest(resolved: list[str]) -> str:
+        return hashlib.sha256("\0".join(resolved).encode()).hexdigest()
+
+    return pulumi.Output.secret(pulumi.Output.all(*values).apply(digest))
+
+
+class TimescaleDb(pulumi.ComponentResource):
+    """TimescaleDB in a container, brought to its declared state by the post-provision hooks."""
+
+    def __init__(
+        self, name: str, args: TimescaleDbArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("trading:db:TimescaleDb", name, None, opts)
+        environment = args.environment
+        resources = declare_service(
+            self, name, environment.name, args.container, args.network_name, args.secrets
+        )
+        self.container = resources.container
+        hook_secrets = {
+            variable: pulumi.Output.secret(args.secrets[secret])
+            for variable, secret in args.hooks.secret_variables
+        }
+        self.hooks = local.Command(
+            f"{name}-hooks",
+            create=args.hooks.command,
+            environment=hook_secrets,
+            triggers=[args.hooks_fingerprint, secrets_digest(list(hook_secrets.values()))],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
+        )
+        self.endpoint = endpoint(args.container)
+        self.urls: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
+            pulumi.Output.all(
+                **{
+                    role.name: args.secrets[role.password_secret]
+                    for role in environment.timescaledb.roles
+                }
+            ).apply(
+                lambda passwords: {
+                    role: connection_url(environment, role, password)
+                    for role, password in passwords.items()
+                }
+            )
+        )
+        self.register_outputs(
+            {
+                "container": self.container.name,
+                "endpoint": self.endpoint,
+                "urls": self.urls,
+                "hooks": self.hooks.stdout,
+            }
+        )

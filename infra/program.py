@@ -1,0 +1,104 @@
+"""The stacks' resource graph: one Docker engine, the stack's secrets, a private network, and a
+component per service the environment runs; connection strings as (secret) stack outputs."""
+
+import ipaddress
+
+import pulumi
+import pulumi_docker as docker
+
+from datalayer.containers import container_name
+from datalayer.influxdb.container import container_setup_plan, influxdb_container
+from datalayer.redis.container import redis_container
+from datalayer.timescaledb.container import hooks_run, timescaledb_container
+from infra.components.influxdb import InfluxDb, InfluxDbArgs
+from infra.components.network import DataNetwork, DataNetworkArgs
+from infra.components.redis import Redis, RedisArgs
+from infra.components.service import labels
+from infra.components.stack_secrets import StackSecrets, StackSecretsArgs
+from infra.components.timescaledb import TimescaleDb, TimescaleDbArgs
+from infra.stack_config import StackConfig
+
+PYTHON = ".venv/bin/python"
+"""The interpreter of the hooks and InfluxDB's setup step: Pulumi.yaml's virtualenv, where this
+project is installed. Relative to the project directory, where pulumi runs the commands, so that
+the command text is the same on every machine (a changed command would show as a change)."""
+
+
+def build(stack: StackConfig, hooks_fingerprint: str) -> None:
+    """Declare every resource of ``stack`` and export its outputs.
+
+    + stack: the validated environment and the secrets set in the stack
+    + hooks_fingerprint: ``datalayer.hooks.fingerprint`` of the environment, the hooks' trigger
+    """
+    environment, containers = stack.environment, stack.containers
+    # Every container resource goes to this engine: the laptop's (dev) or the droplet's over
+    # SSH (prod). An explicit provider, so that nothing lands on whatever DOCKER_HOST says.
+    engine = docker.Provider("docker-engine", host=containers.docker_host)
+    on_engine = pulumi.ResourceOptions(providers=[engine])
+
+    secrets = StackSecrets(
+        "secrets", StackSecretsArgs(names=stack.secret_names, configured=stack.configured_secrets)
+    )
+    subnet = ipaddress.ip_network(containers.network.subnet)
+    network = DataNetwork(
+        "network",
+        DataNetworkArgs(
+            docker_name=container_name(environment.name, ""),
+            subnet=str(subnet),
+            gateway=str(subnet[1]),
+            labels=labels(environment.name, "network"),
+        ),
+        opts=on_engine,
+    )
+
+    timescaledb = TimescaleDb(
+        "timescaledb",
+        TimescaleDbArgs(
+            environment=environment,
+            container=timescaledb_container(environment),
+            network_name=network.docker_name,
+            secrets=secrets.values,
+            hooks=hooks_run(environment, PYTHON),
+            hooks_fingerprint=hooks_fingerprint,
+        ),
+        opts=on_engine,
+    )
+    pulumi.export("network", network.docker_name)
+    pulumi.export("timescaledb_endpoint", timescaledb.endpoint)
+    pulumi.export("timescaledb_urls", timescaledb.urls)
+
+    if environment.redis is not None:
+        redis = Redis(
+            "redis",
+            RedisArgs(
+                environment=environment,
+                container=redis_container(environment),
+                network_name=network.docker_name,
+                secrets=secrets.values,
+            ),
+            opts=on_engine,
+        )
+        pulumi.export("redis_endpoint", redis.endpoint)
+        pulumi.export("redis_urls", redis.urls)
+
+    if environment.influxdb is not None:
+        influxdb = InfluxDb(
+            "influxdb",
+            InfluxDbArgs(
+                environment=environment,
+                container=influxdb_container(environment),
+                network_name=network.docker_name,
+                secrets=secrets.values,
+                setup_plan=container_setup_plan(environment),
+                python=PYTHON,
+            ),
+            opts=on_engine,
+        )
+        pulumi.export("influxdb_url", influxdb.url)
+        pulumi.export("influxdb_org", environment.influxdb.org)
+        pulumi.export("influxdb_bucket", environment.influxdb.bucket)
+        pulumi.export("influxdb_tokens", influxdb.tokens)
+
+    # Every secret by the name the spec gives it, which is also the environment variable the
+    # droplet tooling and the testinfra suites read: the operator's way to the generated ones.
+    pulumi.export("secrets", pulumi.Output.secret(pulumi.Output.all(**secrets.values)))

@@ -1,0 +1,35 @@
+"""Fixtures: each stack run once per test module under Pulumi's mocks."""
+
+from typing import Any
+
+import pytest
+
+from tests.unit.infra.harness import StackRun, load_stack_file, run_stack
+
+CONFIGURED_SECRETS = {
+    "DATALAYER_APP_PASSWORD": "Set-By-Hand-App-Password-0123",
+    "DATALAYER_REDIS_ADMIN_PASSWORD": "Set-By-Hand-Redis-Admin-4567",
+}
+"""Secrets a test stack sets with ``pulumi config set --secret``; the rest are generated."""
+
+
+@pytest.fixture(scope="module")
+def dev() -> StackRun:
+    return run_stack("dev", secrets=CONFIGURED_SECRETS)
+
+
+@pytest.fixture(scope="module")
+def prod() -> StackRun:
+    return run_stack("prod", secrets=CONFIGURED_SECRETS)
+
+
+@pytest.fixture(params=["dev", "prod"])
+def stack(request: pytest.FixtureRequest) -> StackRun:
+    """Each stack in turn, for what must hold in both."""
+    run: StackRun = request.getfixturevalue(request.param)
+    return run
+
+
+def stack_document(name: str) -> dict[str, Any]:
+    """A fresh copy of a stack file's document, to change one value of."""
+    return load_stack_file(name)

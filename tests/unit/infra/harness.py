@@ -1,0 +1,231 @@
+"""Run ``infra/__main__.py`` under Pulumi's mocks for a stack file, and record what it declared.
+
+Each run happens in a fresh ``contextvars`` context (Pulumi keeps its root resource and config in
+context variables), with a mock monitor that records every registration's inputs *and* its
+options (protect, retain_on_delete, delete_before_replace, parent, dependencies), which the
+stock mocks do not pass on. Config is handed over the way the CLI hands it (structured values as
+JSON text), secrets as secret keys of their own namespace.
+"""
+
+import contextvars
+import hashlib
+import json
+import runpy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from datalayer.paths import REPOSITORY_ROOT
+from infra.stack_config import SECRETS_NAMESPACE
+
+MAIN = REPOSITORY_ROOT / "infra" / "__main__.py"
+PROJECT = "datalayer"
+
+
+def generated_secret(name: str) -> str:
+    """What the mocked RandomPassword named ``name`` generates: distinct, and easy to find."""
+    return "Gen" + hashlib.sha256(name.encode()).hexdigest()[:29]
+
+
+def influxdb_token(role: str) -> str:
+    return f"InfluxToken{role.capitalize()}" + hashlib.sha256(role.encode()).hexdigest()[:24]
+
+
+@dataclass
+class Registration:
+    """One resource the program declared: its type, name, inputs and options."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    parent: str
+    dependencies: list[str]
+    provider: str
+    additional_secret_outputs: list[str]
+
+    @property
+    def urn_suffix(self) -> str:
+        return f"{self.type}::{self.name}"
+
+
+@dataclass
+class StackRun:
+    """What one run of the program declared and exported."""
+
+    stack: str
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+    generated: dict[str, str] = field(default_factory=dict)
+    """Every value the mocks made up for a RandomPassword, by resource name."""
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def named(self, name: str) -> Registration:
+        found = [resource for resource in self.resources if resource.name == name]
+        assert len(found) == 1, f"{len(found)} resources named {name!r}"
+        return found[0]
+
+    def by_name(self) -> dict[str, Registration]:
+        return {resource.name: resource for resource in self.resources}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.generated: dict[str, str] = {}
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = self.generated[args.name] = generated_secret(args.name)
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            image = str(args.inputs["name"])
+            state["image_id"] = "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+        elif args.typ == "command:local:Command":
+            tokens = {"app": influxdb_token("app"), "reader": influxdb_token("reader")}
+            state["stdout"] = json.dumps({"tokens": tokens}) if args.name.endswith("-setup") else ""
+        return f"{args.name}-id", state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: _Mocks) -> None:
+        super().__init__(mocks)
+        self.options: dict[tuple[str, str], Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC's name)
+        self.options[(request.type, request.name)] = request
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+
+def stack_config(document: Mapping[str, Any]) -> dict[str, str]:
+    """A stack file's ``config:`` as the CLI hands it to the program."""
+    config = document.get("config") or {}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()
+    }
+
+
+def load_stack_file(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((REPOSITORY_ROOT / f"Pulumi.{stack}.yaml").read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def run_stack(
+    stack: str,
+    document: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> StackRun:
+    """Run the program for ``stack`` (its stack file, or ``document``) with ``secrets`` set as
+    with ``pulumi config set --secret``; every other secret is generated by the mocks."""
+    return contextvars.copy_context().run(_run, stack, document, secrets or {})
+
+
+def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, str]) -> StackRun:
+    # What pulumi.runtime.test does between tests: a failed run must not leave its pending RPCs
+    # or its unhandled exception to the next one.
+    settings.ROOT.set(None)
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    config = stack_config(document if document is not None else load_stack_file(stack))
+    secret_keys = [f"{SECRETS_NAMESPACE}:{name}" for name in secrets]
+    config |= dict(zip(secret_keys, secrets.values(), strict=True))
+    pulumi.runtime.set_all_config(config, secret_keys)
+    mocks = _Mocks()
+    monitor = _RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+
+    def program() -> None:
+        runpy.run_path(str(MAIN), run_name="__main__")
+
+    _sync_await(run_pulumi_func(program))
+    resources = [
+        Registration(
+            type=type_,
+            name=name,
+            inputs=rpc.deserialize_properties(request.object),
+            protect=request.protect,
+            retain_on_delete=request.retainOnDelete,
+            delete_before_replace=request.deleteBeforeReplace,
+            parent=request.parent,
+            dependencies=list(request.dependencies),
+            provider=request.provider,
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+        )
+        for (type_, name), request in monitor.options.items()
+        if type_ != "pulumi:pulumi:Stack"
+    ]
+    root = settings.get_root_resource()
+    outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+    for key, value in getattr(root, "outputs", {}).items():
+        output = pulumi.Output.from_input(value)
+        outputs[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secret_outputs.add(key)
+    return StackRun(stack, resources, outputs, secret_outputs, dict(mocks.generated))
+
+
+def is_secret_wrapper(value: Any) -> bool:
+    """Whether ``value`` is Pulumi's marker of a secret (the mock monitor keeps it in inputs)."""
+    return bool(rpc.is_rpc_secret(value))
+
+
+def unwrap(value: Any) -> Any:
+    """``value`` with Pulumi's secret markers removed, wherever they are."""
+    if is_secret_wrapper(value):
+        return unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {key: unwrap(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unwrap(item) for item in value]
+    return value
+
+
+def plaintext_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in ``value`` that is *not* under a secret marker, with where it is."""
+    if is_secret_wrapper(value):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from plaintext_strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from plaintext_strings(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+def container(run: StackRun, service: str) -> dict[str, Any]:
+    """The inputs of ``service``'s container, secret markers removed."""
+    inputs: dict[str, Any] = unwrap(run.named(f"{service}-container").inputs)
+    return inputs
+
+
+def uploads(run: StackRun, service: str) -> dict[str, dict[str, Any]]:
+    """The files placed in ``service``'s container, by path."""
+    return {upload["file"]: upload for upload in container(run, service)["uploads"]}
+
+
+def envs(run: StackRun, service: str) -> dict[str, str]:
+    """``service``'s container environment, by variable."""
+    return dict(entry.split("=", 1) for entry in container(run, service).get("envs", []))
+
+
+def command(run: StackRun, name: str) -> dict[str, Any]:
+    """The inputs of a command resource, secret markers kept."""
+    return run.named(name).inputs
