@@ -1,7 +1,7 @@
 """The TimescaleDB deploy: PostgreSQL with the timescaledb extension, tuned and locked down.
 
 Run by ``deploy/site.py`` on the inventory's ``timescaledb`` group; callable from any other
-pyinfra deploy as ``timescaledb(environment, passwords)``.
+pyinfra deploy as ``timescaledb(environment, passwords, repository_keys)``.
 """
 
 from pydantic import SecretStr
@@ -11,10 +11,11 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, postgres, systemd
 
 from datalayer.spec import EnvironmentSpec
+from datalayer.timescaledb.backup import RepositoryKeys
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY, package_plan
-from deploy.timescaledb import operations
+from deploy.timescaledb import backup, operations
 
 
 def _install_packages(environment: EnvironmentSpec) -> None:
@@ -49,12 +50,19 @@ def _install_packages(environment: EnvironmentSpec) -> None:
 
 
 @deploy("TimescaleDB")
-def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None:
-    """Install, configure and start TimescaleDB as ``environment`` declares.
+def timescaledb(
+    environment: EnvironmentSpec,
+    passwords: dict[str, SecretStr],
+    repository_keys: RepositoryKeys | None,
+) -> None:
+    """Install, configure and start TimescaleDB as ``environment`` declares, archiving its WAL
+    and backing it up with pgBackRest.
 
     + environment: the validated environment spec
     + passwords: every login role's password (``datalayer.secrets.role_passwords``), read before
       the deploy starts so that a missing secret stops it before any change
+    + repository_keys: the backup repository's keys (``datalayer.timescaledb.backup.
+      repository_keys``), read before the deploy starts too; None when it needs none
     """
     spec = environment.timescaledb
     layout = debian_layout(spec)
@@ -66,6 +74,7 @@ def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -
         cluster=spec.cluster,
         data_directory=layout.data_directory,
     )
+    repository_changing = backup.repository(environment, layout, repository_keys)
     operations.configuration(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
         version=spec.version,
@@ -97,3 +106,4 @@ def timescaledb(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -
             password=passwords[role.name],
             connection_limit=role.connection_limit,
         )
+    backup.verify_and_schedule(environment, layout, repository_changing)
