@@ -27,9 +27,9 @@ from datalayer.paths import REPOSITORY_ROOT
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
 SUITES = {
-    "timescaledb": "tests/infra/test_timescaledb.py",
-    "redis": "tests/infra/test_redis.py",
-    "influxdb": "tests/infra/test_influxdb.py",
+    "timescaledb": ("tests/infra/test_timescaledb.py", "tests/infra/test_timescaledb_backup.py"),
+    "redis": ("tests/infra/test_redis.py",),
+    "influxdb": ("tests/infra/test_influxdb.py",),
 }
 
 
@@ -120,7 +120,7 @@ def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
         config.write(target.ssh_config)
         config.flush()
         command = [
-            sys.executable, "-m", "pytest", SUITES[target.group],
+            sys.executable, "-m", "pytest", *SUITES[target.group],
             f"--hosts=ssh://{target.host}", f"--ssh-config={config.name}",
             f"--env={target.env}", f"{ENDPOINTS[target.group].option}={target.endpoint}",
             f"--junitxml={junit_directory / f'{target.host}-{target.group}.xml'}",
