@@ -151,6 +151,9 @@ class S3Repository(SpecModel):
     does); written to a file only postgres can read, never to a command line."""
     secret_key_secret: SecretName
     """Environment variable holding the secret access key (or NAME_FILE naming a file)."""
+    ca_file: AbsolutePath | None = None
+    """CA bundle on the host that the store's certificate must chain to
+    (repo1-storage-ca-file), for a self-hosted store with a private CA; unset: the system's."""
 
     @model_validator(mode="after")
     def _two_secrets(self) -> Self:

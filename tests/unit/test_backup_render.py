@@ -93,6 +93,11 @@ def test_s3_repository_is_configured_without_its_keys(timescaledb_config: dict[s
     assert "repo1-s3-key" not in text
 
 
+def test_self_hosted_store_is_verified_with_its_ca(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, repository=S3 | {"ca_file": "/etc/ssl/store-ca.pem"})
+    assert pgbackrest_conf(spec)["global"]["repo1-storage-ca-file"] == "/etc/ssl/store-ca.pem"
+
+
 def test_keys_file_holds_both_keys(timescaledb_config: dict[str, Any]) -> None:
     spec = spec_of(timescaledb_config, repository=S3)
     text = render_repository_keys(spec.backup, KEYS, "test")
