@@ -98,7 +98,6 @@ def repository(
     pgbackrest.stanza(
         name=f"Create the pgBackRest stanza {backup.stanza} if missing",
         stanza=backup.stanza,
-        configuration_current=configuration_current,
     )
     return not configuration_current or status is None or not status.exists
 

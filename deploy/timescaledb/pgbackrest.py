@@ -52,26 +52,28 @@ class PgbackrestStanza(FactBase[StanzaStatus | None]):
 
 
 @operation()
-def stanza(stanza: str, configuration_current: bool) -> Generator[StringCommand, None, None]:
+def stanza(stanza: str) -> Generator[StringCommand, None, None]:
     """Create the stanza in the repository unless it is there already.
 
     + stanza: the stanza's name
-    + configuration_current: pgBackRest's configuration files are unchanged by this deploy; when
-      they change (a new repository), stanza-create runs again, which is a no-op for a stanza
-      that exists and matches the cluster
 
-    Runs offline (``--no-online``: read from pg_control, no connection needed), so it can come
-    before the server restarts with archive_mode on, and no WAL segment is ever pushed to a
-    stanza that does not exist yet. Will not delete or upgrade a stanza: a repository that holds
-    another cluster under this name makes stanza-create fail, and the deploy with it.
+    The fact is read when the operation runs, after pgBackRest's configuration is in place, so
+    a deploy that moves the repository creates the stanza in the new one. Runs offline
+    (``--no-online``: the cluster's identity comes from pg_control), so it can come before the
+    server restarts with archive_mode on, and no WAL segment is ever pushed to a stanza that
+    does not exist yet.
+
+    Will not touch a stanza that exists, not even one of another cluster (a replacement
+    droplet's deploy meets its predecessor's stanza): ``pgbackrest check`` then fails the deploy
+    ("backup and archive info files exist but do not match the database") until the
+    predecessor is restored onto the new droplet.
     """
     status = host.get_fact(PgbackrestStanza, stanza=stanza)
-    if status is not None and status.exists and configuration_current:
+    if status is not None and status.exists:
         host.noop(f"stanza {stanza} exists ({status.message})")
         return
-    reason = "configuration changed" if status is not None and status.exists else "missing"
     yield StringCommand(
-        pgbackrest(stanza, "stanza-create", "--no-online"), "#", f"stanza {stanza}: {reason}"
+        pgbackrest(stanza, "stanza-create", "--no-online"), "#", f"stanza {stanza} is missing"
     )
 
 

@@ -97,6 +97,14 @@ def wait_until_promoted(droplet: Deployment) -> None:
         time.sleep(1)
 
 
+def operation_result(result: DeployResult, operation: str) -> str:
+    """'changed', 'error' or 'no change': an operation's line in pyinfra's results table."""
+    # The table comes last; lines above it may name the operation too (-v, -vv).
+    line = [line for line in result.output.splitlines() if f"| {operation}" in line][-1]
+    success, error, _ = line.split()[-3:]
+    return "error" if error != "-" else "changed" if success != "-" else "no change"
+
+
 def probe_rows(droplet: Deployment, where: str = "true") -> list[str]:
     rows = droplet.sql(
         f"SELECT time, batch, price FROM ticks WHERE {where} ORDER BY time", PROBE_DATABASE
@@ -182,8 +190,11 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
 
 @pytest.fixture(scope="module")
 def restore_droplet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    """A second droplet in a sandbox of its own, so that deploys to the shared one leave it be."""
+    """A new droplet in a sandbox of its own (deploys to the shared one leave it be), to replace
+    the shared one from its backups."""
     sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-restore")
+    # Always a new one, even where DATALAYER_KEEP_SANDBOX kept the last: it replaces a lost host.
+    sandbox.down([RESTORE_DROPLET])
     (droplet,) = sandbox.up(
         [DropletSpec(RESTORE_DROPLET, ("timescaledb",))],
         env=ENVIRONMENT,
@@ -212,6 +223,10 @@ def test_switched_wal_is_archived_and_nothing_fails(
     deployment: Deployment, first_deploy: DeployResult
 ) -> None:
     archived, failed, _ = archiver(deployment)
+    if operation_result(first_deploy, f"Create the pgBackRest stanza {STANZA}") == "changed":
+        # This session's first deploy made the droplet: the stanza existed before archive_mode
+        # came on, so not one archive attempt failed.
+        assert failed == 0
     deployment.sql("SELECT pg_create_restore_point('test')")  # a WAL record to switch away from
     segment = deployment.sql("SELECT pg_walfile_name(pg_switch_wal())")
     wait_until_archived(deployment, segment)
@@ -250,15 +265,9 @@ def test_second_deploy_neither_checks_nor_creates_again(
     assert deployment.postmaster_started() == started
 
 
-def test_point_in_time_restore_on_a_second_droplet(
+def test_point_in_time_restore_on_a_replacement_droplet(
     deployment: Deployment, first_deploy: DeployResult, restore_droplet: Deployment
 ) -> None:
-    # The second droplet is provisioned by the same deploy, as a replacement host would be.
-    provisioned = restore_droplet.deploy()
-    assert provisioned.succeeded, provisioned.output
-    # Not one failed archive attempt: the stanza existed before archive_mode came on.
-    assert archiver(restore_droplet)[1] == 0
-
     deployment.sql(f"DROP DATABASE IF EXISTS {PROBE_DATABASE} WITH (FORCE)")
     deployment.sql(f"CREATE DATABASE {PROBE_DATABASE}")
     for statement in (
@@ -289,32 +298,47 @@ def test_point_in_time_restore_on_a_second_droplet(
     assert len(written_before) == 100
     assert len(probe_rows(deployment)) == 200
 
-    # The repository moves to the second droplet (as an object store would serve it), which
-    # restores the first droplet's cluster over its own and recovers to the noted time.
-    restore_droplet.sh(f"systemctl stop {SERVICE}")
-    restore_droplet.sh(f"find {REPOSITORY} -mindepth 1 -delete")
+    # The replacement droplet gets the repository before its first deploy, as a volume moved
+    # over or a bucket would give it (postgres does not exist yet: tar keeps its numeric ids).
+    restore_droplet.sh(f"mkdir -p {REPOSITORY}")
     with subprocess.Popen(
         ["docker", "exec", deployment.container, "tar", "-C", REPOSITORY, "-cf", "-", "."],
         stdout=subprocess.PIPE,
     ) as source:
-        target_tar = ["tar", "-C", REPOSITORY, "-xf", "-"]
+        target_tar = ["tar", "--numeric-owner", "-C", REPOSITORY, "-xf", "-"]
         subprocess.run(
             ["docker", "exec", "-i", restore_droplet.container, *target_tar],
             stdin=source.stdout,
             check=True,
         )
     assert source.returncode == 0
+
+    # Its first deploy installs and configures everything, and stops at the check: the stanza
+    # in the repository is the first droplet's cluster, not the new empty one.
+    provisioned = restore_droplet.deploy()
+    assert not provisioned.succeeded
+    assert operation_result(provisioned, "Check that PostgreSQL archives") == "error"
+    assert "info files exist but do not match the database" in provisioned.output
+    assert restore_droplet.sh(f"find {REPOSITORY} ! -user postgres") == ""
+
+    # The restore, as the README tells an operator to run it.
+    restore_droplet.sh(f"systemctl stop {SERVICE}")
     pgbackrest(
         restore_droplet,
         f"--delta --type=time '--target={target}' --target-action=promote restore",
     )
     restore_droplet.sh(f"systemctl start {SERVICE}")
     wait_until_promoted(restore_droplet)
-
     assert probe_rows(restore_droplet) == written_before
     assert restore_droplet.sql("SELECT system_identifier FROM pg_control_system()") == (
         deployment.sql("SELECT system_identifier FROM pg_control_system()")
     )
+
+    # Deployed again, it is the environment's database server, archiving on a new timeline.
+    adopted = restore_droplet.deploy()
+    assert adopted.succeeded, adopted.output
+    pgbackrest(restore_droplet, "check")
+    assert restore_droplet.sql("SELECT timeline_id FROM pg_control_checkpoint()") != "1"
 
 
 def test_bad_backup_spec_stops_before_any_change(
@@ -378,10 +402,12 @@ def test_s3_keys_are_planned_masked_and_never_printed(
     assert access_key not in plan.output  # ...but not the keys'
     assert secret_key not in plan.output
     planned = [line.split("|")[1].strip() for line in plan.output.splitlines() if "| " in line]
+    # (The stanza operation reads the repository when it runs, after the new configuration is
+    # in place; a dry run can only show the one the host is configured with now.)
     for operation in (
         f"Install {PGBACKREST_PATHS.config_file}",
         f"Install the S3 repository keys in {PGBACKREST_PATHS.keys_file}",
-        f"Create the pgBackRest stanza {STANZA} if missing",
+        f"Check that PostgreSQL archives to stanza {STANZA}",
     ):
         assert any(line.startswith(operation) and " 1 (" in line for line in planned), plan.output
     assert deployment.sh(f"test -e {PGBACKREST_PATHS.keys_file} || echo absent") == "absent"
