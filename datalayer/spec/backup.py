@@ -195,8 +195,8 @@ Repository = Annotated[
 
 
 class Backup(SpecModel):
-    """WAL archiving and scheduled backups with pgBackRest. Always on: every committed
-    transaction reaches the repository within archive_timeout."""
+    """WAL archiving and scheduled backups with pgBackRest. Always on: a droplet that archives
+    nothing cannot be restored to any moment at all."""
 
     stanza: Identifier = "main"
     """pgBackRest's name for this cluster in the repository (--stanza); also in archive_command."""

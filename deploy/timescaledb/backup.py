@@ -88,7 +88,7 @@ def repository(
     )
     pgbackrest.repository_keys(
         name=(
-            "Remove the S3 repository keys"
+            "Remove the keys of an earlier S3 repository, if any"
             if keys_file is None
             else f"Install the S3 repository keys in {paths.keys_file}"
         ),
