@@ -45,12 +45,14 @@ def run_deploy(
     *,
     verbose: bool = False,
     dry: bool = False,
+    diff: bool = False,
 ) -> DeployResult:
     """``pyinfra -y INVENTORY deploy/site.py``; the pyinfra next to this interpreter.
 
     + environ: the whole environment of the run (default: this process's)
     + verbose: print every command (pyinfra -vv)
     + dry: plan and report the changes without making them (pyinfra --dry)
+    + diff: print the changes to every file (pyinfra --diff)
     """
     command = [
         str(Path(sys.executable).with_name("pyinfra")),
@@ -59,6 +61,8 @@ def run_deploy(
     ]
     if verbose:
         command.append("-vv")
+    if diff:
+        command.append("--diff")
     command += [str(inventory), "deploy/site.py"]
     started = time.monotonic()
     completed = subprocess.run(

@@ -27,7 +27,11 @@ from datalayer.paths import REPOSITORY_ROOT
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 
 SUITES = {
-    "timescaledb": ("tests/infra/test_timescaledb.py", "tests/infra/test_timescaledb_hooks.py"),
+    "timescaledb": (
+        "tests/infra/test_timescaledb.py",
+        "tests/infra/test_timescaledb_hooks.py",
+        "tests/infra/test_timescaledb_backup.py",
+    ),
     "redis": ("tests/infra/test_redis.py",),
     "influxdb": ("tests/infra/test_influxdb.py",),
 }

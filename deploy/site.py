@@ -12,6 +12,7 @@ from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import influxdb_secrets
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import role_passwords
+from datalayer.timescaledb.backup import repository_keys
 from deploy.influxdb import influxdb, influxdb_section
 from deploy.inventory import environment_of
 from deploy.preflight import stop_on_bad_input
@@ -23,13 +24,19 @@ with stop_on_bad_input():
     if "timescaledb" in host.groups:
         passwords = role_passwords(environment.timescaledb)
         hooks_plan = build_plan(environment)
+        backup_keys = repository_keys(environment.timescaledb.backup)
     if "redis" in host.groups:
         redis_users = redis_passwords(redis_section(environment, host.name))
     if "influxdb" in host.groups:
         influxdb_admin = influxdb_secrets(influxdb_section(environment, host.name))
 
 if "timescaledb" in host.groups:
-    timescaledb(environment=environment, passwords=passwords, plan=hooks_plan)
+    timescaledb(
+        environment=environment,
+        passwords=passwords,
+        plan=hooks_plan,
+        repository_keys=backup_keys,
+    )
 
 if "redis" in host.groups:
     redis(environment=environment, passwords=redis_users)

@@ -67,14 +67,39 @@ def parse_environment(name: str, config: dict[str, Any], *, source: str) -> Envi
     try:
         return EnvironmentSpec.model_validate({"name": name, **fields})
     except ValidationError as error:
-        raise SpecError(_describe(error, source)) from None
+        raise SpecError(_describe(error, source, {"name": name, **fields})) from None
 
 
-def _describe(error: ValidationError, source: str) -> str:
+def _written_location(location: tuple[int | str, ...], document: Any, *, missing: bool) -> str:
+    """The dotted key as the file writes it.
+
+    Pydantic also puts the tag of a discriminated union in the location (``repository.s3.bucket``
+    for ``repository: {type: s3}``). A tag is a part that is not a key of the document at that
+    point, which otherwise only the missing key of a ``missing`` error is; it is left out:
+    ``repository.bucket``.
+    """
+    parts = []
+    node = document
+    for index, part in enumerate(location):
+        names_missing_key = missing and index == len(location) - 1
+        is_tag = isinstance(node, dict) and isinstance(part, str) and part not in node
+        if is_tag and not names_missing_key:
+            continue
+        parts.append(str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return ".".join(parts)
+
+
+def _describe(error: ValidationError, source: str, document: dict[str, Any]) -> str:
     """One line per problem: file, dotted key, offending value, reason."""
     lines = []
     for problem in error.errors():
-        location = ".".join(str(part) for part in problem["loc"])
+        location = _written_location(problem["loc"], document, missing=problem["type"] == "missing")
         key = f"{PROJECT_NAMESPACE}:{location}" if location else PROJECT_NAMESPACE
         reason = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":

@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
+from datalayer.spec.backup import Backup
 from datalayer.spec.base import SpecModel
 from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
@@ -65,6 +66,9 @@ SETTINGS_WITH_DEDICATED_FIELDS = {
     "allow_alter_system": "timescaledb.allow_alter_system",
     "timezone": "timescaledb.timezone",
     "cluster_name": "timescaledb.cluster",
+    "archive_mode": "(fixed: on, for timescaledb.backup)",
+    "archive_command": "(fixed: pgBackRest's archive-push, for timescaledb.backup)",
+    "archive_timeout": "timescaledb.backup.archive_timeout",
 }
 
 # Tuned settings whose value is a memory size; overrides of these must carry a unit so that a
@@ -286,6 +290,9 @@ class TimescaleDb(SpecModel):
     rendered postgresql.conf stays the single source of truth."""
     logging: Logging = Logging()
     """Server logging."""
+    backup: Backup = Backup()
+    """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
+    host unless ``repository`` names object storage."""
     settings: dict[SettingName, str | int | float | bool] = {}
     """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from datalayer.render import render
 from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.backup import archive_command
 from datalayer.timescaledb.layout import PostgresqlLayout
 
 SHARED_PRELOAD_LIBRARIES = ("timescaledb",)
@@ -60,6 +61,7 @@ def render_postgresql_conf(spec: TimescaleDb, layout: PostgresqlLayout, environm
         layout=layout,
         shared_preload_libraries=SHARED_PRELOAD_LIBRARIES,
         tuned=spec.tuned_settings(),
+        archive_command=archive_command(spec.backup),
     )
 
 

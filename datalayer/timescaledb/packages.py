@@ -44,7 +44,9 @@ def package_plan(spec: TimescaleDb, distribution: str, codename: str) -> Package
     + codename: the release codename, e.g. 'trixie' or 'noble'
     """
     version = spec.version
-    common = (f"postgresql-{version}", f"postgresql-client-{version}", "ssl-cert")
+    # pgBackRest archives every WAL segment from the server's first start on (timescaledb.backup),
+    # so it is installed with the server. Debian and the PGDG repository both ship it.
+    common = (f"postgresql-{version}", f"postgresql-client-{version}", "ssl-cert", "pgbackrest")
     if spec.package_source is PackageSource.DISTRIBUTION:
         return PackagePlan((), (*common, f"postgresql-{version}-timescaledb"))
     if distribution not in ("debian", "ubuntu"):

@@ -1,7 +1,7 @@
 """The TimescaleDB deploy: PostgreSQL with the timescaledb extension, tuned and locked down.
 
 Run by ``deploy/site.py`` on the inventory's ``timescaledb`` group; callable from any other
-pyinfra deploy as ``timescaledb(environment, passwords)``.
+pyinfra deploy as ``timescaledb(environment, passwords, repository_keys)``.
 """
 
 from pydantic import SecretStr
@@ -12,10 +12,11 @@ from pyinfra.operations import apt, files, systemd
 
 from datalayer.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
+from datalayer.timescaledb.backup import RepositoryKeys
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY, package_plan
-from deploy.timescaledb import hooks, operations
+from deploy.timescaledb import backup, hooks, operations
 
 
 def _install_packages(environment: EnvironmentSpec) -> None:
@@ -51,16 +52,21 @@ def _install_packages(environment: EnvironmentSpec) -> None:
 
 @deploy("TimescaleDB")
 def timescaledb(
-    environment: EnvironmentSpec, passwords: dict[str, SecretStr], plan: HookPlan
+    environment: EnvironmentSpec,
+    passwords: dict[str, SecretStr],
+    plan: HookPlan,
+    repository_keys: RepositoryKeys | None,
 ) -> None:
-    """Install, configure and start TimescaleDB as ``environment`` declares, then run the
-    post-provision hooks.
+    """Install, configure and start TimescaleDB as ``environment`` declares, archiving its WAL
+    and backing it up with pgBackRest, then run the post-provision hooks.
 
     + environment: the validated environment spec
     + passwords: every login role's password (``datalayer.secrets.role_passwords``), read before
       the deploy starts so that a missing secret stops it before any change
     + plan: the hooks' plan (``datalayer.hooks.build.build_plan``), built before the deploy
       starts for the same reason
+    + repository_keys: the backup repository's keys (``datalayer.timescaledb.backup.
+      repository_keys``), read before the deploy starts too; None when it needs none
     """
     spec = environment.timescaledb
     layout = debian_layout(spec)
@@ -72,6 +78,7 @@ def timescaledb(
         cluster=spec.cluster,
         data_directory=layout.data_directory,
     )
+    repository_changing = backup.repository(environment, layout, repository_keys)
     operations.configuration(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
         version=spec.version,
@@ -85,6 +92,7 @@ def timescaledb(
         running=True,
         enabled=True,
     )
+    backup.verify_and_schedule(environment, layout, repository_changing)
     hooks.install_runtime(plan)
     hooks.post_provision_hooks(
         name="Bring the database to the spec: roles, privileges, migrations, policies",

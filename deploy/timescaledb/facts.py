@@ -9,6 +9,7 @@ from typing import Any
 
 from pyinfra.api.facts import FactBase
 
+from datalayer.timescaledb.backup import ArchiverStatus
 from datalayer.timescaledb.changes import RunningServer
 
 
@@ -65,6 +66,35 @@ class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
                 "verifier": verifier or None,
             }
         return roles
+
+
+class PostgresqlArchiver(FactBase[ArchiverStatus | None]):
+    """archive_mode and archive_command in effect, and ``pg_stat_archiver``'s counters."""
+
+    def command(self, version: int, cluster: str) -> str:
+        return _psql(
+            version,
+            cluster,
+            "SELECT current_setting('archive_mode'), current_setting('archive_command'), "
+            "archived_count, failed_count, coalesce(last_archived_wal, ''), "
+            "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) "
+            "FROM pg_stat_archiver",
+        )
+
+    def process(self, output: list[str]) -> ArchiverStatus | None:
+        if not output:
+            return None
+        # archive_command may hold '|' itself: split the fields around it.
+        mode, rest = output[0].split("|", 1)
+        command, archived, failed, last_wal, failing = rest.rsplit("|", 4)
+        return ArchiverStatus(
+            archive_mode=mode,
+            archive_command=command,
+            archived_count=int(archived),
+            failed_count=int(failed),
+            last_archived_wal=last_wal,
+            failing=failing == "t",
+        )
 
 
 class HooksDrift(FactBase[dict[str, list[str]]]):

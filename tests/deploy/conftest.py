@@ -58,13 +58,16 @@ class Deployment:
         *,
         verbose: bool = False,
         dry: bool = False,
+        diff: bool = False,
         without: str | None = None,
     ) -> DeployResult:
         """Deploy with this droplet's secrets; ``without`` names a secret to leave unset."""
         environ = {**os.environ, **self.environ, **(extra_environ or {})}
         if without is not None:
             environ = {k: v for k, v in environ.items() if k not in (without, f"{without}_FILE")}
-        return run_deploy(self.sandbox.paths.inventory, environ, verbose=verbose, dry=dry)
+        return run_deploy(
+            self.sandbox.paths.inventory, environ, verbose=verbose, dry=dry, diff=diff
+        )
 
     def verify(self, junit_directory: Path) -> subprocess.CompletedProcess[str]:
         """``python -m datalayer.verify`` on this sandbox's inventory, with its secrets."""

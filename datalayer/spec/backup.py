@@ -1,0 +1,230 @@
+"""WAL archiving and backups of the TimescaleDB cluster, with pgBackRest.
+
+Every finished WAL segment is pushed to a pgBackRest repository by PostgreSQL's
+``archive_command``; systemd timers take full and differential backups into the same repository
+and pgBackRest expires the old ones. A restore to any moment since the oldest kept full backup
+needs that repository only, which is why it should not live on the database droplet alone:
+``posix`` (a directory on the host, the default, so that nothing is ever unarchived) is for
+a volume or a host whose disk is copied elsewhere; ``s3`` puts it in S3-compatible object storage
+such as DigitalOcean Spaces.
+
+Defaults live here and nowhere else: the templates have none (``StrictUndefined``), the deploy
+computes nothing itself.
+"""
+
+import re
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
+
+from datalayer.spec.base import SpecModel
+from datalayer.spec.types import AbsolutePath, Identifier, SecretName
+
+# --- systemd calendar events (systemd.time(7)), as OnCalendar= takes them ----------------------
+#
+# A structural check, so that a typo stops the deploy here rather than leaving a timer that
+# systemd refuses to load: an optional weekday list, an optional date, an optional time and an
+# optional time zone, in that order; or one of systemd's shorthands.
+_CALENDAR_SHORTHANDS = frozenset(
+    {
+        "minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly",
+        "semiannually",
+    }
+)  # fmt: skip
+_WEEKDAY = (
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+)
+_WEEKDAY_RANGE = rf"{_WEEKDAY}(?:\.\.{_WEEKDAY})?"
+_WEEKDAYS = re.compile(rf"{_WEEKDAY_RANGE}(?:,{_WEEKDAY_RANGE})*", re.IGNORECASE)
+_VALUE = r"(?:\*|[0-9]+(?:\.\.[0-9]+)?)(?:/[0-9]+)?"
+_VALUES = rf"{_VALUE}(?:,{_VALUE})*"
+_DATE = re.compile(rf"(?:{_VALUES}-)?{_VALUES}[-~]{_VALUES}")
+_TIME = re.compile(rf"{_VALUES}:{_VALUES}(?::{_VALUES}(?:\.[0-9]+)?)?")
+_TIME_ZONE = re.compile(r"UTC|[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+")
+
+
+def _calendar_event(value: str) -> str:
+    tokens = value.split()
+    if len(tokens) == 1 and tokens[0].lower() in _CALENDAR_SHORTHANDS:
+        return value
+    parts = {}
+    for part, pattern in (
+        ("weekdays", _WEEKDAYS), ("date", _DATE), ("time", _TIME), ("time zone", _TIME_ZONE)
+    ):  # fmt: skip
+        if tokens and pattern.fullmatch(tokens[0]):
+            parts[part] = tokens.pop(0)
+    if tokens or not parts.keys() & {"weekdays", "date", "time"}:
+        raise ValueError(
+            "is not a systemd calendar event (OnCalendar=): [weekdays] [date] [time] [time zone], "
+            "e.g. 'Sun *-*-* 01:00:00' or 'Mon..Sat *-*-* 01:00:00', or a shorthand such as "
+            "'daily'"
+        )
+    return value
+
+
+CalendarEvent = Annotated[str, AfterValidator(_calendar_event)]
+"""When a systemd timer fires, in systemd.time(7)'s calendar event syntax."""
+
+# PostgreSQL's units for a time setting whose base unit is seconds (archive_timeout).
+_SECONDS_SETTING = re.compile(r"0|[1-9][0-9]*(?:s|min|h|d)?")
+
+
+def _seconds_setting(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a duration such as '60s' or '5min', got {value!r}")
+    text = str(value)
+    if not _SECONDS_SETTING.fullmatch(text):
+        raise ValueError(
+            "is not a PostgreSQL duration in whole seconds or larger units: a number and "
+            "s, min, h or d (e.g. '60s', '5min'), or 0 to switch it off"
+        )
+    return text
+
+
+SecondsSetting = Annotated[str, BeforeValidator(_seconds_setting)]
+
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+# S3's bucket naming rules (also DigitalOcean Spaces'): 3 to 63 lower-case letters, digits, dots
+# and dashes, starting and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def _host_name(value: str) -> str:
+    if not _HOST_NAME.fullmatch(value):
+        raise ValueError(
+            "must be a host name without scheme, port or path, "
+            "e.g. 'fra1.digitaloceanspaces.com' or 's3.eu-central-1.amazonaws.com'"
+        )
+    return value
+
+
+def _bucket(value: str) -> str:
+    if not _BUCKET.fullmatch(value) or ".." in value:
+        raise ValueError(
+            "is not an S3 bucket name (3 to 63 lower-case letters, digits, '.' and '-', "
+            "starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def _region(value: str) -> str:
+    if not _REGION.fullmatch(value):
+        raise ValueError("is not a region name, e.g. 'fra1' (Spaces) or 'us-east-1'")
+    return value
+
+
+class PosixRepository(SpecModel):
+    """A repository in a directory of the database host (pgBackRest's repo1-type=posix)."""
+
+    type: Literal["posix"] = "posix"
+    """Where the repository is: 'posix' (a directory on the host, the default) or 's3' (an
+    S3-compatible bucket)."""
+    path: AbsolutePath = "/var/lib/pgbackrest"
+    """The repository's directory on the host (repo1-path), owned by postgres, mode 750.
+    Mount a volume here, or copy it off the droplet: a repository on the droplet's own disk is
+    lost with the droplet."""
+
+
+class S3Repository(SpecModel):
+    """A repository in an S3-compatible bucket (pgBackRest's repo1-type=s3), e.g. DigitalOcean
+    Spaces. The bucket must exist; pgBackRest does not create it."""
+
+    type: Literal["s3"]
+    """'s3': object storage."""
+    endpoint: Annotated[str, AfterValidator(_host_name)]
+    """The object store's host name (repo1-s3-endpoint), e.g. 'fra1.digitaloceanspaces.com'."""
+    bucket: Annotated[str, AfterValidator(_bucket)]
+    """The bucket (repo1-s3-bucket)."""
+    region: Annotated[str, AfterValidator(_region)]
+    """The bucket's region (repo1-s3-region), e.g. 'fra1' for Spaces in Frankfurt."""
+    path: AbsolutePath
+    """Where in the bucket the repository lives (repo1-path), e.g. '/trading-prod'; one per
+    environment, so that environments sharing a bucket never share a repository."""
+    uri_style: Literal["host", "path"] = "host"
+    """'host' (bucket.endpoint, as Spaces and AWS expect) or 'path' (endpoint/bucket, for
+    stores without per-bucket host names)."""
+    access_key_secret: SecretName
+    """Environment variable holding the access key ID (or NAME_FILE naming a file that
+    does); written to a file only postgres can read, never to a command line."""
+    secret_key_secret: SecretName
+    """Environment variable holding the secret access key (or NAME_FILE naming a file)."""
+    ca_file: AbsolutePath | None = None
+    """CA bundle on the host that the store's certificate must chain to
+    (repo1-storage-ca-file), for a self-hosted store with a private CA; unset: the system's."""
+
+    @model_validator(mode="after")
+    def _two_secrets(self) -> Self:
+        if self.access_key_secret == self.secret_key_secret:
+            raise ValueError("access_key_secret and secret_key_secret must name different secrets")
+        return self
+
+
+_REPOSITORY_TYPES = ("posix", "s3")
+
+
+def _known_repository_type(value: Any) -> Any:
+    """Refuse an unknown type with a message naming it (the union's own error cannot)."""
+    if isinstance(value, dict) and value.get("type", "posix") not in _REPOSITORY_TYPES:
+        raise ValueError(
+            f"type {value['type']!r} is not a repository type (use one of "
+            f"{', '.join(_REPOSITORY_TYPES)})"
+        )
+    return value
+
+
+def _repository_type(value: Any) -> str | None:
+    """The repository's type; 'posix' when not given, so ``{path: /backups}`` is enough."""
+    if isinstance(value, dict):
+        found = value.get("type", "posix")
+        return found if isinstance(found, str) else None
+    return getattr(value, "type", None)
+
+
+Repository = Annotated[
+    Annotated[PosixRepository, Tag("posix")] | Annotated[S3Repository, Tag("s3")],
+    Discriminator(
+        _repository_type,
+        custom_error_type="repository_type",
+        custom_error_message="expected a mapping with a type of 'posix' or 's3'",
+    ),
+    BeforeValidator(_known_repository_type),
+]
+
+
+class Backup(SpecModel):
+    """WAL archiving and scheduled backups with pgBackRest. Always on: a droplet that archives
+    nothing cannot be restored to any moment at all."""
+
+    stanza: Identifier = "main"
+    """pgBackRest's name for this cluster in the repository (--stanza); also in archive_command."""
+    repository: Repository = PosixRepository()
+    """Where backups and archived WAL are kept (pgBackRest's repo1)."""
+    retention_full: int = Field(default=2, ge=1, le=9999999)
+    """Full backups kept (repo1-retention-full); older ones, the differential backups based on
+    them, and the WAL only they need are expired after each backup."""
+    schedule_full: CalendarEvent = "Sun *-*-* 01:00:00"
+    """When the full backup runs (systemd OnCalendar=, in the host's time zone)."""
+    schedule_differential: CalendarEvent = "Mon..Sat *-*-* 01:00:00"
+    """When the differential backup runs (OnCalendar=); only the changes since the last full
+    one. With no full backup yet, pgBackRest takes a full one instead."""
+    compress_type: Literal["none", "bz2", "gz", "lz4", "zst"] = "zst"
+    """Compression of backups and archived WAL (compress-type); zst packs about as tight as gz
+    at a fraction of the CPU time."""
+    process_max: int = Field(default=1, ge=1, le=999)
+    """Parallel processes for backup and restore (process-max); each compresses on a core of
+    its own."""
+    archive_timeout: SecondsSetting = "60s"
+    """PostgreSQL's archive_timeout: a WAL segment with writes in it is archived after at most
+    this long even when not full, bounding what losing the host loses. 0 switches it off."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.schedule_full == self.schedule_differential:
+            raise ValueError(
+                "schedule_full and schedule_differential must differ: pgBackRest runs one backup "
+                "of a stanza at a time, so the second would fail every time"
+            )
+        return self

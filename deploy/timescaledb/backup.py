@@ -1,0 +1,159 @@
+"""WAL archiving and backups of the TimescaleDB cluster with pgBackRest, in two steps.
+
+``repository`` comes before PostgreSQL's configuration: pgBackRest's files and the stanza exist
+before the server restarts with archive_mode on, so its first archive attempt already succeeds.
+``verify_and_schedule`` comes once the server runs: ``pgbackrest check`` proves that archiving
+works, then systemd timers take the full and differential backups.
+"""
+
+import hashlib
+from io import StringIO
+
+from pydantic import SecretStr
+from pyinfra.context import host
+from pyinfra.facts.files import Sha256File
+from pyinfra.operations import files, systemd
+from pyinfra.operations.util import any_changed
+
+from datalayer.spec import EnvironmentSpec
+from datalayer.timescaledb.backup import (
+    PGBACKREST_PATHS,
+    RepositoryKeys,
+    archive_command,
+    backup_units,
+    render_backup_service,
+    render_backup_timer,
+    render_pgbackrest_conf,
+    render_repository_keys,
+)
+from datalayer.timescaledb.layout import PostgresqlLayout
+from deploy.timescaledb import pgbackrest
+
+
+def _is_current(path: str, content: str) -> bool:
+    """The host's file already holds ``content`` (compared by digest, never by reading it)."""
+    return host.get_fact(Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest()
+
+
+def repository(
+    environment: EnvironmentSpec, layout: PostgresqlLayout, keys: RepositoryKeys | None
+) -> bool:
+    """pgBackRest's configuration, the repository directory and the stanza.
+
+    + environment: the validated environment spec
+    + layout: the cluster's paths (pgBackRest's stanza points at its data directory)
+    + keys: the S3 repository's keys (``repository_keys``), None for a posix repository
+
+    Returns whether the repository changes in this deploy (configuration or stanza), which
+    ``verify_and_schedule`` needs to know.
+    """
+    backup = environment.timescaledb.backup
+    paths = PGBACKREST_PATHS
+    pgbackrest_conf = render_pgbackrest_conf(environment.timescaledb, layout, environment.name)
+    keys_file = None if keys is None else render_repository_keys(backup, keys, environment.name)
+    configuration_current = _is_current(paths.config_file, pgbackrest_conf) and (
+        keys_file is None or _is_current(paths.keys_file, keys_file)
+    )
+    status = host.get_fact(pgbackrest.PgbackrestStanza, stanza=backup.stanza)
+
+    files.directory(
+        name=f"Create {paths.config_directory}",
+        path=paths.config_directory,
+        user="root",
+        group="root",
+        mode="755",
+    )
+    files.directory(
+        name=f"Create {paths.include_directory}, readable by postgres only",
+        path=paths.include_directory,
+        user="root",
+        group="postgres",
+        mode="750",
+    )
+    if backup.repository.type == "posix":
+        files.directory(
+            name=f"Create the pgBackRest repository {backup.repository.path}",
+            path=backup.repository.path,
+            user="postgres",
+            group="postgres",
+            mode="750",
+        )
+    files.put(
+        name=f"Install {paths.config_file}",
+        src=StringIO(pgbackrest_conf),
+        dest=paths.config_file,
+        user="root",
+        group="postgres",
+        mode="640",
+    )
+    pgbackrest.repository_keys(
+        name=(
+            "Remove the keys of an earlier S3 repository, if any"
+            if keys_file is None
+            else f"Install the S3 repository keys in {paths.keys_file}"
+        ),
+        path=paths.keys_file,
+        content=None if keys_file is None else SecretStr(keys_file),
+    )
+    pgbackrest.stanza(
+        name=f"Create the pgBackRest stanza {backup.stanza} if missing",
+        stanza=backup.stanza,
+    )
+    return not configuration_current or status is None or not status.exists
+
+
+def verify_and_schedule(
+    environment: EnvironmentSpec, layout: PostgresqlLayout, repository_changing: bool
+) -> None:
+    """Check that the running server archives, then schedule the backups.
+
+    + environment: the validated environment spec
+    + layout: the cluster's paths and service
+    + repository_changing: what ``repository`` returned
+    """
+    spec = environment.timescaledb
+    backup = spec.backup
+    version, cluster = layout.cluster_name.split("/")
+    pgbackrest.check(
+        name=f"Check that PostgreSQL archives to stanza {backup.stanza} (pgbackrest check)",
+        stanza=backup.stanza,
+        version=int(version),
+        cluster=cluster,
+        archive_command=archive_command(backup),
+        repository_changing=repository_changing,
+    )
+    units = backup_units(backup)
+    services = [
+        files.put(
+            name=f"Install {unit.service}",
+            src=StringIO(render_backup_service(backup, layout, unit, environment.name)),
+            dest=f"{PGBACKREST_PATHS.unit_directory}/{unit.service}",
+            user="root",
+            group="root",
+            mode="644",
+        )
+        for unit in units
+    ]
+    timers = [
+        files.put(
+            name=f"Install {unit.timer} ({unit.schedule})",
+            src=StringIO(render_backup_timer(backup, unit, environment.name)),
+            dest=f"{PGBACKREST_PATHS.unit_directory}/{unit.timer}",
+            user="root",
+            group="root",
+            mode="644",
+        )
+        for unit in units
+    ]
+    systemd.daemon_reload(
+        name="Reload systemd for the changed backup units",
+        _if=any_changed(*services, *timers),
+    )
+    # daemon-reload alone puts a changed OnCalendar= in force: no timer restart is needed.
+    for unit in units:
+        systemd.service(
+            name=f"Enable and start {unit.timer}",
+            service=unit.timer,
+            running=True,
+            enabled=True,
+        )

@@ -1,0 +1,142 @@
+"""pyinfra facts and operations for pgBackRest: the stanza, the archiving check, the keys file.
+
+Each reads a fact, compares it with the wanted state, and yields commands or says ``noop``.
+pgBackRest always runs as postgres: it owns the data directory and the repository, and a lock or
+log file left behind by root would stop the next ``archive-push``.
+"""
+
+import hashlib
+import json
+from collections.abc import Generator
+
+from pydantic import SecretStr
+from pyinfra.api.command import StringCommand
+from pyinfra.api.facts import FactBase
+from pyinfra.api.operation import operation
+from pyinfra.context import host
+from pyinfra.facts.files import File, Sha256File
+
+from datalayer.timescaledb.backup import StanzaStatus, check_reason
+from deploy.timescaledb.facts import PostgresqlArchiver
+
+KEYS_FILE_OWNER = ("root", "postgres")
+KEYS_FILE_MODE = 640
+
+
+def pgbackrest(stanza: str, command: str, *options: str) -> str:
+    """The shell command that runs pgBackRest ``command`` on ``stanza`` as postgres."""
+    return " ".join(["runuser -u postgres -- pgbackrest", f"--stanza={stanza}", *options, command])
+
+
+class PgbackrestStanza(FactBase[StanzaStatus | None]):
+    """The stanza's status in the repository the host's configuration names (``pgbackrest
+    info``); None while pgBackRest is not installed."""
+
+    def requires_command(self, stanza: str) -> str:
+        return "pgbackrest"
+
+    def command(self, stanza: str) -> str:
+        return pgbackrest(stanza, "info", "--output=json")
+
+    @staticmethod
+    def default() -> StanzaStatus | None:
+        return None
+
+    def process(self, output: list[str]) -> StanzaStatus | None:
+        (found,) = json.loads("\n".join(output))
+        return StanzaStatus(
+            code=int(found["status"]["code"]),
+            message=str(found["status"]["message"]),
+            backups=len(found["backup"]),
+        )
+
+
+@operation()
+def stanza(stanza: str) -> Generator[StringCommand, None, None]:
+    """Create the stanza in the repository unless it is there already.
+
+    + stanza: the stanza's name
+
+    The fact is read when the operation runs, after pgBackRest's configuration is in place, so
+    a deploy that moves the repository creates the stanza in the new one. Runs offline
+    (``--no-online``: the cluster's identity comes from pg_control), so it can come before the
+    server restarts with archive_mode on, and no WAL segment is ever pushed to a stanza that
+    does not exist yet.
+
+    Will not touch a stanza that exists, not even one of another cluster (a replacement
+    droplet's deploy meets its predecessor's stanza): ``pgbackrest check`` then fails the deploy
+    ("backup and archive info files exist but do not match the database") until the
+    predecessor is restored onto the new droplet.
+    """
+    status = host.get_fact(PgbackrestStanza, stanza=stanza)
+    if status is not None and status.exists:
+        host.noop(f"stanza {stanza} exists ({status.message})")
+        return
+    yield StringCommand(
+        pgbackrest(stanza, "stanza-create", "--no-online"), "#", f"stanza {stanza} is missing"
+    )
+
+
+@operation()
+def check(
+    stanza: str, version: int, cluster: str, archive_command: str, repository_changing: bool
+) -> Generator[StringCommand, None, None]:
+    """Prove that the server archives to the stanza's repository (``pgbackrest check``).
+
+    + stanza: the stanza's name
+    + version, cluster: the PostgreSQL cluster
+    + archive_command: the archive_command the server should be running with
+    + repository_changing: pgBackRest's configuration or the stanza changes in this deploy
+
+    A failed check fails the deploy. The check runs only when something it proves may have
+    changed, or the server reports that archiving fails (``check_reason``); otherwise the
+    archiver's counters are the evidence and the operation changes nothing.
+    """
+    archiver = host.get_fact(PostgresqlArchiver, version=version, cluster=cluster)
+    reason = check_reason(archiver, archive_command, repository_changing)
+    if reason is None:
+        assert archiver is not None
+        host.noop(
+            f"archiving to stanza {stanza} works ({archiver.archived_count} WAL files archived, "
+            f"last {archiver.last_archived_wal or 'none yet'}, no failure since)"
+        )
+        return
+    yield StringCommand(pgbackrest(stanza, "check"), "#", reason)
+
+
+@operation()
+def repository_keys(path: str, content: SecretStr | None) -> Generator[StringCommand, None, None]:
+    """Install the repository's keys file without ever printing it, or remove it.
+
+    + path: the keys file, in pgBackRest's include directory
+    + content: the rendered file (``render_repository_keys``); None when the repository needs
+      no keys, which removes a file left from an earlier S3 repository
+
+    The file goes over the SSH session's stdin, never argv, and is compared by its SHA-256 only,
+    so neither the keys nor a diff of them reach pyinfra's output (even with ``--diff``).
+    Owner root, group postgres, mode 640: pgBackRest (as postgres) reads it and cannot change it.
+    """
+    current = host.get_fact(Sha256File, path=path)
+    if content is None:
+        if current is None:
+            host.noop(f"{path} is absent")
+            return
+        yield StringCommand("rm -f", path)
+        return
+    text = content.get_secret_value()
+    stat = host.get_fact(File, path=path)
+    user, group = KEYS_FILE_OWNER
+    if (
+        current == hashlib.sha256(text.encode()).hexdigest()
+        and stat
+        and (stat["user"], stat["group"], stat["mode"]) == (user, group, KEYS_FILE_MODE)
+    ):
+        host.noop(f"{path} is current")
+        return
+    yield StringCommand(
+        f"install -m {KEYS_FILE_MODE} -o {user} -g {group} /dev/stdin",
+        path,
+        "#",
+        "repository keys ***",
+        _stdin=text,
+    )

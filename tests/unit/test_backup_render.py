@@ -1,0 +1,205 @@
+"""pgBackRest's files and PostgreSQL's archive settings as rendered from the spec; the keys;
+when ``pgbackrest check`` runs."""
+
+import configparser
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from datalayer.secrets import SecretError
+from datalayer.spec import load_environment, parse_environment
+from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.backup import (
+    ArchiverStatus,
+    BackupType,
+    RepositoryKeys,
+    archive_command,
+    backup_units,
+    check_reason,
+    render_backup_service,
+    render_backup_timer,
+    render_pgbackrest_conf,
+    render_repository_keys,
+    repository_keys,
+)
+from datalayer.timescaledb.changes import parse_settings
+from datalayer.timescaledb.config import render_postgresql_conf
+from datalayer.timescaledb.layout import debian_layout
+from tests.unit.test_backup_spec import S3
+
+ACCESS_KEY = "DO00EXAMPLEACCESSKEY"
+SECRET_KEY = "example/secret+key-0123456789abcdefghij"
+KEYS = RepositoryKeys(SecretStr(ACCESS_KEY), SecretStr(SECRET_KEY))
+
+
+def spec_of(config: dict[str, Any], **backup: Any) -> TimescaleDb:
+    config["backup"] = backup
+    return parse_environment("test", {"datalayer:timescaledb": config}, source="t").timescaledb
+
+
+def ini(text: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, comment_prefixes=("#",))
+    parser.read_string(text)
+    return parser
+
+
+def pgbackrest_conf(spec: TimescaleDb) -> configparser.ConfigParser:
+    return ini(render_pgbackrest_conf(spec, debian_layout(spec), "test"))
+
+
+def test_posix_repository_and_retention(timescaledb_config: dict[str, Any]) -> None:
+    conf = pgbackrest_conf(spec_of(timescaledb_config, retention_full=3))
+    assert dict(conf["global"]) == {
+        "repo1-type": "posix",
+        "repo1-path": "/var/lib/pgbackrest",
+        "repo1-retention-full": "3",
+        "compress-type": "zst",
+        "process-max": "1",
+        "start-fast": "y",
+    }
+
+
+def test_stanza_is_the_debian_cluster(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["port"] = 5433
+    conf = pgbackrest_conf(spec_of(timescaledb_config, stanza="trading"))
+    assert dict(conf["trading"]) == {
+        "pg1-path": "/var/lib/postgresql/17/main",
+        "pg1-port": "5433",
+        "pg1-socket-path": "/var/run/postgresql",
+    }
+
+
+def test_only_backups_log_to_the_console_at_info(timescaledb_config: dict[str, Any]) -> None:
+    conf = pgbackrest_conf(spec_of(timescaledb_config))
+    assert conf["global:backup"]["log-level-console"] == "info"
+    assert "log-level-console" not in conf["global"]
+
+
+def test_s3_repository_is_configured_without_its_keys(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, repository=S3)
+    text = render_pgbackrest_conf(spec, debian_layout(spec), "test")
+    assert {
+        key: value for key, value in ini(text)["global"].items() if key.startswith("repo1-")
+    } == {
+        "repo1-type": "s3",
+        "repo1-path": "/prod",
+        "repo1-s3-endpoint": "fra1.digitaloceanspaces.com",
+        "repo1-s3-bucket": "trading-backups",
+        "repo1-s3-region": "fra1",
+        "repo1-s3-uri-style": "host",
+        "repo1-retention-full": "2",
+    }
+    assert "repo1-s3-key" not in text
+
+
+def test_self_hosted_store_is_verified_with_its_ca(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, repository=S3 | {"ca_file": "/etc/ssl/store-ca.pem"})
+    assert pgbackrest_conf(spec)["global"]["repo1-storage-ca-file"] == "/etc/ssl/store-ca.pem"
+
+
+def test_keys_file_holds_both_keys(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, repository=S3)
+    text = render_repository_keys(spec.backup, KEYS, "test")
+    assert dict(ini(text)["global"]) == {
+        "repo1-s3-key": ACCESS_KEY,
+        "repo1-s3-key-secret": SECRET_KEY,
+    }
+    assert "DATALAYER_BACKUP_SECRET_KEY" in text  # says where the keys come from
+
+
+def test_postgresql_archives_through_pgbackrest(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, stanza="trading", archive_timeout="5min")
+    settings = parse_settings(render_postgresql_conf(spec, debian_layout(spec), "test"))
+    assert settings["archive_mode"] == "on"
+    assert settings["archive_command"] == "pgbackrest --stanza=trading archive-push %p"
+    assert settings["archive_command"] == archive_command(spec.backup)
+    assert settings["archive_timeout"] == "5min"
+
+
+@pytest.mark.parametrize(("kind", "schedule"), [("full", "Sat 03:00"), ("diff", "daily")])
+def test_backup_type_has_its_unit_on_its_schedule(
+    timescaledb_config: dict[str, Any], kind: BackupType, schedule: str
+) -> None:
+    spec = spec_of(timescaledb_config, schedule_full="Sat 03:00", schedule_differential="daily")
+    (unit,) = [unit for unit in backup_units(spec.backup) if unit.type == kind]
+    service = ini(render_backup_service(spec.backup, debian_layout(spec), unit, "test"))
+    timer = ini(render_backup_timer(spec.backup, unit, "test"))
+    assert service["Service"]["ExecStart"] == (
+        f"/usr/bin/pgbackrest --stanza=main --type={kind} backup"
+    )
+    assert (service["Service"]["User"], service["Service"]["Type"]) == ("postgres", "oneshot")
+    assert timer["Timer"]["OnCalendar"] == schedule
+    assert timer["Timer"]["Unit"] == unit.service
+    assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+def test_every_file_opens_with_the_managed_header(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, repository=S3)
+    unit = backup_units(spec.backup)[0]
+    for text in (
+        render_pgbackrest_conf(spec, debian_layout(spec), "test"),
+        render_repository_keys(spec.backup, KEYS, "test"),
+        render_backup_service(spec.backup, debian_layout(spec), unit, "test"),
+        render_backup_timer(spec.backup, unit, "test"),
+    ):
+        first, second = text.splitlines()[:2]
+        assert "rendered from templates/timescaledb/" in first
+        assert "edits here are overwritten" in second
+
+
+@pytest.mark.parametrize("name", ["sandbox", "dev", "prod"])
+def test_every_environment_renders(name: str) -> None:
+    spec = load_environment(name).timescaledb
+    assert "[main]" in render_pgbackrest_conf(spec, debian_layout(spec), name)
+
+
+def test_posix_repository_needs_no_keys(timescaledb_config: dict[str, Any]) -> None:
+    assert repository_keys(spec_of(timescaledb_config).backup, {}) is None
+
+
+def test_s3_keys_are_read_from_their_secrets(timescaledb_config: dict[str, Any]) -> None:
+    environ = {"DATALAYER_BACKUP_ACCESS_KEY": ACCESS_KEY, "DATALAYER_BACKUP_SECRET_KEY": SECRET_KEY}
+    keys = repository_keys(spec_of(timescaledb_config, repository=S3).backup, environ)
+    assert keys is not None
+    assert keys.access_key.get_secret_value() == ACCESS_KEY
+    assert SECRET_KEY not in repr(keys)
+
+
+def test_missing_s3_key_names_its_secret(timescaledb_config: dict[str, Any]) -> None:
+    backup = spec_of(timescaledb_config, repository=S3).backup
+    with pytest.raises(SecretError, match="secret DATALAYER_BACKUP_SECRET_KEY is not set"):
+        repository_keys(backup, {"DATALAYER_BACKUP_ACCESS_KEY": ACCESS_KEY})
+
+
+# --- When the deploy runs `pgbackrest check` ---------------------------------------------------
+
+COMMAND = "pgbackrest --stanza=main archive-push %p"
+HEALTHY = ArchiverStatus("on", COMMAND, 12, 0, "00000001000000000000000C", failing=False)
+
+
+def test_healthy_archiving_on_an_unchanged_repository_needs_no_check() -> None:
+    assert check_reason(HEALTHY, COMMAND, repository_changing=False) is None
+
+
+def test_old_failures_since_recovered_need_no_check() -> None:
+    recovered = ArchiverStatus("on", COMMAND, 12, 3, "00000001000000000000000C", failing=False)
+    assert check_reason(recovered, COMMAND, repository_changing=False) is None
+
+
+UNPROVEN = [
+    (HEALTHY, True, "pgBackRest's configuration or stanza changed"),
+    (None, False, "PostgreSQL was not running"),
+    (ArchiverStatus("off", "", 0, 0, "", failing=False), False, "not archiving with pgBackRest"),
+    (ArchiverStatus("on", "cp %p /x", 5, 0, "", failing=False), False, "not archiving with"),
+    (ArchiverStatus("on", COMMAND, 12, 1, "", failing=True), False, "last archive attempt failed"),
+]
+
+
+@pytest.mark.parametrize(("archiver", "changing", "reason"), UNPROVEN)
+def test_check_runs_when_archiving_is_unproven(
+    archiver: ArchiverStatus | None, changing: bool, reason: str
+) -> None:
+    found = check_reason(archiver, COMMAND, repository_changing=changing)
+    assert found is not None
+    assert reason in found
