@@ -73,12 +73,16 @@ def backup_units(backup: Backup) -> tuple[BackupUnit, ...]:
     )
 
 
-def archive_command(backup: Backup) -> str:
+def archive_command(backup: Backup, wal_archive_directory: str | None = None) -> str:
     """PostgreSQL's archive_command: push each finished WAL segment to the stanza's repository.
 
     pgBackRest reads everything else (repository, keys) from its configuration files, so the
-    command holds nothing secret and stays the same when the repository moves.
+    command holds nothing secret and stays the same when the repository moves. Where the layout
+    names a WAL archive directory instead (containers, whose images carry no pgBackRest), each
+    segment is copied there, never over an archived one, as PostgreSQL's documentation does.
     """
+    if wal_archive_directory is not None:
+        return f"test ! -f {wal_archive_directory}/%f && cp %p {wal_archive_directory}/%f"
     return f"pgbackrest --stanza={backup.stanza} archive-push %p"
 
 

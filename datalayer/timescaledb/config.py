@@ -61,7 +61,7 @@ def render_postgresql_conf(spec: TimescaleDb, layout: PostgresqlLayout, environm
         layout=layout,
         shared_preload_libraries=SHARED_PRELOAD_LIBRARIES,
         tuned=spec.tuned_settings(),
-        archive_command=archive_command(spec.backup),
+        archive_command=archive_command(spec.backup, layout.wal_archive_directory),
     )
 
 

@@ -74,10 +74,20 @@ def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
     spec = container_spec(environment)
     layout = container_layout(spec)
     secret = containers.timescaledb.superuser_password_secret
+    archive = layout.wal_archive_directory
+    assert archive is not None  # the container layout always archives to a volume
     return ServiceContainer(
         service="timescaledb",
         image=containers.timescaledb.image_for(spec.version),
         command=(
+            # The image's entrypoint execs any command that is not postgres: this one, as root,
+            # hands the fresh WAL archive volume (root-owned when Docker creates it) to postgres,
+            # then runs the entrypoint as usual. No secret is in it.
+            "sh",
+            "-c",
+            f"mkdir -p {archive} && chown postgres:postgres {archive} && chmod 700 {archive} "
+            '&& exec docker-entrypoint.sh "$@"',
+            "docker-entrypoint.sh",
             "postgres",
             *_settings(config_file=layout.postgresql_conf, hba_file=layout.pg_hba_conf),
         ),
@@ -96,7 +106,10 @@ def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
         ),
         # Read by the entrypoint as root, before it steps down to postgres.
         secret_files=(SecretFile(SUPERUSER_PASSWORD_FILE, (secret,), secret_value(secret)),),
-        volumes=(DataVolume("data", container_volume_directory(spec)),),
+        volumes=(
+            DataVolume("data", container_volume_directory(spec)),
+            DataVolume("wal-archive", archive),
+        ),
         port=spec.port,
         published_port=published_ports(environment)["timescaledb"],
         publish_address=containers.publish_address,

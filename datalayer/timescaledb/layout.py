@@ -22,6 +22,9 @@ class PostgresqlLayout:
     ident_directory: str | None = None
     """Where pg_ident.conf is, when not beside the other two files (containers: initdb's own, in
     the data directory)."""
+    wal_archive_directory: str | None = None
+    """Where archive_command copies finished WAL segments, when not to pgBackRest (containers:
+    a volume of its own; the images carry no pgBackRest)."""
 
     @property
     def postgresql_conf(self) -> str:
@@ -55,6 +58,9 @@ that initdb finds an empty directory on first start and the rendered files are t
 force (``-c config_file=``), whatever the image wrote into the data directory."""
 
 
+CONTAINER_WAL_ARCHIVE_DIRECTORY = "/var/lib/postgresql/wal-archive"
+
+
 def container_layout(spec: TimescaleDb) -> PostgresqlLayout:
     """The official postgres image's layout, which Timescale's image inherits: PGDATA at
     /var/lib/postgresql/data up to PostgreSQL 17, /var/lib/postgresql/VERSION/docker from 18
@@ -71,6 +77,7 @@ def container_layout(spec: TimescaleDb) -> PostgresqlLayout:
         service=None,
         cluster_name=f"{spec.version}/{spec.cluster}",
         ident_directory=data_directory,
+        wal_archive_directory=CONTAINER_WAL_ARCHIVE_DIRECTORY,
     )
 
 

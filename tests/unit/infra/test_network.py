@@ -21,7 +21,7 @@ def test_prod_uses_the_droplets_engine_over_ssh(prod: StackRun) -> None:
 def test_every_docker_resource_goes_to_the_stacks_engine(stack: StackRun) -> None:
     engine = stack.named("docker-engine")
     docker = [resource for resource in stack.resources if resource.type in DOCKER_TYPES]
-    assert len(docker) == 11  # a network, three images, four volumes, three containers
+    assert len(docker) == 12  # a network, three images, five volumes, three containers
     # A provider reference is the provider's URN and id.
     reference = f"pulumi:providers:docker::{engine.name}::{engine.name}-id"
     assert all(resource.provider.endswith(reference) for resource in docker)
@@ -59,7 +59,8 @@ def test_every_container_is_labelled_with_its_environment_and_service(stack: Sta
 def test_only_volumes_and_generated_secrets_are_protected(stack: StackRun) -> None:
     protected = {resource.name for resource in stack.resources if resource.protect}
     assert protected == {
-        "timescaledb-data", "redis-data", "influxdb-data", "influxdb-config", *stack.generated,
+        "timescaledb-data", "timescaledb-wal-archive", "redis-data", "influxdb-data",
+        "influxdb-config", *stack.generated,
     }  # fmt: skip
     assert len(stack.generated) == 6
 

@@ -38,6 +38,7 @@ def test_children_are_named_after_the_component_and_parented_to_it(stack: StackR
     children = [r for r in stack.resources if r.parent.endswith(f"{parent.type}::timescaledb")]
     assert sorted(child.name for child in children) == [
         "timescaledb-container", "timescaledb-data", "timescaledb-hooks", "timescaledb-image",
+        "timescaledb-wal-archive",
     ]  # fmt: skip
 
 
@@ -145,10 +146,31 @@ def test_rendered_postgresql_conf_is_placed_and_in_force(
         spec, layout, name
     )
     assert placed["/etc/postgresql/pg_hba.conf"]["content"] == render_pg_hba_conf(spec, name)
-    assert container(run, "timescaledb")["command"] == [
+    assert container(run, "timescaledb")["command"][-5:] == [
         "postgres", "-c", "config_file=/etc/postgresql/postgresql.conf",
         "-c", "hba_file=/etc/postgresql/pg_hba.conf",
     ]  # fmt: skip
+
+
+def test_wal_is_archived_to_a_protected_volume_of_its_own(stack: StackRun) -> None:
+    """The container path's WAL archive (the images carry no pgBackRest): a copy per segment
+    onto its own volume, which the entrypoint wrapper hands to postgres before starting."""
+    archive = "/var/lib/postgresql/wal-archive"
+    conf = uploads(stack, "timescaledb")["/etc/postgresql/postgresql.conf"]["content"]
+    assert "archive_mode = on" in conf
+    assert f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'" in conf
+    mounts = container(stack, "timescaledb")["volumes"]
+    assert any(
+        mount["containerPath"] == archive
+        and mount["volumeName"].endswith("-timescaledb-wal-archive")
+        for mount in mounts
+    )
+    volume = stack.named("timescaledb-wal-archive")
+    assert volume.protect and volume.retain_on_delete
+    wrapper = container(stack, "timescaledb")["command"][:3]
+    assert wrapper[:2] == ["sh", "-c"]
+    assert f"chown postgres:postgres {archive}" in wrapper[2]
+    assert wrapper[2].endswith('exec docker-entrypoint.sh "$@"')
 
 
 def test_the_images_own_tuning_is_skipped(dev: StackRun) -> None:
