@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/ingest_candles.py --container datalayer-db-1 [--runs 3]
     .venv/bin/python benchmarks/ingest_candles.py --ssh-config .sandbox/ssh_config --host db-1
 
-Takes a droplet where TimescaleDB is deployed (``deploy/site.py``), applies the schema if it is
-not there yet, generates the candles as a CSV file on the droplet itself (250 assets, 1m bars,
+Takes a droplet where TimescaleDB is deployed (``deploy/site.py``, whose post-provision hooks
+apply the schema), generates the candles as a CSV file on the droplet itself (250 assets, 1m bars,
 time-ordered, valid OHLC; 6,000,000 rows by default), then times server-side
 ``COPY ... FROM 'file'`` of that one file into:
 
@@ -38,7 +38,6 @@ from datalayer.paths import SQL_DIRECTORY
 from datalayer.sandbox.commands import SandboxError, run
 
 DATABASE = "trading"
-OWNER = "trading_owner"
 # Seed 1's candle columns in this schema's names, in the CSV's order; created_at and updated_at
 # are left to their defaults in every table.
 COLUMNS = "ts, asset_id, timeframe, open, high, low, close, volume, vwap, trades_count, source"
@@ -87,27 +86,21 @@ class Target:
 # --- The schema ------------------------------------------------------------------------------
 
 
-def apply_schema(target: Target) -> None:
-    """Create the owner role and the extension, then apply every migration as the owner.
+def require_schema(target: Target) -> None:
+    """Stop unless the deploy's post-provision hooks applied every migration of this checkout.
 
-    Stand-in for the post-provision hooks: to be replaced by ``python -m datalayer.hooks apply``
-    (which also keeps the ledger of applied files) once that lands. Does what the manual
-    verification does: each file in one transaction (``psql -1``), after ``SET ROLE`` to the
-    NOLOGIN owner. Skipped when market_data.candles already exists.
+    The benchmark measures the schema as the hooks leave it, so it never applies SQL itself.
     """
-    present = target.psql("SELECT to_regclass('market_data.candles') IS NOT NULL;").strip()
-    if present == "t":
-        print("schema: already applied", file=sys.stderr)
-        return
-    target.psql(
-        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER}') THEN "
-        f"CREATE ROLE {OWNER} NOLOGIN; END IF; END $$;\n"
-        f"GRANT CREATE ON DATABASE {DATABASE} TO {OWNER};\n"
-        "CREATE EXTENSION IF NOT EXISTS timescaledb;\n",
-    )
-    for migration in sorted((SQL_DIRECTORY / "migrations").glob("*.sql")):
-        target.psql(migration.read_text(), options=f"-1 -c 'SET ROLE {OWNER}'")
-        print(f"schema: applied {migration.name}", file=sys.stderr)
+    recorded = target.psql(
+        "SELECT CASE WHEN to_regclass('datalayer.schema_migrations') IS NULL THEN 0 "
+        "ELSE (SELECT count(*) FROM datalayer.schema_migrations) END;"
+    ).strip()
+    expected = len(list((SQL_DIRECTORY / "migrations").glob("*.sql")))
+    if recorded != str(expected):
+        raise SandboxError(
+            f"{target.description}: {recorded} of this checkout's {expected} migrations are "
+            "applied; deploy first (pyinfra -y INVENTORY deploy/site.py runs the hooks)"
+        )
 
 
 # The seeds' conditions on a candle (seed 2's CHECKs), each with a row that breaks it.
@@ -509,7 +502,7 @@ def main() -> int:
         variants = [CEILING, *(everything[name] for name in arguments.only if name != CEILING.name)]
 
     try:
-        apply_schema(target)
+        require_schema(target)
         check_seed_conditions(target)
         path = generate_csv(target, arguments.rows, arguments.assets)
         create_variants(target, variants)
