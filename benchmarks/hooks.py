@@ -13,7 +13,6 @@ already, created by the deploy, as they would on any re-run.
 import argparse
 import dataclasses
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from datalayer.deploy_run import run_deploy
 from datalayer.hooks.build import build_plan
 from datalayer.hooks.plan import HookPlan
 from datalayer.paths import REPOSITORY_ROOT
+from datalayer.quickstart import secret_files
 from datalayer.sandbox import DropletSpec, Sandbox
-from datalayer.secrets import secret_variables
 from datalayer.spec import load_environment
 from deploy.timescaledb.hooks import PLAN_FILE, remote_command
 
@@ -63,11 +62,7 @@ def main() -> int:
     sandbox.down_all()
     sandbox.up([DATABASE])
     with tempfile.TemporaryDirectory() as secret_directory:
-        environ = dict(os.environ)
-        for variable in secret_variables(environment):
-            path = Path(secret_directory) / variable
-            path.write_text(secrets.token_urlsafe(24))
-            environ[f"{variable}_FILE"] = str(path)
+        environ = {**os.environ, **secret_files(environment, Path(secret_directory))}
         deployed = run_deploy(sandbox.paths.inventory, environ)
         if not deployed.succeeded:
             print(deployed.output, file=sys.stderr)

@@ -18,6 +18,9 @@ _KEYWORDS = {
 }
 
 
+_NO_PREFIX = sql.SQL("")
+
+
 def grantee(name: str) -> sql.Composable:
     """A role name, or the PUBLIC keyword, as SQL."""
     return sql.SQL("PUBLIC") if name == PUBLIC else sql.Identifier(name)
@@ -36,13 +39,23 @@ def grants_by_grantee(rows: list[tuple[object, ...]]) -> dict[str, set[str]]:
     return held
 
 
-def regrant(target: sql.Composable, name: str, privileges: set[str]) -> list[Statement]:
-    """Statements that leave ``name`` holding exactly ``privileges`` on ``target``."""
+def regrant(
+    target: sql.Composable,
+    name: str,
+    privileges: set[str],
+    prefix: sql.Composable = _NO_PREFIX,
+) -> list[Statement]:
+    """Statements that leave ``name`` holding exactly ``privileges`` on ``target``; ``prefix``
+    (``ALTER DEFAULT PRIVILEGES ...``) makes them about objects created later."""
     who = grantee(name)
-    statements: list[Statement] = [sql.SQL("REVOKE ALL ON {} FROM {}").format(target, who)]
+    statements: list[Statement] = [
+        sql.SQL("{}REVOKE ALL ON {} FROM {}").format(prefix, target, who)
+    ]
     if privileges:
         statements.append(
-            sql.SQL("GRANT {} ON {} TO {}").format(privilege_list(privileges), target, who)
+            sql.SQL("{}GRANT {} ON {} TO {}").format(
+                prefix, privilege_list(privileges), target, who
+            )
         )
     return statements
 

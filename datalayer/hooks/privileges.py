@@ -12,9 +12,7 @@ from psycopg import sql
 from datalayer.hooks.acl import (
     PUBLIC,
     describe,
-    grantee,
     grants_by_grantee,
-    privilege_list,
     regrant,
 )
 from datalayer.hooks.context import Connection, Context, Statement
@@ -182,7 +180,7 @@ def _default_privileges(
     held: dict[tuple[str, str], set[str]] = {}
     for objtype, role, privilege in rows:
         held.setdefault((str(objtype), str(role)), set()).add(str(privilege))
-    prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {}").format(
+    prefix = sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} ").format(
         sql.Identifier(plan.owner), sql.Identifier(schema)
     )
     for objtype, kind, on_sequences in (
@@ -192,13 +190,6 @@ def _default_privileges(
         for name, privileges in _wanted(plan, on_sequences).items():
             if name == PUBLIC or held.get((objtype, name), set()) == privileges:
                 continue
-            who = grantee(name)
-            statements.append(sql.SQL("{} REVOKE ALL ON {} FROM {}").format(prefix, kind, who))
-            if privileges:
-                statements.append(
-                    sql.SQL("{} GRANT {} ON {} TO {}").format(
-                        prefix, privilege_list(privileges), kind, who
-                    )
-                )
+            statements += regrant(kind, name, privileges, prefix)
             what = "sequences" if on_sequences else "tables"
             changes.append(f"default privileges for {name} on new {what}")

@@ -50,6 +50,18 @@ def run_remote(
     )  # fmt: skip
 
 
+def with_a_role_change(plan: HookPlan) -> HookPlan:
+    """``plan`` with one more connection for its first login role: a change that must not
+    happen when the hooks are to stop before any change."""
+    role = plan.login_roles[0]
+    changed = dataclasses.replace(role, connection_limit=role.connection_limit + 1)
+    return dataclasses.replace(plan, login_roles=(changed, *plan.login_roles[1:]))
+
+
+def connection_limit(deployment: Deployment, role: str) -> str:
+    return deployment.sql(f"SELECT rolconnlimit FROM pg_roles WHERE rolname = '{role}'")
+
+
 def ledger(deployment: Deployment) -> str:
     return deployment.sql(
         "SELECT string_agg(version, ',' ORDER BY version) FROM datalayer.schema_migrations",
@@ -108,20 +120,13 @@ def test_changed_applied_migration_is_refused_before_any_change(
     edited = dataclasses.replace(first, sql=first.sql + "\n-- edited\n", checksum="1" * 64)
     role = plan.login_roles[0]
     # A role change rides along: it must not happen, the ledger check comes first.
-    changed_role = dataclasses.replace(role, connection_limit=role.connection_limit + 1)
-    completed = run_remote(
-        deployment,
-        dataclasses.replace(
-            plan,
-            migrations=(edited, *plan.migrations[1:]),
-            login_roles=(changed_role, *plan.login_roles[1:]),
-        ),
-        "apply",
+    changed = with_a_role_change(
+        dataclasses.replace(plan, migrations=(edited, *plan.migrations[1:]))
     )
+    completed = run_remote(deployment, changed, "apply")
     assert completed.returncode == 1
     assert f"error: {first.source} was changed after it was applied" in completed.stderr
-    limit = deployment.sql(f"SELECT rolconnlimit FROM pg_roles WHERE rolname = '{role.name}'")
-    assert limit == str(role.connection_limit)
+    assert connection_limit(deployment, role.name) == str(role.connection_limit)
 
 
 def test_required_policy_on_the_apache_edition_stops_before_any_change(
@@ -133,21 +138,14 @@ def test_required_policy_on_the_apache_edition_stops_before_any_change(
         table, compression=CompressionPlan(("asset_id",), ("ts DESC",), "30 days", optional=False)
     )
     role = plan.login_roles[0]
-    changed_role = dataclasses.replace(role, connection_limit=role.connection_limit + 1)
-    completed = run_remote(
-        deployment,
-        dataclasses.replace(
-            plan,
-            hypertables=(required, *plan.hypertables[1:]),
-            login_roles=(changed_role, *plan.login_roles[1:]),
-        ),
-        "apply",
+    changed = with_a_role_change(
+        dataclasses.replace(plan, hypertables=(required, *plan.hypertables[1:]))
     )
+    completed = run_remote(deployment, changed, "apply")
     assert completed.returncode == 1
     assert "TimescaleDB's apache edition" in completed.stderr
     assert f"lacks compression on {table.table}" in completed.stderr
-    limit = deployment.sql(f"SELECT rolconnlimit FROM pg_roles WHERE rolname = '{role.name}'")
-    assert limit == str(role.connection_limit)
+    assert connection_limit(deployment, role.name) == str(role.connection_limit)
 
 
 def test_drift_is_reported_by_check_and_repaired_by_the_next_deploy(
@@ -260,8 +258,7 @@ def test_command_line_applies_and_checks_over_a_dsn(
         checked = hooks("check")
         assert checked.returncode == 0, checked.stdout + checked.stderr
         assert "check: 0 of" in checked.stdout
-        limit = deployment.sql(f"SELECT rolconnlimit FROM pg_roles WHERE rolname = '{reader.name}'")
-        assert limit == str(reader.connection_limit + 1)
+        assert connection_limit(deployment, reader.name) == str(reader.connection_limit + 1)
     finally:
         deployment.sql("ALTER ROLE postgres PASSWORD NULL")
     assert deployment.deploy().succeeded
