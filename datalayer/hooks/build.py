@@ -51,6 +51,9 @@ def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY
                 start_offset=policy.start_offset,
                 end_offset=policy.end_offset,
                 schedule_interval=policy.schedule_interval,
+                materialized_only=policy.materialized_only,
+                materialize_history=policy.materialize_history,
+                history_window=policy.history_window,
                 optional=policy.optional,
             )
         )
@@ -58,6 +61,7 @@ def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY
         environment=environment.name,
         database=spec.database,
         owner=spec.owner,
+        extension_version=spec.extension_version,
         schemas=sources.schemas,
         login_roles=tuple(
             LoginRolePlan(

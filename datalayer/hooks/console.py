@@ -9,9 +9,10 @@ from collections.abc import Mapping
 
 import psycopg
 
+from datalayer.hooks.context import Connect
 from datalayer.hooks.plan import HookPlan
 from datalayer.hooks.report import HookError, Outcome
-from datalayer.hooks.runner import Connect, run_hooks
+from datalayer.hooks.runner import run_hooks
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -1,6 +1,6 @@
 """What every step shares: the plan, the mode, the report, and one way to make a change."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -12,6 +12,8 @@ from datalayer.hooks.report import Outcome, Report, Status
 Connection = psycopg.Connection[tuple[object, ...]]
 Statement = sql.SQL | sql.Composed
 """One SQL statement, composed with psycopg's ``sql`` module: identifiers quoted, values literal."""
+Connect = Callable[[str], Connection]
+"""Opens a new autocommit connection, as a superuser, to the named database."""
 
 
 @dataclass

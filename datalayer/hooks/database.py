@@ -1,8 +1,10 @@
-"""The application database, its timescaledb extension and who may connect to it.
+"""The application database and who may connect to it.
 
 PUBLIC loses CONNECT and TEMPORARY on the database and CREATE on every schema in it; the login
-roles get CONNECT, the owner role CREATE (for the schemas the migrations make). Grants to other
-roles are left alone: they are somebody else's decision.
+roles get CONNECT, the owner role CREATE (for the schemas the migrations make) and CONNECT (for
+the background workers that run its TimescaleDB policy jobs: without it each job run fails with
+``permission denied for database``). Grants to other roles are left alone: they are somebody
+else's decision.
 """
 
 from psycopg import sql
@@ -32,28 +34,11 @@ def converge_database(context: Context, connection: Connection, exists: bool) ->
     )
 
 
-def converge_extension(context: Context, connection: Connection) -> None:
-    """``CREATE EXTENSION timescaledb`` in the application database (a superuser's job)."""
-    row = connection.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-    ).fetchone()
-    if row is not None:
-        context.tell(Status.UNCHANGED, "extension", "timescaledb", f"version {row[0]}")
-        return
-    context.converge(
-        connection,
-        Status.CREATED,
-        "extension",
-        "timescaledb",
-        "",
-        [sql.SQL("CREATE EXTENSION timescaledb")],
-    )
-
-
 def converge_database_privileges(context: Context, connection: Connection) -> None:
-    """Exactly CONNECT for the login roles, CREATE for the owner, nothing for PUBLIC."""
+    """Exactly CONNECT for the login roles, CREATE and CONNECT for the owner, nothing for
+    PUBLIC."""
     plan = context.plan
-    wanted: dict[str, set[str]] = {PUBLIC: set(), plan.owner: {"CREATE"}}
+    wanted: dict[str, set[str]] = {PUBLIC: set(), plan.owner: {"CREATE", "CONNECT"}}
     wanted |= {role.name: {"CONNECT"} for role in plan.login_roles}
     rows = connection.execute(
         "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type FROM pg_database d, "

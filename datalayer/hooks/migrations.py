@@ -15,6 +15,8 @@ from datalayer.hooks.report import HookError, Status
 LEDGER_SCHEMA = "datalayer"
 LEDGER_TABLE = "schema_migrations"
 AGGREGATE_LEDGER_TABLE = "continuous_aggregates"
+HISTORY_COLUMN = "history_materialized_at"
+"""When the hooks finished materializing a continuous aggregate's history; NULL until then."""
 _LEDGER = sql.Identifier(LEDGER_SCHEMA, LEDGER_TABLE)
 
 
@@ -85,13 +87,16 @@ def converge_migrations(context: Context, connection: Connection) -> None:
 
 def _converge_ledger(context: Context, connection: Connection) -> None:
     """The ledger schema: applied migrations, and the definitions continuous aggregates were
-    created from. Superusers only: PUBLIC and the login roles cannot even see into it."""
+    created from with when their history was materialized. Superusers only: PUBLIC and the
+    login roles cannot even see into it."""
     missing = [
         table
         for table in (LEDGER_TABLE, AGGREGATE_LEDGER_TABLE)
         if not _exists(connection, f"{LEDGER_SCHEMA}.{table}")
     ]
+    aggregates = sql.Identifier(LEDGER_SCHEMA, AGGREGATE_LEDGER_TABLE)
     if not missing:
+        _converge_history_column(context, connection, aggregates)
         return
     context.converge(
         connection,
@@ -109,8 +114,34 @@ def _converge_ledger(context: Context, connection: Connection) -> None:
             ).format(_LEDGER),
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (view text PRIMARY KEY, checksum text NOT NULL, "
-                "created_at timestamptz NOT NULL DEFAULT now())"
-            ).format(sql.Identifier(LEDGER_SCHEMA, AGGREGATE_LEDGER_TABLE)),
+                "created_at timestamptz NOT NULL DEFAULT now(), {} timestamptz)"
+            ).format(aggregates, sql.Identifier(HISTORY_COLUMN)),
+        ],
+    )
+
+
+def _converge_history_column(
+    context: Context, connection: Connection, aggregates: sql.Identifier
+) -> None:
+    """Ledgers written before history was materialized lack the column: add it, empty, so that
+    the views they list get their history on this run."""
+    row = connection.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s "
+        "AND NOT attisdropped",
+        (f"{LEDGER_SCHEMA}.{AGGREGATE_LEDGER_TABLE}", HISTORY_COLUMN),
+    ).fetchone()
+    if row is not None:
+        return
+    context.converge(
+        connection,
+        Status.CHANGED,
+        "ledger",
+        LEDGER_SCHEMA,
+        f"{AGGREGATE_LEDGER_TABLE}.{HISTORY_COLUMN} added",
+        [
+            sql.SQL("ALTER TABLE {} ADD COLUMN {} timestamptz").format(
+                aggregates, sql.Identifier(HISTORY_COLUMN)
+            )
         ],
     )
 

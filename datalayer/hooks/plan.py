@@ -66,6 +66,9 @@ class ContinuousAggregatePlan:
     start_offset: str | None
     end_offset: str
     schedule_interval: str
+    materialized_only: bool
+    materialize_history: bool
+    history_window: str
     optional: bool
 
 
@@ -76,6 +79,8 @@ class HookPlan:
     environment: str
     database: str
     owner: str
+    extension_version: str | None
+    """The timescaledb version every database converges to; None: the package's default."""
     schemas: tuple[str, ...]
     login_roles: tuple[LoginRolePlan, ...]
     migrations: tuple[MigrationPlan, ...]
@@ -95,6 +100,7 @@ class HookPlan:
             environment=data["environment"],
             database=data["database"],
             owner=data["owner"],
+            extension_version=data["extension_version"],
             schemas=tuple(data["schemas"]),
             login_roles=tuple(LoginRolePlan(**role) for role in data["login_roles"]),
             migrations=tuple(MigrationPlan(**migration) for migration in data["migrations"]),

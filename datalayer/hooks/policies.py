@@ -7,11 +7,13 @@ timescale``); on the Apache edition a policy marked optional is skipped with a w
 not marked stops the hooks before any change (:func:`check_edition`).
 """
 
+import itertools
+
 import psycopg
 from psycopg import sql
 
 from datalayer.hooks.context import Connection, Context, Statement, qualified
-from datalayer.hooks.migrations import AGGREGATE_LEDGER_TABLE, LEDGER_SCHEMA
+from datalayer.hooks.migrations import AGGREGATE_LEDGER_TABLE, HISTORY_COLUMN, LEDGER_SCHEMA
 from datalayer.hooks.plan import (
     CompressionPlan,
     ContinuousAggregatePlan,
@@ -252,7 +254,8 @@ def _report(
 def converge_continuous_aggregates(
     context: Context, connection: Connection, license_name: str
 ) -> None:
-    """Create each continuous aggregate of the plan if missing, then its refresh policy."""
+    """Create each continuous aggregate of the plan if missing, set whether it aggregates in real
+    time, materialize its history once, then add its refresh policy."""
     for view in context.plan.unlisted_aggregates:
         context.tell(Status.SKIPPED, "continuous aggregate", view, "not in the spec")
     for aggregate in context.plan.continuous_aggregates:
@@ -265,6 +268,8 @@ def converge_continuous_aggregates(
             )
             continue
         _converge_aggregate(context, connection, aggregate)
+        _converge_materialized_only(context, connection, aggregate)
+        _converge_history(context, connection, aggregate)
         _converge_refresh_policy(context, connection, aggregate)
 
 
@@ -289,10 +294,16 @@ def _converge_aggregate(
             )
         context.tell(Status.UNCHANGED, "continuous aggregate", aggregate.view)
         return
+    # A view created again (a migration dropped it) has no history yet: the column is cleared.
     record = sql.SQL(
         "INSERT INTO {} (view, checksum) VALUES ({}, {}) "
-        "ON CONFLICT (view) DO UPDATE SET checksum = excluded.checksum"
-    ).format(AGGREGATE_LEDGER, sql.Literal(aggregate.view), sql.Literal(aggregate.checksum))
+        "ON CONFLICT (view) DO UPDATE SET checksum = excluded.checksum, {} = NULL"
+    ).format(
+        AGGREGATE_LEDGER,
+        sql.Literal(aggregate.view),
+        sql.Literal(aggregate.checksum),
+        sql.Identifier(HISTORY_COLUMN),
+    )
     context.converge(
         connection,
         Status.CREATED,
@@ -348,3 +359,109 @@ def _converge_refresh_policy(
     context.converge(
         connection, status, "refresh policy", aggregate.view, detail, statements, as_owner=True
     )
+
+
+def _converge_materialized_only(
+    context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
+) -> None:
+    schema, name = _hypertable_name(aggregate.view)
+    row = connection.execute(
+        "SELECT materialized_only FROM timescaledb_information.continuous_aggregates "
+        "WHERE view_schema = %s AND view_name = %s",
+        (schema, name),
+    ).fetchone()
+    wanted = aggregate.materialized_only
+    # In check mode a view that would be created is not there to read: it would be set too.
+    if row is not None and bool(row[0]) == wanted:
+        context.tell(Status.UNCHANGED, "materialized_only", aggregate.view, str(wanted).lower())
+        return
+    before = "(new view)" if row is None else str(bool(row[0])).lower()
+    context.converge(
+        connection,
+        Status.CHANGED,
+        "materialized_only",
+        aggregate.view,
+        f"{before} -> {str(wanted).lower()}"
+        + ("" if wanted else " (real-time aggregation of rows newer than the last refresh)"),
+        [
+            sql.SQL("ALTER MATERIALIZED VIEW {} SET (timescaledb.materialized_only = {})").format(
+                qualified(aggregate.view), sql.SQL("true" if wanted else "false")
+            )
+        ],
+        as_owner=True,
+    )
+
+
+def _converge_history(
+    context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
+) -> None:
+    """Materialize, once, every row the view's hypertable already holds.
+
+    The refresh policy only ever recomputes ``start_offset`` back from now, so without this a
+    view created over loaded history would show none of it. Each refresh covers
+    ``history_window``, with boundaries aligned by ``time_bucket`` on that width; a refresh
+    materializes only the buckets wholly inside its window (``compute_inscribed_bucketed_
+    refresh_window``, tsl/src/continuous_aggs/refresh.c, 2.19.3), so a last open-ended refresh
+    takes what the boundaries cut and anything newer: the invalidation log holds only those
+    ranges by then, so it is small. ``refresh_continuous_aggregate`` cannot run inside a
+    transaction block (PreventInTransactionBlock, same file), so none of this runs in one; an
+    interrupted run leaves the ledger's mark unset, and the next run starts again.
+    """
+    if not aggregate.materialize_history:
+        return
+    recorded = connection.execute(
+        sql.SQL("SELECT {} IS NOT NULL FROM {} WHERE view = %s").format(
+            sql.Identifier(HISTORY_COLUMN), AGGREGATE_LEDGER
+        ),
+        (aggregate.view,),
+    ).fetchone()
+    if recorded is not None and recorded[0]:
+        context.tell(Status.UNCHANGED, "history", aggregate.view, "materialized")
+        return
+    schema, name = _hypertable_name(aggregate.view)
+    boundaries = [
+        row[0]
+        for row in connection.execute(
+            "SELECT generate_series(time_bucket(%(window)s::interval, min(ch.range_start)), "
+            "least(max(ch.range_end), now()), %(window)s::interval) "
+            "FROM timescaledb_information.chunks ch "
+            "JOIN timescaledb_information.continuous_aggregates c "
+            "ON (ch.hypertable_schema, ch.hypertable_name) = "
+            "(c.hypertable_schema, c.hypertable_name) "
+            "WHERE c.view_schema = %(schema)s AND c.view_name = %(name)s",
+            {"window": aggregate.history_window, "schema": schema, "name": name},
+        ).fetchall()
+    ]
+    windows = list(itertools.pairwise(boundaries))
+    view = sql.Literal(aggregate.view)
+    statements: list[Statement] = [
+        sql.SQL("CALL refresh_continuous_aggregate({}, {}, {})").format(
+            view, sql.Literal(start), sql.Literal(end)
+        )
+        for start, end in windows
+    ]
+    statements.append(sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)").format(view))
+    detail = (
+        f"{len(windows)} refreshes of {aggregate.history_window} from {boundaries[0]:%Y-%m-%d}"
+        " to now, then the rest"
+        if windows
+        else "the hypertable holds no full window; one refresh of all of it"
+    )
+    try:
+        context.converge(
+            connection, Status.CREATED, "history", aggregate.view, detail, statements,
+            transaction=False,
+        )  # fmt: skip
+    except psycopg.errors.InvalidParameterValue as error:
+        raise HookError(
+            f"continuous_aggregates.{aggregate.view}.history_window {aggregate.history_window!r}: "
+            f"{error.diag.message_primary} ({error.diag.message_detail}); raise it to a multiple "
+            "of the view's bucket"
+        ) from None
+    if not context.check:
+        connection.execute(
+            sql.SQL("UPDATE {} SET {} = now() WHERE view = %s").format(
+                AGGREGATE_LEDGER, sql.Identifier(HISTORY_COLUMN)
+            ),
+            (aggregate.view,),
+        )

@@ -2,6 +2,13 @@
 
 Login roles are created with every dangerous attribute off and kept so; their passwords arrive
 as SCRAM verifiers (``build.password_changes``), so no plaintext reaches this code's host.
+
+The owner role has LOGIN but no password. TimescaleDB runs every policy job (compression,
+retention, continuous-aggregate refresh) in a background worker that connects as the job's
+owner, and refuses a role without LOGIN ("permission denied to start background process as
+role"); a background worker does not pass through pg_hba.conf. People and programs do: with no
+password and pg_hba.conf rejecting the owner on every line type before any other rule
+(``datalayer.timescaledb.config.hba_lines``), nobody can log in as it.
 """
 
 from collections.abc import Mapping
@@ -29,19 +36,22 @@ _KEYWORD = {
 @dataclass(frozen=True)
 class _Wanted:
     name: str
-    login: bool
+    owner: bool
     connection_limit: int
 
 
 def converge_roles(context: Context, connection: Connection, verifiers: Mapping[str, str]) -> None:
-    """Create or correct the owner role (NOLOGIN) and every login role."""
+    """Create or correct the owner role (LOGIN for its jobs, no password) and every login role."""
     plan = context.plan
-    wanted = [_Wanted(plan.owner, False, -1)] + [
-        _Wanted(role.name, True, role.connection_limit) for role in plan.login_roles
+    wanted = [_Wanted(plan.owner, True, -1)] + [
+        _Wanted(role.name, False, role.connection_limit) for role in plan.login_roles
     ]
+    # pg_authid, not pg_roles: the owner's password must be NULL, and only pg_authid shows it
+    # (the hooks run as a superuser).
     rows = connection.execute(
         "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, "
-        "rolcanlogin, rolinherit, rolconnlimit FROM pg_roles WHERE rolname = ANY(%s)",
+        "rolcanlogin, rolinherit, rolconnlimit, rolpassword IS NOT NULL FROM pg_authid "
+        "WHERE rolname = ANY(%s)",
         ([role.name for role in wanted],),
     ).fetchall()
     current = {str(row[0]): dict(zip(_COLUMNS, row[1:], strict=True)) for row in rows}
@@ -49,7 +59,10 @@ def converge_roles(context: Context, connection: Connection, verifiers: Mapping[
         _converge_role(context, connection, role, current.get(role.name), verifiers.get(role.name))
 
 
-_COLUMNS = (*_DENIED, "rolcanlogin", "rolinherit", "rolconnlimit")
+_COLUMNS = (*_DENIED, "rolcanlogin", "rolinherit", "rolconnlimit", "has_password")
+
+
+_OWNER_DETAIL = "LOGIN for its policy jobs, no password; pg_hba.conf rejects it"
 
 
 def _converge_role(
@@ -59,31 +72,34 @@ def _converge_role(
     current: dict[str, object] | None,
     verifier: str | None,
 ) -> None:
-    kind = "role" if role.login else "owner role"
+    kind = "owner role" if role.owner else "role"
     options: list[Statement] = [sql.SQL("NO" + _KEYWORD[attribute]) for attribute in _DENIED]
     options += [
-        sql.SQL("LOGIN" if role.login else "NOLOGIN"),
+        sql.SQL("LOGIN"),
         sql.SQL("INHERIT"),
         sql.SQL("CONNECTION LIMIT {}").format(sql.Literal(role.connection_limit)),
     ]
+    if role.owner:
+        options.append(sql.SQL("PASSWORD NULL"))
+    elif verifier is not None:
+        options.append(sql.SQL("PASSWORD {}").format(sql.Literal(verifier)))
     if current is None:
-        if verifier is not None:
-            options.append(sql.SQL("PASSWORD {}").format(sql.Literal(verifier)))
         statement = sql.SQL("CREATE ROLE {} WITH {}").format(
             sql.Identifier(role.name), sql.SQL(" ").join(options)
         )
-        detail = "NOLOGIN" if not role.login else f"connection_limit {role.connection_limit}"
+        detail = _OWNER_DETAIL if role.owner else f"connection_limit {role.connection_limit}"
         context.converge(connection, Status.CREATED, kind, role.name, detail, [statement])
         return
     differences = [_KEYWORD[attribute] for attribute in _DENIED if current[attribute]]
-    if current["rolcanlogin"] != role.login:
-        differences.append("LOGIN" if role.login else "NOLOGIN")
+    if not current["rolcanlogin"]:
+        differences.append("LOGIN" + (" (for its policy jobs)" if role.owner else ""))
     if not current["rolinherit"]:
         differences.append("INHERIT")
     if current["rolconnlimit"] != role.connection_limit:
         differences.append(f"connection_limit {current['rolconnlimit']} -> {role.connection_limit}")
+    if role.owner and current["has_password"]:
+        differences.append("password removed")
     if verifier is not None:
-        options.append(sql.SQL("PASSWORD {}").format(sql.Literal(verifier)))
         differences.append("password")
     if not differences:
         context.tell(Status.UNCHANGED, kind, role.name)

@@ -1,21 +1,19 @@
 """The hooks in order: check everything that can stop them, then converge item by item.
 
 Order matters: roles before the database privileges that name them, the database before its
-extension, migrations before the policies and privileges on what they create, continuous
-aggregates before the privilege step so that it covers them too.
+extension, the extension's version before any other statement loads it in the database,
+migrations before the policies and privileges on what they create, continuous aggregates before
+the privilege step so that it covers them too.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from datalayer.hooks import database, migrations, policies, privileges, roles
-from datalayer.hooks.context import Connection, Context
+from datalayer.hooks import database, extension, migrations, policies, privileges, roles
+from datalayer.hooks.context import Connect, Connection, Context
 from datalayer.hooks.plan import HookPlan
 from datalayer.hooks.report import HookError, Outcome, Report, Status
 
 MAINTENANCE_DATABASE = "postgres"
-
-Connect = Callable[[str], Connection]
-"""Opens an autocommit connection, as a superuser, to the named database."""
 
 
 def run_hooks(
@@ -50,12 +48,12 @@ def run_hooks(
                 migrations.check_ledger(context, connection)
         roles.converge_roles(context, maintenance, verifiers)
         database.converge_database(context, maintenance, exists)
-    if check and not exists:
-        for migration in plan.migrations:
-            context.tell(Status.CREATED, "migration", f"{migration.version}_{migration.name}")
-        return context.outcomes
+        if check and not exists:
+            for migration in plan.migrations:
+                context.tell(Status.CREATED, "migration", f"{migration.version}_{migration.name}")
+            return context.outcomes
+        extension.converge_extension(context, connect, maintenance, plan.extension_version)
     with connect(plan.database) as connection:
-        database.converge_extension(context, connection)
         database.converge_database_privileges(context, connection)
         database.converge_public_schema_create(context, connection)
         roles.converge_role_settings(context, connection)

@@ -82,8 +82,27 @@ class ContinuousAggregate(SpecModel):
     """Newest data a refresh leaves to real-time aggregation, relative to now, e.g. '1 hour'."""
     schedule_interval: Interval
     """How often the refresh runs, e.g. '1 hour'."""
+    materialized_only: bool = False
+    """Readers see only what the last refresh materialized (true), or that plus the source rows
+    newer than it, aggregated when queried (false: real-time aggregation, so today's bar is
+    there between refreshes)."""
+    materialize_history: bool = True
+    """When the view is created, materialize every row its hypertable already holds, window by
+    window (the refresh policy only ever covers start_offset); false leaves history empty."""
+    history_window: Interval = "30 days"
+    """Span of each refresh that materializes history: bounds the memory, WAL and locks of one
+    refresh; at least one bucket of the view and at least a day."""
     optional: bool = False
     """Skip with a warning, rather than stop, on an edition without continuous aggregates."""
+
+    @model_validator(mode="after")
+    def _history_window(self) -> Self:
+        if interval_seconds(self.history_window) < interval_seconds("1 day"):
+            raise ValueError(
+                f"history_window {self.history_window!r} is shorter than a day: each refresh "
+                "must cover at least one bucket"
+            )
+        return self
 
     @model_validator(mode="after")
     def _window(self) -> Self:

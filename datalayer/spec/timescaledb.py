@@ -16,6 +16,7 @@ from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
     AbsolutePath,
+    ExtensionVersion,
     Identifier,
     ListenAddress,
     MemorySize,
@@ -276,7 +277,11 @@ class TimescaleDb(SpecModel):
     roles: list[LoginRole] = []
     """Login roles with passwords from secrets."""
     owner: Identifier = "trading_owner"
-    """NOLOGIN role that owns every schema object the migrations create."""
+    """Role that owns every schema object the migrations create and runs TimescaleDB's policy
+    jobs: LOGIN (background workers need it) with no password, rejected by pg_hba.conf."""
+    extension_version: ExtensionVersion | None = None
+    """timescaledb extension version every database runs, e.g. '2.19.3'; none: the installed
+    package's default. The hooks update to it after a package upgrade and never downgrade."""
     hypertables: dict[QualifiedName, Hypertable] = {}
     """Chunk interval, compression and retention per hypertable of sql/migrations."""
     continuous_aggregates: dict[QualifiedName, ContinuousAggregate] = {}
@@ -330,6 +335,12 @@ class TimescaleDb(SpecModel):
             raise ValueError(f"roles: duplicate role names in {names}")
         if self.owner in names or self.owner == "postgres":
             raise ValueError(f"owner {self.owner!r} must not be a login role or postgres")
+        for index, rule in enumerate(self.hba):
+            if {self.owner, f"+{self.owner}"} & set(rule.user.split(",")):
+                raise ValueError(
+                    f"hba[{index}].user {rule.user!r} names the owner role {self.owner!r}, "
+                    "which pg_hba.conf always rejects: nobody logs in as the owner"
+                )
         return self
 
     def _check_memory_overrides(self) -> None:

@@ -148,3 +148,16 @@ def _qualified_name(value: Any) -> str:
 
 QualifiedName = Annotated[str, BeforeValidator(_qualified_name)]
 """A table or view as ``schema.name``, both parts plain SQL identifiers."""
+
+
+def _extension_version(value: Any) -> str:
+    # Timescale's release versions: major.minor.patch, with a patch-release suffix ('-p0').
+    if not isinstance(value, str) or not re.fullmatch(
+        r"[0-9]{1,3}(\.[0-9]{1,3}){2}(-p[0-9]+)?", value
+    ):
+        raise ValueError("is not an extension version such as '2.19.3' (quote it in YAML)")
+    return value
+
+
+ExtensionVersion = Annotated[str, BeforeValidator(_extension_version)]
+"""A timescaledb release as the extension names it, e.g. '2.19.3' (quoted in YAML)."""

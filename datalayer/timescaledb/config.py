@@ -28,11 +28,22 @@ class HbaLine:
 
 
 def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
-    """The spec's rules between the fixed first line and the explicit final rejects."""
+    """The spec's rules between the fixed first lines and the explicit final rejects.
+
+    The owner role has LOGIN only so that TimescaleDB's background workers can run its policy
+    jobs (they do not pass through this file); it is rejected on every line type before any
+    declared rule can admit it, so nobody logs in as it.
+    """
     first = HbaLine(
         "local", "all", "postgres", "", "peer",
         "Superuser postgres only over the Unix socket, as the postgres OS user (deploys, hooks).",
     )  # fmt: skip
+    owner = f"The owner {spec.owner} logs in only as TimescaleDB's policy jobs, never from here."
+    owner_rejects = [
+        HbaLine("local", "all", spec.owner, "", "reject", owner),
+        HbaLine("host", "all", spec.owner, "0.0.0.0/0", "reject", owner),
+        HbaLine("host", "all", spec.owner, "::/0", "reject", owner),
+    ]
     declared = [
         HbaLine(
             type="hostssl" if rule.type == "host" and spec.tls.enabled else rule.type,
@@ -49,7 +60,7 @@ def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
         HbaLine("host", "all", "all", "0.0.0.0/0", "reject", "Nothing else over IPv4."),
         HbaLine("host", "all", "all", "::/0", "reject", "Nothing else over IPv6."),
     ]
-    return [first, *declared, *final]
+    return [first, *owner_rejects, *declared, *final]
 
 
 def render_postgresql_conf(spec: TimescaleDb, layout: PostgresqlLayout, environment: str) -> str:

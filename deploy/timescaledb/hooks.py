@@ -31,6 +31,7 @@ RUNTIME_MODULES = (
     "datalayer/hooks/console.py",
     "datalayer/hooks/context.py",
     "datalayer/hooks/database.py",
+    "datalayer/hooks/extension.py",
     "datalayer/hooks/migrations.py",
     "datalayer/hooks/plan.py",
     "datalayer/hooks/policies.py",

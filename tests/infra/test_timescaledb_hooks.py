@@ -121,11 +121,34 @@ def test_every_object_in_the_data_schemas_belongs_to_the_owner(
     assert others == ""
 
 
-def test_owner_role_cannot_log_in(host: Any, layout: PostgresqlLayout, spec: TimescaleDb) -> None:
-    assert (
-        query(host, layout, f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{spec.owner}'")
-        == "f"
-    )
+def test_owner_role_can_run_background_jobs_but_has_no_password(
+    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+) -> None:
+    # TimescaleDB's job workers connect as the job's owner: it needs LOGIN and CONNECT.
+    assert query(
+        host, layout, f"SELECT rolcanlogin, rolpassword IS NULL, "
+        f"has_database_privilege(rolname, '{spec.database}', 'CONNECT') "
+        f"FROM pg_authid WHERE rolname = '{spec.owner}'",
+    ) == "t|t|t"  # fmt: skip
+
+
+def test_nobody_can_log_in_as_the_owner_over_the_network(
+    spec: TimescaleDb, endpoint: Endpoint
+) -> None:
+    with pytest.raises(psycopg.OperationalError, match=r"pg_hba\.conf rejects connection"):
+        connect(spec, endpoint, spec.owner, "any password").close()
+
+
+def test_nobody_can_log_in_as_the_owner_over_the_socket(
+    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+) -> None:
+    # As root over the socket: the rejects come before any peer or password rule.
+    result = host.run(
+        "psql --cluster %s -XAtq -U %s -d %s -c 'SELECT 1'",
+        layout.cluster_name, spec.owner, spec.database,
+    )  # fmt: skip
+    assert result.rc != 0
+    assert "pg_hba.conf rejects connection" in result.stderr
 
 
 def test_hypertable_has_the_declared_chunk_interval(

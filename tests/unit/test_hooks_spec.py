@@ -103,3 +103,43 @@ def test_role_setting_that_widens_access_is_refused(
 def test_owner_may_not_be_a_login_role(timescaledb_config: dict[str, Any]) -> None:
     timescaledb_config["owner"] = "app"
     assert "owner 'app' must not be a login role" in error_of(timescaledb_config)
+
+
+def daily(**policy: Any) -> dict[str, Any]:
+    return {
+        "market_data.candles_daily": {"end_offset": "1 hour", "schedule_interval": "1 hour"}
+        | policy
+    }
+
+
+def test_continuous_aggregates_aggregate_in_real_time_and_materialize_history_by_default(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    timescaledb_config["continuous_aggregates"] = daily()
+    view = parse(timescaledb_config).continuous_aggregates["market_data.candles_daily"]
+    assert (view.materialized_only, view.materialize_history, view.history_window) == (
+        False,
+        True,
+        "30 days",
+    )
+
+
+def test_history_window_shorter_than_a_day_is_refused(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["continuous_aggregates"] = daily(history_window="12 hours")
+    assert "history_window '12 hours' is shorter than a day" in error_of(timescaledb_config)
+
+
+@pytest.mark.parametrize("version", ["2.19", "latest", "2.19.3; DROP", 2.19])
+def test_malformed_extension_version_is_refused(
+    timescaledb_config: dict[str, Any], version: Any
+) -> None:
+    timescaledb_config["extension_version"] = version
+    assert f"datalayer:timescaledb.extension_version: {version!r} is not an extension version" in (
+        error_of(timescaledb_config)
+    )
+
+
+@pytest.mark.parametrize("version", ["2.19.3", "2.27.0-p0"])
+def test_extension_version_is_accepted(timescaledb_config: dict[str, Any], version: str) -> None:
+    timescaledb_config["extension_version"] = version
+    assert parse(timescaledb_config).extension_version == version

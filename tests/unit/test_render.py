@@ -102,6 +102,20 @@ def test_pg_hba_starts_with_local_postgres_peer(timescaledb_config: dict[str, An
     assert hba_records(spec_of(timescaledb_config))[0] == ["local", "all", "postgres", "peer"]
 
 
+def test_pg_hba_rejects_the_owner_before_any_declared_rule(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    # The owner has LOGIN for TimescaleDB's background workers, which skip pg_hba.conf; every
+    # connection through this file must be refused before a declared rule (even user 'all').
+    timescaledb_config["hba"][0]["user"] = "all"
+    assert hba_records(spec_of(timescaledb_config))[1:5] == [
+        ["local", "all", "trading_owner", "reject"],
+        ["host", "all", "trading_owner", "0.0.0.0/0", "reject"],
+        ["host", "all", "trading_owner", "::/0", "reject"],
+        ["host", "trading", "all", "10.0.0.0/24", "scram-sha-256"],
+    ]
+
+
 def test_pg_hba_ends_with_explicit_rejects(timescaledb_config: dict[str, Any]) -> None:
     assert hba_records(spec_of(timescaledb_config))[-3:] == [
         ["local", "all", "all", "reject"],
@@ -121,7 +135,7 @@ def test_pg_hba_keeps_the_spec_order_with_comments(timescaledb_config: dict[str,
 
 def test_network_lines_become_hostssl_with_tls() -> None:
     records = hba_records(load_environment("sandbox").timescaledb)
-    network = [record for record in records[1:-3] if record[0] != "local"]
+    network = [r for r in records[1:-3] if r[0] != "local" and r[-1] != "reject"]
     assert network
     assert {record[0] for record in network} == {"hostssl"}
 

@@ -96,6 +96,17 @@ def test_network_line_without_address_is_refused(timescaledb_config: dict[str, A
     assert "needs an address" in error_of(timescaledb_config)
 
 
+@pytest.mark.parametrize("user", ["trading_owner", "app,trading_owner", "+trading_owner"])
+def test_hba_rule_naming_the_owner_is_refused(
+    timescaledb_config: dict[str, Any], user: str
+) -> None:
+    timescaledb_config["hba"][0]["user"] = user
+    assert (
+        f"hba[0].user '{user}' names the owner role 'trading_owner', which pg_hba.conf always "
+        "rejects" in error_of(timescaledb_config)
+    )
+
+
 def test_hostssl_without_tls_is_refused(timescaledb_config: dict[str, Any]) -> None:
     timescaledb_config["hba"][0]["type"] = "hostssl"
     assert "hba[0] is 'hostssl' but tls.enabled is false" in error_of(timescaledb_config)

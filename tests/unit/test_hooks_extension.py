@@ -1,0 +1,66 @@
+"""Which timescaledb version a database converges to, and when the hooks refuse to move it.
+
+The versions are those Debian 13's postgresql-17-timescaledb 2.19.3+dfsg-1+deb13u1 installs:
+its timescaledb.control (default_version = '2.19.3') and the update scripts
+timescaledb--OLD--2.19.3.sql that pg_available_extension_versions lists (read on a sandbox
+droplet with `ls /usr/share/postgresql/17/extension/`). Newer versions come as Timescale's
+packages would ship them.
+"""
+
+import pytest
+
+from datalayer.hooks.extension import ExtensionState, target_version, version_key
+from datalayer.hooks.report import HookError
+
+DEBIAN_VERSIONS = frozenset(
+    ["2.10.0", "2.10.1", "2.10.2", "2.10.3", "2.11.0", "2.18.2", "2.19.0", "2.19.3"]
+)
+
+
+def state(installed: str | None, default: str = "2.19.3") -> ExtensionState:
+    return ExtensionState("trading", installed, default, DEBIAN_VERSIONS | {default})
+
+
+def test_versions_order_numerically() -> None:
+    assert sorted(["2.10.0", "2.9.1", "2.27.0-p0", "2.27.0"], key=version_key) == [
+        "2.9.1",
+        "2.10.0",
+        "2.27.0",
+        "2.27.0-p0",
+    ]
+
+
+def test_a_new_database_gets_the_package_default() -> None:
+    assert target_version(state(None), pinned=None) == "2.19.3"
+
+
+def test_a_package_upgrade_moves_the_target_to_its_default() -> None:
+    assert target_version(state("2.19.3", default="2.22.1"), pinned=None) == "2.22.1"
+
+
+def test_a_pin_holds_the_version_below_the_package_default() -> None:
+    assert target_version(state("2.19.0", default="2.22.1"), pinned="2.19.3") == "2.19.3"
+
+
+def test_a_pin_below_the_running_version_is_refused() -> None:
+    with pytest.raises(HookError) as raised:
+        target_version(state("2.19.3"), pinned="2.18.2")
+    assert str(raised.value).startswith(
+        "database trading runs timescaledb 2.19.3, newer than timescaledb.extension_version "
+        "2.18.2: an extension is never downgraded in place"
+    )
+
+
+def test_a_package_default_below_the_running_version_is_refused() -> None:
+    with pytest.raises(HookError, match=r"newer than the package default 2\.19\.3"):
+        target_version(state("2.22.1"), pinned=None)
+
+
+def test_a_pin_the_server_does_not_have_is_refused() -> None:
+    with pytest.raises(HookError) as raised:
+        target_version(state("2.19.3"), pinned="2.22.1")
+    assert str(raised.value) == (
+        "timescaledb.extension_version '2.22.1' is not installed on this server (the installed "
+        "package's default is 2.19.3, the newest script 2.19.3): install the package that ships "
+        "it, or change the pin"
+    )
