@@ -395,17 +395,20 @@ def _converge_materialized_only(
 def _converge_history(
     context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
 ) -> None:
-    """Materialize, once, every row the view's hypertable already holds.
+    """Materialize, once, every row the view's hypertable already holds, up to ``end_offset``.
 
     The refresh policy only ever recomputes ``start_offset`` back from now, so without this a
     view created over loaded history would show none of it. Each refresh covers
     ``history_window``, with boundaries aligned by ``time_bucket`` on that width; a refresh
     materializes only the buckets wholly inside its window (``compute_inscribed_bucketed_
-    refresh_window``, tsl/src/continuous_aggs/refresh.c, 2.19.3), so a last open-ended refresh
-    takes what the boundaries cut and anything newer: the invalidation log holds only those
-    ranges by then, so it is small. ``refresh_continuous_aggregate`` cannot run inside a
-    transaction block (PreventInTransactionBlock, same file), so none of this runs in one; an
-    interrupted run leaves the ledger's mark unset, and the next run starts again.
+    refresh_window``, tsl/src/continuous_aggs/refresh.c, 2.19.3), so a last refresh from the
+    start of time to ``now() - end_offset`` takes what the boundaries cut: the invalidation log
+    holds only those ranges by then, so it is small. Its end stays bounded, like the policy's:
+    an open end would materialize today's unfinished bucket and move the watermark past now,
+    and real-time aggregation would then miss today's new rows until the next refresh.
+    ``refresh_continuous_aggregate`` cannot run inside a transaction block
+    (PreventInTransactionBlock, same file), so none of this runs in one; an interrupted run
+    leaves the ledger's mark unset, and the next run starts again.
     """
     if not aggregate.materialize_history:
         return
@@ -423,13 +426,18 @@ def _converge_history(
         row[0]
         for row in connection.execute(
             "SELECT generate_series(time_bucket(%(window)s::interval, min(ch.range_start)), "
-            "least(max(ch.range_end), now()), %(window)s::interval) "
+            "least(max(ch.range_end), now() - %(end_offset)s::interval), %(window)s::interval) "
             "FROM timescaledb_information.chunks ch "
             "JOIN timescaledb_information.continuous_aggregates c "
             "ON (ch.hypertable_schema, ch.hypertable_name) = "
             "(c.hypertable_schema, c.hypertable_name) "
             "WHERE c.view_schema = %(schema)s AND c.view_name = %(name)s",
-            {"window": aggregate.history_window, "schema": schema, "name": name},
+            {
+                "window": aggregate.history_window,
+                "end_offset": aggregate.end_offset,
+                "schema": schema,
+                "name": name,
+            },
         ).fetchall()
     ]
     windows = list(itertools.pairwise(boundaries))
@@ -440,12 +448,16 @@ def _converge_history(
         )
         for start, end in windows
     ]
-    statements.append(sql.SQL("CALL refresh_continuous_aggregate({}, NULL, NULL)").format(view))
+    statements.append(
+        sql.SQL("CALL refresh_continuous_aggregate({}, NULL, now() - {}::interval)").format(
+            view, sql.Literal(aggregate.end_offset)
+        )
+    )
     detail = (
-        f"{len(windows)} refreshes of {aggregate.history_window} from {boundaries[0]:%Y-%m-%d}"
-        " to now, then the rest"
+        f"{len(windows)} refreshes of {aggregate.history_window} from {boundaries[0]:%Y-%m-%d}, "
+        f"then the rest up to {aggregate.end_offset} ago"
         if windows
-        else "the hypertable holds no full window; one refresh of all of it"
+        else f"no full window of data; one refresh up to {aggregate.end_offset} ago"
     )
     try:
         context.converge(

@@ -34,7 +34,9 @@ def run_hooks(
 
     Raises :class:`HookError` before any change when the server or the database contradicts the
     plan (not a superuser, an edition without a required feature, an unknown per-role setting,
-    a migration changed after it was applied), and at the item that failed otherwise.
+    an extension version it cannot reach, a migration changed after it was applied), and at the
+    item that failed otherwise. (A database the hooks create is new: its extension is checked
+    once it exists, before anything is created in it.)
     """
     context = Context(plan, check, report)
     with connect(MAINTENANCE_DATABASE) as maintenance:
@@ -44,6 +46,9 @@ def run_hooks(
         _check_role_settings(maintenance, plan)
         exists = database.database_exists(maintenance, plan.database)
         if exists:
+            state, target = extension.check_extension(
+                connect, maintenance, plan.database, plan.extension_version
+            )
             with connect(plan.database) as connection:
                 migrations.check_ledger(context, connection)
         roles.converge_roles(context, maintenance, verifiers)
@@ -52,7 +57,11 @@ def run_hooks(
             for migration in plan.migrations:
                 context.tell(Status.CREATED, "migration", f"{migration.version}_{migration.name}")
             return context.outcomes
-        extension.converge_extension(context, connect, maintenance, plan.extension_version)
+        if not exists:
+            state, target = extension.check_extension(
+                connect, maintenance, plan.database, plan.extension_version
+            )
+    extension.converge_extension(context, connect, state, target)
     with connect(plan.database) as connection:
         database.converge_database_privileges(context, connection)
         database.converge_public_schema_create(context, connection)
