@@ -298,8 +298,10 @@ def _converge_token(
     files: TokenFiles,
 ) -> str:
     """Create the token when missing. Its permissions cannot be edited (InfluxDB's PATCH takes
-    only status and description) and its value cannot be read back, so a token whose permissions
-    differ, or whose file is gone, is replaced: deleted and created anew."""
+    only status and description: AuthorizationUpdate, auth.go:32-36 at v2.7.12), so a token
+    whose permissions differ is replaced: deleted and created anew. So is one whose file is
+    gone: 2.7 still lists token values to the operator (authorization/http_server.go:137-184),
+    but the step does not rely on reading a token back (see ``datalayer.spec.influxdb``)."""
     wanted = _permissions(token, org_id, bucket_id)
     found = [a for a in authorizations if a.get("description") == token.description]
     if (
