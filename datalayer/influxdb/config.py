@@ -4,9 +4,10 @@ The file is rendered whole from ``templates/influxdb/config.toml.j2``; the deplo
 these bytes and never edits a line in place.
 """
 
-import ipaddress
+import tomllib
 from dataclasses import dataclass
 
+from datalayer.influxdb.options import INFLUXD_OPTIONS
 from datalayer.influxdb.setup import Plan, TokenPlan
 from datalayer.render import render
 from datalayer.spec.influxdb import InfluxDb
@@ -42,25 +43,52 @@ CONTAINER_LAYOUT = InfluxDbLayout(
 """The official influxdb:2 image's: data under its /var/lib/influxdb2 volume."""
 
 
+# The TOML values influxd takes for an option of each Go type: kit/cli/viper.go:102-345 (v2.7.12)
+# converts them with spf13/cast; durations and sizes are text such as "10s" or "1g".
+_TOML_VALUES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "zapcore.Level": (str,),
+    "bool": (bool,),
+    "int": (int,),
+    "int32": (int,),
+    "int64": (int,),
+    "time.Duration": (str,),
+    "toml.Duration": (str,),
+    "toml.Size": (str, int),
+    "map[string]string": (dict,),
+}
+
+
 def http_bind_address(spec: InfluxDb) -> str:
-    """influxd's ``http-bind-address``: ``ADDRESS:PORT``, ``:PORT`` for every address."""
+    """influxd's ``http-bind-address``: ``ADDRESS:PORT``, ``:PORT`` for every address. The spec
+    admits no IPv6 address, so the address needs no brackets."""
     if spec.http_bind_address == "*":
         return f":{spec.http_port}"
-    return f"{_host(spec.http_bind_address)}:{spec.http_port}"
+    return f"{spec.http_bind_address}:{spec.http_port}"
 
 
-def _host(address: str) -> str:
-    """An address as the host part of ``HOST:PORT``: IPv6 in brackets."""
-    if address != "localhost" and ipaddress.ip_address(address).version == 6:
-        return f"[{address}]"
-    return address
+def check_influxd_keys(text: str) -> None:
+    """Refuse a config.toml with a key that is not an option of influxd 2.7, or a value not of
+    the option's type: influxd would ignore the key silently, and the setting with it."""
+    for key, value in tomllib.loads(text).items():
+        kind = INFLUXD_OPTIONS.get(key)
+        if kind is None:
+            raise ValueError(
+                f"config.toml: {key!r} is not an influxd 2.7 option "
+                "(datalayer/influxdb/options.py lists them)"
+            )
+        if not isinstance(value, _TOML_VALUES[kind]) or (
+            isinstance(value, bool) != (kind == "bool")
+        ):
+            raise ValueError(f"config.toml: {key} = {value!r} is not a {kind}")
 
 
 def render_influxdb_config(
     spec: InfluxDb, environment_name: str, layout: InfluxDbLayout = PACKAGE_LAYOUT
 ) -> str:
-    """The complete config.toml for ``spec`` in ``layout`` (the package's by default)."""
-    return render(
+    """The complete config.toml for ``spec`` in ``layout`` (the package's by default), every
+    key checked against influxd's own options."""
+    text = render(
         "influxdb/config.toml.j2",
         environment=environment_name,
         spec=spec,
@@ -69,6 +97,8 @@ def render_influxdb_config(
         engine_path=layout.engine_path,
         http_bind_address=http_bind_address(spec),
     )
+    check_influxd_keys(text)
+    return text
 
 
 def api_url(spec: InfluxDb) -> str:
@@ -76,7 +106,7 @@ def api_url(spec: InfluxDb) -> str:
     loopback address when influxd listens on every address."""
     scheme = "https" if spec.tls.enabled else "http"
     address = "127.0.0.1" if spec.http_bind_address == "*" else spec.http_bind_address
-    return f"{scheme}://{_host(address)}:{spec.http_port}"
+    return f"{scheme}://{address}:{spec.http_port}"
 
 
 def setup_plan(spec: InfluxDb) -> Plan:

@@ -122,22 +122,59 @@ class TokenFiles(Protocol):
     def write(self, path: str, token: str) -> None: ...
 
 
-def _request(transport: Transport, method: str, path: str, body: Any, token: str | None) -> Any:
-    answer = transport(method, path, body, token)
+def _checked(method: str, path: str, answer: Answer) -> Any:
+    """The answer's body; a :class:`SetupError` naming the status and the server's message
+    unless it is a success."""
     if not 200 <= answer.status < 300:
         message = answer.body.get("message") if isinstance(answer.body, dict) else answer.body
         raise SetupError(f"{method} {path.split('?')[0]}: HTTP {answer.status}: {message}")
     return answer.body
 
 
+def _request(transport: Transport, method: str, path: str, body: Any, token: str | None) -> Any:
+    return _checked(method, path, transport(method, path, body, token))
+
+
+def _find(transport: Transport, path: str, token: str) -> Any | None:
+    """A name lookup: its body, or None when the server answers 404. InfluxDB looks a bucket or
+    an org up by its name in an index and answers a missing one with 404, not with an empty
+    list (tenant/storage_bucket.go:122-127 and tenant/storage_org.go:104-106, v2.7.12)."""
+    answer = transport("GET", path, None, token)
+    return None if answer.status == 404 else _checked("GET", path, answer)
+
+
 def _query(path: str, **parameters: str) -> str:
     return f"{path}?{urllib.parse.urlencode(parameters)}"
 
 
+def _expire_rule(bucket: dict[str, Any]) -> dict[str, Any]:
+    """A bucket's expire rule; an empty one when it has none (infinite retention)."""
+    rules = [rule for rule in bucket.get("retentionRules") or [] if rule.get("type") == "expire"]
+    return rules[0] if rules else {}
+
+
 def _retention_of(bucket: dict[str, Any]) -> int:
     """A bucket's retention in seconds: its expire rule, 0 (infinite) when it has none."""
-    rules = [rule for rule in bucket.get("retentionRules") or [] if rule.get("type") == "expire"]
-    return int(rules[0]["everySeconds"]) if rules else 0
+    return int(_expire_rule(bucket).get("everySeconds", 0))
+
+
+def _shard_group_of(bucket: dict[str, Any]) -> int:
+    """A bucket's shard-group duration in seconds, as the server reports it; where it reports
+    none, the one its storage uses for none (v1/services/meta/data.go:1367-1371, v2.7.12)."""
+    seconds = int(_expire_rule(bucket).get("shardGroupDurationSeconds", 0))
+    return seconds or shard_group_seconds(_retention_of(bucket))
+
+
+def shard_group_seconds(retention_seconds: int) -> int:
+    """The shard-group duration InfluxDB gives a bucket of this retention when none is asked
+    for: 7 days for infinite or at least 180 days, 1 day from 2 days on, else 1 hour
+    (``shardGroupDuration``, v1/services/meta/data.go:1357-1364 at v2.7.12, applied to every new
+    bucket by storage/bucket_service.go:56-57)."""
+    if retention_seconds == 0 or retention_seconds >= 180 * 86400:
+        return 7 * 86400
+    if retention_seconds >= 2 * 86400:
+        return 86400
+    return 3600
 
 
 def _permissions(plan: TokenPlan, org_id: str, bucket_id: str) -> list[dict[str, Any]]:
@@ -196,18 +233,12 @@ def converge(
         )
     else:
         lines.append("onboarding: unchanged (already set up)")
-        orgs = _request(transport, "GET", _query("/api/v2/orgs", org=plan.org), None, admin)
-        if not orgs.get("orgs"):
+        orgs = _find(transport, _query("/api/v2/orgs", org=plan.org), admin)
+        if orgs is None:
             raise SetupError(f"org {plan.org} does not exist on a server that is already set up")
         org_id = orgs["orgs"][0]["id"]
-        buckets = _request(
-            transport,
-            "GET",
-            _query("/api/v2/buckets", name=plan.bucket, orgID=org_id),
-            None,
-            admin,
-        )
-        if buckets.get("buckets"):
+        buckets = _find(transport, _query("/api/v2/buckets", name=plan.bucket, orgID=org_id), admin)
+        if buckets is not None:
             bucket = buckets["buckets"][0]
         else:
             bucket = _request(
@@ -236,16 +267,20 @@ def converge(
 def _converge_retention(
     transport: Transport, plan: Plan, bucket: dict[str, Any], admin: str
 ) -> str:
+    """Change the bucket's retention. InfluxDB refuses (422) a finite retention shorter than the
+    bucket's shard-group duration unless the same PATCH sets a shard-group duration that fits
+    (v1/services/meta/data.go:243-250, storage/engine.go:304-320, v2.7.12); the setup then asks
+    for the one the server would give a new bucket of that retention. Otherwise the shard-group
+    duration is left as it is."""
     current = _retention_of(bucket)
     wanted = plan.retention_seconds
     if current == wanted:
         return f"bucket {plan.bucket} retention: unchanged ({_retention_text(wanted)})"
+    rule: dict[str, Any] = {"type": "expire", "everySeconds": wanted}
+    if 0 < wanted < _shard_group_of(bucket):
+        rule["shardGroupDurationSeconds"] = shard_group_seconds(wanted)
     _request(
-        transport,
-        "PATCH",
-        f"/api/v2/buckets/{bucket['id']}",
-        {"retentionRules": [{"type": "expire", "everySeconds": wanted}]},
-        admin,
+        transport, "PATCH", f"/api/v2/buckets/{bucket['id']}", {"retentionRules": [rule]}, admin
     )
     return (
         f"bucket {plan.bucket} retention: changed "
@@ -263,8 +298,10 @@ def _converge_token(
     files: TokenFiles,
 ) -> str:
     """Create the token when missing. Its permissions cannot be edited (InfluxDB's PATCH takes
-    only status and description) and its value cannot be read back, so a token whose permissions
-    differ, or whose file is gone, is replaced: deleted and created anew."""
+    only status and description: AuthorizationUpdate, auth.go:32-36 at v2.7.12), so a token
+    whose permissions differ is replaced: deleted and created anew. So is one whose file is
+    gone: 2.7 still lists token values to the operator (authorization/http_server.go:137-184),
+    but the step does not rely on reading a token back (see ``datalayer.spec.influxdb``)."""
     wanted = _permissions(token, org_id, bucket_id)
     found = [a for a in authorizations if a.get("description") == token.description]
     if (
@@ -321,6 +358,9 @@ def pending(transport: Transport, plan: Plan, files: TokenFiles) -> list[str]:
         answer = transport(
             "GET", _query("/api/v2/buckets", name=plan.bucket, org=plan.org), None, value
         )
+        if answer.status == 404:  # whatever the token: a missing bucket is 404 (see _find)
+            found.append(f"bucket {plan.bucket}: missing")
+            continue
         buckets = answer.body.get("buckets") if isinstance(answer.body, dict) else None
         if answer.status != 200 or not buckets:
             found.append(

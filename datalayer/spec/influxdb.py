@@ -11,6 +11,7 @@ application from there (e.g. into their secret store). A missing file makes the 
 replace the authorization, since the old token cannot be recovered.
 """
 
+import ipaddress
 import re
 from typing import Annotated, Literal, Self
 
@@ -52,6 +53,22 @@ Duration = Annotated[str, AfterValidator(_retention)]
 """A retention period as InfluxDB writes it; kept as written, read as seconds."""
 
 
+def _ipv4_bind_address(value: str) -> str:
+    # The influxdb2 package's unit starts influxd through influxd-systemd-start.sh, which reads
+    # the bind address from `influxd print-config` and polls /ready until it answers, with
+    # TimeoutStartSec=0 (.circleci/scripts/package/influxdb2/fs/usr/lib/influxdb/scripts/ at
+    # v2.7.12: influxd-systemd-start.sh:8-28, influxdb.service:13-23). print-config encodes the
+    # value as YAML, which quotes '[::1]:8086' ('[' starts a flow sequence: go-yaml v3.0.1
+    # emitterc.go:1297-1301 and 1022-1026), the script keeps the quotes in its URL, curl never
+    # connects, and `systemctl start` never returns. Unbracketed, influxd cannot listen on it.
+    if value not in ("*", "localhost") and ipaddress.ip_address(value).version == 6:
+        raise ValueError(
+            "is an IPv6 address, which the influxdb2 package's start script cannot reach "
+            "(systemctl start would never return): use an IPv4 address, 'localhost' or '*'"
+        )
+    return value
+
+
 def _name(value: str) -> str:
     # A leading underscore is reserved for InfluxDB's system buckets (_monitoring, _tasks).
     if not _NAME.match(value):
@@ -69,10 +86,19 @@ ROLE_ACTIONS: dict[str, tuple[str, ...]] = {"app": ("read", "write"), "reader": 
 
 
 class InfluxTls(ServerTls):
-    """HTTPS for InfluxDB's API and UI (influxd's tls-cert, tls-key, tls-min-version)."""
+    """HTTPS for InfluxDB's API and UI (influxd's tls-cert, tls-key, tls-min-version,
+    tls-strict-ciphers)."""
 
     min_version: Literal["1.2", "1.3"] = "1.2"
-    """Oldest TLS version accepted (tls-min-version)."""
+    """Oldest TLS version accepted (tls-min-version); with 1.2, only the ECDHE AEAD cipher
+    suites are (tls-strict-ciphers)."""
+
+    @property
+    def strict_ciphers(self) -> bool:
+        """influxd's tls-strict-ciphers: restrict TLS 1.2 to the ECDHE AES-GCM and ChaCha20
+        suites. TLS 1.3 has only strong suites, and influxd 2.7.12 turns the option off for it
+        with a warning at every start (cmd/influxd/launcher/launcher.go:1223-1245)."""
+        return self.min_version == "1.2"
 
 
 class InfluxToken(SpecModel):
@@ -101,8 +127,10 @@ class InfluxDb(SpecModel):
     version: str = Field(default="2.7.12-1", pattern=r"^2\.[0-9]+\.[0-9]+-[0-9]+$")
     """Version of the influxdb2 package from InfluxData's repository, Debian revision included.
     The influx CLI (influxdb2-cli) is versioned apart and installed at its current version."""
-    http_bind_address: ListenAddress = "127.0.0.1"
-    """Address the HTTP API listens on: an IP, 'localhost' or '*' (every address)."""
+    http_bind_address: Annotated[ListenAddress, AfterValidator(_ipv4_bind_address)] = "127.0.0.1"
+    """Address the HTTP API listens on: an IPv4 address, 'localhost' or '*' (every address, IPv6
+    included). Not an IPv6 address: the influxdb2 package's start script cannot poll it. The
+    stacks' containers bind every address of their own network namespace instead."""
     http_port: int = Field(default=8086, ge=1, le=65535)
     """TCP port of the HTTP API (the port of http-bind-address)."""
     tls: InfluxTls = InfluxTls()

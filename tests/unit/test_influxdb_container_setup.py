@@ -1,8 +1,8 @@
 """InfluxDB's setup step as the Pulumi stacks run it, fed recorded server answers: the tokens go
 to stdout as JSON (the command's secret output) and come back from the last run's output.
 
-Like ``test_influxdb_setup.py`` this proves the step's decisions from InfluxDB's documented
-answers, not a server."""
+Like ``test_influxdb_setup.py`` this proves the step's decisions from the answers InfluxDB
+v2.7.12's handlers give (each case cites them), not a server."""
 
 import io
 import json
@@ -86,6 +86,17 @@ def test_a_token_whose_authorization_is_gone_is_created_anew(
     status, output, lines = run(monkeypatch, capsys, plan, server, previous)
     assert (status, output) == (0, {"tokens": {"app": APP_TOKEN, "reader": READER_TOKEN}})
     assert lines[-1] == "token reader: created (stack output influxdb_tokens.reader)"
+
+
+def test_a_bucket_gone_from_the_stack_is_created_with_new_tokens(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], plan: Plan
+) -> None:
+    previous = {"tokens": {"app": APP_TOKEN, "reader": READER_TOKEN}}
+    status, output, lines = run(
+        monkeypatch, capsys, plan, RecordedServer("bucket_missing"), previous
+    )
+    assert (status, output) == (0, {"tokens": {"app": APP_TOKEN, "reader": READER_TOKEN}})
+    assert "bucket market-data: created" in lines
 
 
 def test_a_token_that_no_longer_reads_is_not_kept(plan: Plan) -> None:

@@ -5,13 +5,27 @@ import tomllib
 import jinja2
 import pytest
 
-from datalayer.influxdb.config import render_influxdb_config, setup_plan
+from datalayer.influxdb.config import (
+    CONTAINER_LAYOUT,
+    PACKAGE_LAYOUT,
+    check_influxd_keys,
+    render_influxdb_config,
+    setup_plan,
+)
+from datalayer.influxdb.container import container_spec
 from datalayer.influxdb.credentials import influxdb_secrets
+from datalayer.influxdb.options import INFLUXD_OPTIONS
 from datalayer.influxdb.packages import package_plan
 from datalayer.render import render
 from datalayer.secrets import SecretError
 from datalayer.spec import load_environment
 from datalayer.spec.influxdb import InfluxDb
+from datalayer.spec.load import known_environments
+
+STACKS_WITH_INFLUXDB = [
+    name for name in known_environments() if load_environment(name).influxdb is not None
+]
+LAYOUTS = {"package": PACKAGE_LAYOUT, "container": CONTAINER_LAYOUT}
 
 
 def spec_of(environment: str) -> InfluxDb:
@@ -50,6 +64,40 @@ def test_tls_settings_are_rendered_when_enabled() -> None:
         "/etc/influxdb/tls/server.key",
     )
     assert prod["tls-min-version"] == "1.3"
+
+
+def rendered_in(stack: str, layout: str) -> dict[str, object]:
+    spec = spec_of(stack)
+    if layout == "container":
+        spec = container_spec(spec)
+    return tomllib.loads(render_influxdb_config(spec, stack, LAYOUTS[layout]))
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("stack", STACKS_WITH_INFLUXDB)
+def test_every_rendered_key_is_an_influxd_option(stack: str, layout: str) -> None:
+    assert sorted(set(rendered_in(stack, layout)) - set(INFLUXD_OPTIONS)) == []
+
+
+def test_unknown_key_is_refused_when_rendering() -> None:
+    with pytest.raises(ValueError, match=r"'tls-strict' is not an influxd 2\.7 option"):
+        check_influxd_keys("tls-strict = true\n")
+
+
+def test_value_of_the_wrong_type_is_refused_when_rendering() -> None:
+    with pytest.raises(ValueError, match=r"tls-strict-ciphers = 'yes' is not a bool"):
+        check_influxd_keys('tls-strict-ciphers = "yes"\n')
+
+
+def test_strict_ciphers_with_tls_1_2() -> None:
+    spec = spec_of("prod")
+    spec = spec.model_copy(update={"tls": spec.tls.model_copy(update={"min_version": "1.2"})})
+    assert tomllib.loads(render_influxdb_config(spec, "prod"))["tls-strict-ciphers"] is True
+
+
+def test_no_strict_ciphers_with_tls_1_3() -> None:
+    # influxd 2.7.12 turns them off for 1.3 with a warning at every start (launcher.go:1223-1227)
+    assert settings("prod")["tls-strict-ciphers"] is False
 
 
 def test_no_tls_settings_without_tls() -> None:

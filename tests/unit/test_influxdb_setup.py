@@ -1,26 +1,40 @@
 """The InfluxDB setup step's decisions, fed recorded server answers instead of a server.
 
-Each case in ``tests/unit/data/influxdb/`` holds the answers a real InfluxDB 2 gives (shapes from
-InfluxData's API reference) for one situation: a fresh server, one already set up, a bucket whose
-retention differs, a token gone missing. This is NOT verification of a server: it proves what
-the step asks for and decides from those answers; ``tests/infra/test_influxdb.py`` checks a real
-one.
+Each case in ``tests/unit/data/influxdb/`` holds the answers InfluxDB v2.7.12 gives for one
+situation: a fresh server, one already set up, a bucket whose retention differs or is shortened
+below its shard-group duration, a bucket or a token gone missing. Every answer carries its
+``source``: the file and lines of influxd's own handlers (tag v2.7.12) that produce that status and
+body, so the cases follow the server, not this code. This is NOT verification of a server: it
+proves what the step asks for and decides from those answers; ``tests/infra/test_influxdb.py``
+checks a real one.
 """
 
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from datalayer.influxdb.config import setup_plan
-from datalayer.influxdb.setup import Answer, Credentials, Plan, SetupError, converge, pending
+from datalayer.influxdb.setup import (
+    Answer,
+    Credentials,
+    Plan,
+    SetupError,
+    converge,
+    pending,
+    shard_group_seconds,
+)
 from datalayer.spec import load_environment
 
 DATA = Path(__file__).parent / "data" / "influxdb"
 ADMIN = Credentials(password="operator-password-0123", token="operator-token-from-the-secret-0123")
 BUCKET_ID = "9f8e7d6c5b4a3921"
+NEW_BUCKET_ID = "0f1e2d3c4b5a6978"
 ORG_ID = "0a9b2c3d4e5f6071"
+CASES = sorted(path.stem for path in DATA.glob("*.json"))
 
 
 class RecordedServer:
@@ -34,9 +48,14 @@ class RecordedServer:
         self.requests.append((method, path, body, token))
         key = f"{method} {path}"
         assert key in self.answers, f"the case has no answer for {key}"
-        answer = self.answers[key]
-        if isinstance(answer, list):
-            answer = answer.pop(0)
+        recorded = self.answers[key]
+        candidates = recorded if isinstance(recorded, list) else [recorded]
+        # An answer with a "request" answers that body only; a list without them, in turn.
+        fitting = [answer for answer in candidates if answer.get("request", body) == body]
+        assert fitting, f"the case has no answer for {key} with body {body}"
+        answer = fitting[0]
+        if isinstance(recorded, list) and "request" not in answer:
+            recorded.remove(answer)
         return Answer(answer["status"], answer["body"])
 
     def sent(self, method: str) -> list[tuple[str, str, Any, str | None]]:
@@ -133,6 +152,79 @@ def test_retention_change_patches_the_bucket(plan: Plan) -> None:
     assert "bucket market-data retention: changed (604800 s -> 2592000 s)" in lines
 
 
+def test_retention_shortened_below_a_shard_group_sends_the_servers_shard_group(
+    plan: Plan,
+) -> None:
+    server = RecordedServer("bucket_retention_shortened")
+    converge(server, replace(plan, retention_seconds=43200), ADMIN, stored())
+    ((_, _, body, _),) = server.sent("PATCH")
+    assert body == {
+        "retentionRules": [
+            {"type": "expire", "everySeconds": 43200, "shardGroupDurationSeconds": 3600}
+        ]
+    }
+
+
+def test_retention_shortened_below_a_shard_group_is_changed(plan: Plan) -> None:
+    server = RecordedServer("bucket_retention_shortened")
+    lines = converge(server, replace(plan, retention_seconds=43200), ADMIN, stored())
+    assert "bucket market-data retention: changed (2592000 s -> 43200 s)" in lines
+
+
+@pytest.mark.parametrize(
+    ("retention", "shard_group"),
+    [
+        (0, 7 * 86400),
+        (3600, 3600),
+        (43200, 3600),
+        (2 * 86400 - 1, 3600),
+        (2 * 86400, 86400),
+        (30 * 86400, 86400),
+        (180 * 86400 - 1, 86400),
+        (180 * 86400, 7 * 86400),
+        (52 * 7 * 86400, 7 * 86400),
+    ],
+)
+def test_shard_group_follows_the_servers_rule(retention: int, shard_group: int) -> None:
+    assert shard_group_seconds(retention) == shard_group
+
+
+def test_bucket_missing_on_a_set_up_server_is_created(plan: Plan) -> None:
+    server = RecordedServer("bucket_missing")
+    lines = converge(server, plan, ADMIN, stored())
+    assert [body for _, path, body, _ in server.sent("POST") if path == "/api/v2/buckets"] == [
+        {
+            "orgID": ORG_ID,
+            "name": "market-data",
+            "retentionRules": [{"type": "expire", "everySeconds": 2592000}],
+        }
+    ]
+    assert lines[1:3] == [
+        "bucket market-data: created",
+        "bucket market-data retention: unchanged (2592000 s)",
+    ]
+
+
+def test_tokens_of_a_missing_bucket_are_scoped_to_the_new_one(plan: Plan) -> None:
+    server = RecordedServer("bucket_missing")
+    converge(server, plan, ADMIN, stored())
+    scoped = {
+        permission["resource"]["id"]
+        for _, path, body, _ in server.sent("POST")
+        if path == "/api/v2/authorizations"
+        for permission in body["permissions"]
+    }
+    assert scoped == {NEW_BUCKET_ID}
+
+
+def test_missing_org_is_named(plan: Plan) -> None:
+    with pytest.raises(
+        SetupError,
+        match=r"^org trading-platform does not exist on a server that is already set up",
+    ):
+        converge(RecordedServer("org_missing"), plan, ADMIN, stored())
+
+
 def test_missing_token_is_created(plan: Plan) -> None:
     server = RecordedServer("token_missing")
     lines = converge(server, plan, ADMIN, Files({APP_FILE: "recorded-app-token-Zx8pQ2"}))
@@ -219,6 +311,12 @@ def test_check_reports_a_missing_token_file(plan: Plan) -> None:
     ]
 
 
+def test_check_reports_a_missing_bucket(plan: Plan) -> None:
+    assert pending(RecordedServer("bucket_missing"), plan, stored()) == [
+        "bucket market-data: missing"
+    ]
+
+
 def test_check_sends_no_operator_token(plan: Plan) -> None:
     server = RecordedServer("setup_done")
     pending(server, plan, stored())
@@ -232,3 +330,20 @@ def test_plan_survives_its_json_form(plan: Plan) -> None:
 def test_credentials_are_masked_when_printed() -> None:
     assert ADMIN.password not in repr(ADMIN)
     assert ADMIN.token not in repr(ADMIN)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_recorded_answer_names_its_source_in_influxdb(case: str) -> None:
+    answers = json.loads((DATA / f"{case}.json").read_text())["answers"]
+    recorded = [
+        answer
+        for value in answers.values()
+        for answer in (value if isinstance(value, list) else [value])
+    ]
+    uncited = [
+        answer
+        for answer in recorded
+        if not re.search(r"[a-z0-9_/]+\.go:[0-9]+", answer.get("source", ""))
+        or "v2.7.12" not in answer["source"]
+    ]
+    assert uncited == []

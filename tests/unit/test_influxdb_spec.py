@@ -143,6 +143,24 @@ def test_reserved_bucket_name_is_refused(influxdb_config: dict[str, Any]) -> Non
     )
 
 
+@pytest.mark.parametrize("address", ["::1", "::", "fd00::30"])
+def test_ipv6_bind_address_is_refused(influxdb_config: dict[str, Any], address: str) -> None:
+    influxdb_config["http_bind_address"] = address
+    assert error_of(influxdb_config).endswith(
+        f"datalayer:influxdb.http_bind_address: {address!r} is an IPv6 address, which the "
+        "influxdb2 package's start script cannot reach (systemctl start would never return): "
+        "use an IPv4 address, 'localhost' or '*'"
+    )
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.110.0.30", "localhost", "*"])
+def test_ipv4_and_named_bind_addresses_are_kept(
+    influxdb_config: dict[str, Any], address: str
+) -> None:
+    influxdb_config["http_bind_address"] = address
+    assert parse(influxdb_config).http_bind_address == address
+
+
 def test_malformed_bind_address_is_named(influxdb_config: dict[str, Any]) -> None:
     influxdb_config["http_bind_address"] = "10.110.0"
     assert "datalayer:influxdb.http_bind_address: '10.110.0'" in error_of(influxdb_config)
