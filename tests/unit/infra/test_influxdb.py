@@ -101,7 +101,7 @@ def test_health_check_pings_the_api(dev: StackRun, prod: StackRun) -> None:
 
 def test_limits_and_published_address(prod: StackRun) -> None:
     inputs = container(prod, "influxdb")
-    assert (inputs["memory"], inputs["cpus"]) == (8192, "4")
+    assert (inputs["memory"], inputs["cpus"]) == (8192, "4.0")
     assert inputs["ports"][0] == {
         "internal": 8086,
         "external": 8086,

@@ -114,8 +114,9 @@ def test_published_port_can_differ_from_the_servers_port() -> None:
 
 
 def test_memory_and_cpu_limits_are_the_resources_the_tuning_used(dev: StackRun) -> None:
+    """In MiB, and 2 CPUs written as the provider reads them back (test_docker_forms)."""
     inputs = container(dev, "timescaledb")
-    assert (inputs["memory"], inputs["memorySwap"], inputs["cpus"]) == (2048, 2048, "2")
+    assert (inputs["memory"], inputs["memorySwap"], inputs["cpus"]) == (2048, 2048, "2.0")
     assert inputs["shmSize"] == 256
 
 
@@ -130,7 +131,7 @@ def test_health_check_asks_pg_isready_over_tcp(dev: StackRun) -> None:
         "CMD", "pg_isready", "--host=127.0.0.1", "--port=5432", "--username=postgres",
         "--dbname=postgres",
     ]  # fmt: skip
-    assert healthcheck["startPeriod"] == "120s"
+    assert healthcheck["startPeriod"] == "2m0s"
 
 
 @pytest.mark.parametrize("name", ["dev", "prod"])
