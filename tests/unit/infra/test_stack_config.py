@@ -174,6 +174,16 @@ def test_config_handed_over_by_the_cli_environment_is_read(monkeypatch: pytest.M
     assert run.named("redis-image").inputs["name"].startswith("redis:")
 
 
+def test_an_exported_docker_context_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It would override the provider's host: prod could deploy to another engine."""
+    monkeypatch.setenv("DOCKER_CONTEXT", "staging")
+    assert failure("prod", stack_document("prod")) == (
+        "DOCKER_CONTEXT='staging' is set: the Docker provider would deploy to that context's "
+        "engine instead of the stack's; unset it (the stack names its engine in "
+        "containers.engine and containers.docker_host)"
+    )
+
+
 def test_a_cpu_limit_the_provider_reads_back_as_another_amount_is_refused() -> None:
     document = stack_document("dev")
     document["config"]["datalayer:containers"]["redis"]["cpus"] = 0.05
