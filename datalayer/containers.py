@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from datalayer.docker_forms import cpus_read_back_exactly, whole_megabytes
 from datalayer.spec.containers import Containers
 from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.errors import SpecError
@@ -178,6 +179,7 @@ def _problems(environment: EnvironmentSpec) -> list[str]:
             "post-provision steps that connect to them from this machine check their certificate "
             "with it"
         )
+    problems += _limit_problems(environment)
     ports: dict[int, str] = {}
     for service, port in published_ports(environment).items():
         if port in ports:
@@ -186,6 +188,45 @@ def _problems(environment: EnvironmentSpec) -> list[str]:
                 "port on the Docker host"
             )
         ports.setdefault(port, service)
+    return problems
+
+
+def _limit_problems(environment: EnvironmentSpec) -> list[str]:
+    """Limits the stacks' Docker provider cannot hold as given (``datalayer.docker_forms``): a
+    size that is not whole MiB would be cut, and a CPU count it reads back as another amount
+    would show as a change, replacing the container, on every ``pulumi up``."""
+    containers = environment.containers
+    assert containers is not None
+    resources = environment.timescaledb.resources
+    sizes = {
+        "timescaledb.resources.memory": (resources.memory, resources.model_dump()["memory"]),
+        "containers.timescaledb.shm_size": (
+            containers.timescaledb.shm_size,
+            containers.timescaledb.model_dump()["shm_size"],
+        ),
+    }
+    counts: dict[str, float] = {"timescaledb.resources.cpus": resources.cpus}
+    for service in ("redis", "influxdb"):
+        container = getattr(containers, service)
+        if container is not None:
+            sizes[f"containers.{service}.memory"] = (
+                container.memory,
+                container.model_dump()["memory"],
+            )
+            counts[f"containers.{service}.cpus"] = container.cpus
+    problems = [
+        f"{key}: {written!r} is not a whole number of MiB, the unit the Docker provider sets "
+        "container limits in"
+        for key, (size, written) in sizes.items()
+        if not whole_megabytes(size)
+    ]
+    problems += [
+        f"{key}: {count!r} cannot be set exactly: the Docker provider reads the limit back as "
+        "another amount (0.05 as 0.1) or refuses it (finer than a billionth); choose a value "
+        "such as 0.5, 1.5 or 2.25"
+        for key, count in counts.items()
+        if not cpus_read_back_exactly(count)
+    ]
     return problems
 
 

@@ -2,12 +2,15 @@
 component per service the environment runs; connection strings as (secret) stack outputs."""
 
 import ipaddress
+import os
+from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
 from datalayer.containers import container_name
 from datalayer.influxdb.container import container_setup_plan, influxdb_container
+from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.container import redis_container
 from datalayer.timescaledb.container import hooks_run, timescaledb_container
 from infra.components.influxdb import InfluxDb, InfluxDbArgs
@@ -19,9 +22,18 @@ from infra.components.timescaledb import TimescaleDb, TimescaleDbArgs
 from infra.stack_config import StackConfig
 
 PYTHON = ".venv/bin/python"
-"""The interpreter of the hooks and InfluxDB's setup step: Pulumi.yaml's virtualenv, where this
-project is installed. Relative to the project directory, where pulumi runs the commands, so that
-the command text is the same on every machine (a changed command would show as a change)."""
+"""The interpreter of the hooks and InfluxDB's setup step: Pulumi.yaml's virtualenv (``.venv``
+beside Pulumi.yaml), where this project is installed; relative to :data:`COMMAND_DIRECTORY`."""
+
+COMMAND_DIRECTORY = os.path.relpath(REPOSITORY_ROOT, Path(__file__).resolve().parent)
+"""Where the hooks and InfluxDB's setup step run: the repository root, written relative to the
+program's directory ('..'). pulumi-command runs a command without ``dir`` in its provider's
+working directory (local/commandOutputs.go:73-80 at v1.2.1), which Pulumi sets to the program's
+directory, ``main: infra/``, where no ``.venv`` is; and a relative ``dir`` is taken from there
+too. Relative rather than absolute, because every input is compared with the last run's: an
+absolute path would differ on every machine and checkout, and re-run both commands whenever the
+stack is deployed from another one. Wherever the repository is checked out, the commands run its
+own ``.venv/bin/python`` against its own ``sql/`` and stack files."""
 
 
 def build(stack: StackConfig, hooks_fingerprint: str) -> None:
@@ -60,6 +72,7 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
             secrets=secrets.values,
             hooks=hooks_run(environment, PYTHON),
             hooks_fingerprint=hooks_fingerprint,
+            command_directory=COMMAND_DIRECTORY,
         ),
         opts=on_engine,
     )
@@ -91,6 +104,7 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
                 secrets=secrets.values,
                 setup_plan=container_setup_plan(environment),
                 python=PYTHON,
+                command_directory=COMMAND_DIRECTORY,
             ),
             opts=on_engine,
         )

@@ -9,6 +9,8 @@ Components never read configuration: they receive what is read here.
 """
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,11 @@ from datalayer.spec.load import PROJECT_NAMESPACE
 
 SECRETS_NAMESPACE = f"{PROJECT_NAMESPACE}-secrets"
 """Config namespace of the secrets set by hand: ``datalayer-secrets:DATALAYER_APP_PASSWORD``."""
+
+DOCKER_CONTEXT_VARIABLE = "DOCKER_CONTEXT"
+"""Names a Docker CLI context whose engine the Docker provider uses instead of its ``host``
+(terraform-provider-docker 4.5.0, internal/provider/provider.go:59-64: the ``context`` setting
+defaults to it and "Overrides the `host` if set"; configure(), provider.go:204-217)."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,29 @@ def _value(raw: Any) -> Any:
         return raw
 
 
+def check_docker_environment(environ: Mapping[str, str]) -> None:
+    """Refuse a set ``DOCKER_CONTEXT``, with a :class:`SpecError` naming it and its value.
+
+    The stack's engine is its own: ``containers.docker_host`` for ``prod``, Docker's default
+    socket (or ``DOCKER_HOST``) for ``dev``. An exported context would silently send every
+    container to another engine, a production stack's included. ``DOCKER_HOST`` is no such risk
+    for ``prod``: the provider reads it only as the default of an unset ``host``
+    (provider.go:45-58; pulumi-docker's provider/resources.go:95-101 likewise), and ``prod``
+    always sets one; for ``dev``, which sets none, it is the documented way to pick the engine.
+    An empty ``DOCKER_CONTEXT`` selects nothing (provider.go:204), so it is let through.
+    """
+    context = environ.get(DOCKER_CONTEXT_VARIABLE, "")
+    if context:
+        raise SpecError(
+            f"{DOCKER_CONTEXT_VARIABLE}={context!r} is set: the Docker provider would deploy to "
+            "that context's engine instead of the stack's; unset it (the stack names its engine "
+            "in containers.engine and containers.docker_host)"
+        )
+
+
 def read_stack_config() -> StackConfig:
     """The stack's environment and secrets; a :class:`SpecError` names every bad value."""
+    check_docker_environment(os.environ)
     stack = pulumi.get_stack()
     source = f"Pulumi.{stack}.yaml"
     values = _all_config()

@@ -3,9 +3,11 @@
 The image onboards an empty volume on its first start (org, bucket, retention, operator). The
 setup step (the droplets' ``converge``) then runs from the machine that runs ``pulumi up``: it
 creates the app (read and write) and reader (read) tokens scoped to the bucket and converges the
-bucket's retention. It runs again when the plan, the operator's secrets or the container change;
-the tokens it printed last time come back to it (``PULUMI_COMMAND_STDOUT``) and are kept while
-they still work.
+bucket's retention. It runs again when the plan, the operator's secrets or the container change,
+always as an update of the command, never a replacement: an update keeps the command's last
+output and hands it to the next run (``PULUMI_COMMAND_STDOUT``), and the tokens in it are kept
+while they still work. A replaced command would start without them and issue new ones, breaking
+every client that holds the old.
 """
 
 import json
@@ -36,6 +38,13 @@ class InfluxDbArgs:
     """The setup step's plan against the published API; holds no secret."""
     python: str
     """The interpreter that runs the setup step, with this project installed."""
+    command_directory: str
+    """Where the setup step runs: the repository root, relative to the program's directory."""
+
+
+CONTAINER_VARIABLE = "DATALAYER_INFLUXDB_CONTAINER"
+"""The setup command's variable holding the container's id. The setup step does not read it: it
+is there so that a replaced container is a changed input of the command."""
 
 
 class InfluxDb(pulumi.ComponentResource):
@@ -63,14 +72,19 @@ class InfluxDb(pulumi.ComponentResource):
         self.setup = local.Command(
             f"{name}-setup",
             create=command,
-            # An update (not a replacement) hands the last run's output to the next one, which
-            # is how the tokens InfluxDB shows only once are kept.
+            # Every re-run is an update, which keeps the last run's stdout and hands it to the
+            # next one (local/commandController.go:74, commandOutputs.go:88-95 at v1.2.1): that
+            # is how the tokens InfluxDB shows only once are kept. So no `triggers`, the one input
+            # whose change replaces the command (common/inputs.go:10) and starts it without its
+            # output: the plan and the operator's secrets are in stdin, the container's id in the
+            # environment, and a change of any of them is an update.
             update=command,
+            dir=args.command_directory,
             stdin=setup_input,
+            environment={CONTAINER_VARIABLE: self.container.id},
             add_previous_output_in_env=True,
             # The tokens are on stdout: kept as a secret output, never logged.
             logging=local.Logging.STDERR,
-            triggers=[json.dumps(plan, sort_keys=True), self.container.id],
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.container], additional_secret_outputs=["stdout"]
             ),

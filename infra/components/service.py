@@ -13,9 +13,10 @@ import pulumi_docker as docker
 from pydantic import SecretStr
 
 from datalayer.containers import LABEL_PREFIX, SecretFile, ServiceContainer, container_name
+from datalayer.docker_forms import cpus, duration, megabytes
 
-MEBIBYTE = 1024**2
 HEALTH_INTERVAL_SECONDS = 10
+HEALTH_TIMEOUT_SECONDS = 5
 HEALTH_RETRIES = 5
 
 
@@ -108,7 +109,10 @@ def declare_service(
         docker.ContainerVolumeArgs(host_path=directory, container_path=directory, read_only=True)
         for directory in plan.read_only_mounts
     ]
-    memory = plan.memory_bytes // MEBIBYTE
+    # Limits and durations in the form the provider reads them back (datalayer.docker_forms), so
+    # that a second `pulumi up` finds nothing to change: "2" CPUs read back as "2.0" would
+    # replace the container on every run.
+    memory = megabytes(plan.memory_bytes)
     container = docker.Container(
         f"{name}-container",
         name=container_name(environment, plan.service),
@@ -131,18 +135,18 @@ def declare_service(
         ],
         healthcheck=docker.ContainerHealthcheckArgs(
             tests=list(plan.healthcheck),
-            interval=f"{HEALTH_INTERVAL_SECONDS}s",
-            timeout="5s",
+            interval=duration(HEALTH_INTERVAL_SECONDS),
+            timeout=duration(HEALTH_TIMEOUT_SECONDS),
             retries=HEALTH_RETRIES,
-            start_period=f"{plan.start_period_seconds}s",
+            start_period=duration(plan.start_period_seconds),
         ),
         restart="unless-stopped",
         memory=memory,
         # Equal to the memory limit: no swap, which would only make a database slow instead of
         # failing visibly.
         memory_swap=memory,
-        cpus=f"{plan.cpus:g}",
-        shm_size=None if plan.shm_bytes is None else plan.shm_bytes // MEBIBYTE,
+        cpus=cpus(plan.cpus),
+        shm_size=None if plan.shm_bytes is None else megabytes(plan.shm_bytes),
         destroy_grace_seconds=plan.stop_grace_seconds,
         labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in service_labels.items()],
         must_run=True,

@@ -1,12 +1,11 @@
 """TimescaleDB's container, its data volume, and the post-provision hooks run against it.
 
 The hooks run from the machine that runs ``pulumi up``, once the container is healthy (its
-creation waits for the health check), and again only when their trigger changes: the hooks'
-fingerprint (SQL files, roles, policies) or a digest of the secrets they use. Secrets reach them
-as environment variables of the command, never in its text.
+creation waits for the health check), and again only when one of their inputs changes: the
+hooks' fingerprint (SQL files, roles, policies) or a secret they use. Secrets reach them as
+environment variables of the command, never in its text.
 """
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,16 +30,13 @@ class TimescaleDbArgs:
     hooks: HooksRun
     hooks_fingerprint: str
     """``datalayer.hooks.fingerprint(environment)``: changes when the SQL, roles or policies do."""
+    command_directory: str
+    """Where the command runs: the repository root, relative to the program's directory."""
 
 
-def secrets_digest(values: list[pulumi.Input[str]]) -> pulumi.Output[str]:
-    """A SHA-256 over secrets, itself kept secret: a trigger that changes when any of them does,
-    without storing them once more."""
-
-    def digest(resolved: list[str]) -> str:
-        return hashlib.sha256("\0".join(resolved).encode()).hexdigest()
-
-    return pulumi.Output.secret(pulumi.Output.all(*values).apply(digest))
+FINGERPRINT_VARIABLE = "DATALAYER_HOOKS_FINGERPRINT"
+"""The hooks command's variable holding their fingerprint. The hooks do not read it: it is there
+so that a changed fingerprint is a changed input of the command."""
 
 
 class TimescaleDb(pulumi.ComponentResource):
@@ -59,11 +55,18 @@ class TimescaleDb(pulumi.ComponentResource):
             variable: pulumi.Output.secret(args.secrets[secret])
             for variable, secret in args.hooks.secret_variables
         }
+        # No `triggers`, pulumi-command's only input whose change replaces the command
+        # (common/inputs.go:10, replaceOnChanges): any other changed input is an update, which
+        # runs `create` again when `update` is unset (local/commandController.go:79-88). That
+        # makes the fingerprint a variable of the command, beside the passwords, whose change
+        # re-runs the hooks too. A replacement would do no harm here (no `delete` command, and
+        # the hooks read nothing of their last run), but it would show as one in every preview,
+        # and the stack's commands follow one rule: they re-run through updates.
         self.hooks = local.Command(
             f"{name}-hooks",
             create=args.hooks.command,
-            environment=hook_secrets,
-            triggers=[args.hooks_fingerprint, secrets_digest(list(hook_secrets.values()))],
+            dir=args.command_directory,
+            environment={FINGERPRINT_VARIABLE: args.hooks_fingerprint, **hook_secrets},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container]),
         )
         self.endpoint = endpoint(args.container)

@@ -1,5 +1,6 @@
 """Fixtures: each stack run once per test module under Pulumi's mocks."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +12,15 @@ CONFIGURED_SECRETS = {
     "DATALAYER_REDIS_ADMIN_PASSWORD": "Set-By-Hand-Redis-Admin-4567",
 }
 """Secrets a test stack sets with ``pulumi config set --secret``; the rest are generated."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_docker_context() -> Iterator[None]:
+    """The program refuses an exported DOCKER_CONTEXT; the tester's own shell must not stop
+    every run (the test of the refusal sets it for itself)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DOCKER_CONTEXT", raising=False)
+        yield
 
 
 @pytest.fixture(scope="module")

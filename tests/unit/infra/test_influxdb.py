@@ -9,7 +9,6 @@ import pytest
 from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config
 from datalayer.influxdb.container import container_setup_plan, container_spec
 from datalayer.spec import load_environment
-from tests.unit.infra.conftest import stack_document
 from tests.unit.infra.harness import (
     StackRun,
     command,
@@ -17,7 +16,6 @@ from tests.unit.infra.harness import (
     envs,
     influxdb_token,
     is_secret_wrapper,
-    run_stack,
     unwrap,
     uploads,
 )
@@ -101,7 +99,7 @@ def test_health_check_pings_the_api(dev: StackRun, prod: StackRun) -> None:
 
 def test_limits_and_published_address(prod: StackRun) -> None:
     inputs = container(prod, "influxdb")
-    assert (inputs["memory"], inputs["cpus"]) == (8192, "4")
+    assert (inputs["memory"], inputs["cpus"]) == (8192, "4.0")
     assert inputs["ports"][0] == {
         "internal": 8086,
         "external": 8086,
@@ -153,15 +151,10 @@ def test_setup_keeps_its_tokens_secret_and_out_of_the_logs(dev: StackRun) -> Non
     assert (setup.inputs["logging"], setup.inputs["addPreviousOutputInEnv"]) == ("stderr", True)
 
 
-def test_setup_reruns_when_the_retention_changes() -> None:
-    document = stack_document("dev")
-    before = run_stack("dev", document)
-    document["config"]["datalayer:influxdb"]["retention"] = "52w"
-    after = run_stack("dev", document)
-    assert (
-        command(before, "influxdb-setup")["triggers"]
-        != command(after, "influxdb-setup")["triggers"]
-    )
+def test_setup_reruns_when_its_container_is_replaced(dev: StackRun) -> None:
+    """The container's id is an input of the command: a new container is set up again."""
+    environment = unwrap(command(dev, "influxdb-setup")["environment"])
+    assert environment == {"DATALAYER_INFLUXDB_CONTAINER": "influxdb-container-id"}
 
 
 def test_tokens_are_secret_outputs_by_role(dev: StackRun) -> None:

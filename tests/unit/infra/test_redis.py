@@ -110,7 +110,7 @@ def test_health_check_logs_in_as_admin_without_a_password_on_its_command_line(
 
 def test_limits_come_from_the_containers_section(stack: StackRun) -> None:
     inputs = container(stack, "redis")
-    expected = {"dev": (512, "1"), "prod": (6144, "2")}[stack.stack]
+    expected = {"dev": (512, "1.0"), "prod": (6144, "2.0")}[stack.stack]
     assert (inputs["memory"], inputs["cpus"]) == expected
 
 

@@ -172,3 +172,32 @@ def test_config_handed_over_by_the_cli_environment_is_read(monkeypatch: pytest.M
     run = run_stack("dev", {"config": {}})
     assert run.outputs["secrets"]["DATALAYER_APP_PASSWORD"] == "From-The-Cli-Environment-0123"
     assert run.named("redis-image").inputs["name"].startswith("redis:")
+
+
+def test_an_exported_docker_context_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It would override the provider's host: prod could deploy to another engine."""
+    monkeypatch.setenv("DOCKER_CONTEXT", "staging")
+    assert failure("prod", stack_document("prod")) == (
+        "DOCKER_CONTEXT='staging' is set: the Docker provider would deploy to that context's "
+        "engine instead of the stack's; unset it (the stack names its engine in "
+        "containers.engine and containers.docker_host)"
+    )
+
+
+def test_a_cpu_limit_the_provider_reads_back_as_another_amount_is_refused() -> None:
+    document = stack_document("dev")
+    document["config"]["datalayer:containers"]["redis"]["cpus"] = 0.05
+    assert failure("dev", document) == (
+        "Pulumi.dev.yaml: datalayer:containers.redis.cpus: 0.05 cannot be set exactly: the "
+        "Docker provider reads the limit back as another amount (0.05 as 0.1) or refuses it "
+        "(finer than a billionth); choose a value such as 0.5, 1.5 or 2.25"
+    )
+
+
+def test_a_memory_limit_that_is_not_whole_mebibytes_is_refused() -> None:
+    document = stack_document("dev")
+    document["config"]["datalayer:containers"]["influxdb"]["memory"] = "1500kB"
+    assert failure("dev", document) == (
+        "Pulumi.dev.yaml: datalayer:containers.influxdb.memory: '1500kB' is not a whole number "
+        "of MiB, the unit the Docker provider sets container limits in"
+    )
