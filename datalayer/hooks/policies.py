@@ -276,12 +276,7 @@ def converge_continuous_aggregates(
 def _converge_aggregate(
     context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
 ) -> None:
-    schema, name = _hypertable_name(aggregate.view)
-    exists = connection.execute(
-        "SELECT 1 FROM timescaledb_information.continuous_aggregates "
-        "WHERE view_schema = %s AND view_name = %s",
-        (schema, name),
-    ).fetchone()
+    exists = _materialized_only(connection, aggregate.view)
     recorded = connection.execute(
         sql.SQL("SELECT checksum FROM {} WHERE view = %s").format(AGGREGATE_LEDGER),
         (aggregate.view,),
@@ -361,21 +356,26 @@ def _converge_refresh_policy(
     )
 
 
-def _converge_materialized_only(
-    context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
-) -> None:
-    schema, name = _hypertable_name(aggregate.view)
+def _materialized_only(connection: Connection, view: str) -> bool | None:
+    """The continuous aggregate's ``materialized_only``; None when there is no such view."""
     row = connection.execute(
         "SELECT materialized_only FROM timescaledb_information.continuous_aggregates "
         "WHERE view_schema = %s AND view_name = %s",
-        (schema, name),
+        _hypertable_name(view),
     ).fetchone()
+    return None if row is None else bool(row[0])
+
+
+def _converge_materialized_only(
+    context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
+) -> None:
+    current = _materialized_only(connection, aggregate.view)
     wanted = aggregate.materialized_only
     # In check mode a view that would be created is not there to read: it would be set too.
-    if row is not None and bool(row[0]) == wanted:
+    if current == wanted:
         context.tell(Status.UNCHANGED, "materialized_only", aggregate.view, str(wanted).lower())
         return
-    before = "(new view)" if row is None else str(bool(row[0])).lower()
+    before = "(new view)" if current is None else str(current).lower()
     context.converge(
         connection,
         Status.CHANGED,

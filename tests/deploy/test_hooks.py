@@ -297,6 +297,16 @@ def test_command_line_refuses_a_password_in_the_dsn() -> None:
 # --- The timescaledb extension's version ------------------------------------------------------
 
 
+def refused_before_any_change(deployment: Deployment, plan: HookPlan, message: str) -> None:
+    """Applying ``plan`` with a role change riding along stops with ``message``, and the role
+    is as it was."""
+    completed = run_remote(deployment, with_a_role_change(plan), "apply")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert message in completed.stderr
+    role = plan.login_roles[0]
+    assert connection_limit(deployment, role.name) == str(role.connection_limit)
+
+
 def package_default(deployment: Deployment) -> str:
     """default_version of the installed package's control file, as the server reads it."""
     return deployment.sql(
@@ -323,29 +333,23 @@ def test_extension_pinned_below_the_running_version_is_refused_before_any_change
         "SELECT source FROM pg_extension_update_paths('timescaledb') "
         "ORDER BY string_to_array(source, '.')::int[] LIMIT 1"
     )
-    plan = with_a_role_change(dataclasses.replace(deployed_plan(), extension_version=oldest))
-    completed = run_remote(deployment, plan, "apply")
-    assert completed.returncode == 1, completed.stdout + completed.stderr
-    assert (
+    refused_before_any_change(
+        deployment,
+        dataclasses.replace(deployed_plan(), extension_version=oldest),
         f"error: database trading runs timescaledb {package_default(deployment)}, newer than "
-        f"timescaledb.extension_version {oldest}: an extension is never downgraded in place"
-    ) in completed.stderr
-    role = plan.login_roles[0]
-    assert connection_limit(deployment, role.name) == str(role.connection_limit - 1)
+        f"timescaledb.extension_version {oldest}: an extension is never downgraded in place",
+    )
 
 
 def test_extension_pinned_to_a_version_without_an_update_path_is_refused_before_any_change(
     deployment: Deployment, first_deploy: DeployResult
 ) -> None:
-    plan = with_a_role_change(dataclasses.replace(deployed_plan(), extension_version="99.0.0"))
-    completed = run_remote(deployment, plan, "apply")
-    assert completed.returncode == 1, completed.stdout + completed.stderr
-    assert (
+    refused_before_any_change(
+        deployment,
+        dataclasses.replace(deployed_plan(), extension_version="99.0.0"),
         f"error: timescaledb {package_default(deployment)} cannot be updated to 99.0.0: the "
-        "installed package has no update path"
-    ) in completed.stderr
-    role = plan.login_roles[0]
-    assert connection_limit(deployment, role.name) == str(role.connection_limit - 1)
+        "installed package has no update path",
+    )
 
 
 # --- What only the Community edition has -------------------------------------------------------
