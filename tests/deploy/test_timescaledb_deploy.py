@@ -154,3 +154,33 @@ def test_timescale_repository_plan_is_signed_and_changes_nothing_in_dry_run(
     assert any("timescaledb-2-postgresql-17" in line for line in planned)
     repositories = "/etc/apt/sources.list.d/pgdg.list /etc/apt/sources.list.d/timescaledb.list"
     assert deployment.sh(f"ls {repositories} 2>&1 | grep -c 'No such file'") == "2"
+
+
+# A runtime drop-in (gone at the next boot) that makes `systemctl reload` fail: it stands for any
+# reload that fails once the new file is in place (a dropped link, a busy systemd).
+FAILING_RELOAD = (
+    "/run/systemd/system/postgresql@17-main.service.d/datalayer-test-failing-reload.conf"
+)
+
+
+def test_reload_that_failed_after_the_file_was_written_is_done_by_the_next_run(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    stack = changed_stack(lambda t: t.setdefault("settings", {}).update(work_mem="11MB"))
+    deployment.sh(
+        f"mkdir -p $(dirname {FAILING_RELOAD}) && "
+        f"printf '[Service]\\nExecReload=\\nExecReload=/bin/false\\n' > {FAILING_RELOAD} && "
+        "systemctl daemon-reload"
+    )
+    try:
+        failed = deployment.deploy(stack)
+    finally:
+        deployment.sh(f"rm {FAILING_RELOAD} && systemctl daemon-reload")
+    assert not failed.succeeded, failed.output
+    assert deployment.sh("grep -c 11MB /etc/postgresql/17/main/postgresql.conf") == "1"
+    assert deployment.sql("SHOW work_mem") != "11MB"
+    result = deployment.deploy(stack)
+    assert result.succeeded, result.output
+    assert deployment.sql("SHOW work_mem") == "11MB"
+    back = deployment.deploy()  # leave the droplet as the repository's spec says
+    assert back.succeeded, back.output
