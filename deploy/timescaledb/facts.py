@@ -103,7 +103,7 @@ class PostgresqlRunningServer(FactBase[RunningServer | None]):
                 if context == "postmaster" and error == "setting could not be applied":
                     pending.add(name)
                 else:
-                    errors.append(f"{path}:{line_number}: {error}")
+                    errors.append(f"{path}:{line_number}: {name + ': ' if name else ''}{error}")
         if not contexts:
             return None
         return RunningServer(contexts, frozenset(pending), written > loaded, tuple(errors))

@@ -102,9 +102,11 @@ def configuration(
 
 
 def _file_errors_check(version: int, cluster: str, files: tuple[str, ...]) -> StringCommand:
-    """Fails, printing ``file:line: error`` for each, when PostgreSQL finds errors in ``files``."""
+    """Fails, printing ``file:line: setting: error`` for each, when PostgreSQL finds errors in
+    ``files`` (its own words: 'setting could not be applied' for a value it refuses)."""
     sql = (
-        "SELECT sourcefile || ':' || sourceline || ': ' || error "
+        "SELECT sourcefile || ':' || sourceline || ': ' "
+        "|| CASE WHEN setting = '' THEN '' ELSE setting || ': ' END || error "
         f"FROM ({file_errors_sql(files)}) AS errors"
     )
     return StringCommand(
