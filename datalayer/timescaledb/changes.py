@@ -56,7 +56,7 @@ class Decision:
         if self.action is Action.RELOAD:
             what = [*self.changed_settings, *(["pg_hba.conf"] if self.hba_changed else [])]
             if self.load_owed:
-                what.append("the files are newer than the server's last load")
+                what.append("the files were written after PostgreSQL last loaded them")
             return f"reload PostgreSQL ({', '.join(what)})"
         return "configuration unchanged, no reload or restart"
 

@@ -78,6 +78,8 @@ def rerun(fresh_deployment: Deployment, interrupted_deploy: DeployResult) -> Dep
         ["docker", "exec", "--detach", fresh_deployment.container, "sh", "-c", HOLD_DPKG_LOCK],
         check=True,
     )  # fmt: skip
+    held = "sleep 1; lslocks --noheadings --output PATH | grep -c /var/lib/dpkg/lock-frontend"
+    assert fresh_deployment.sh(held) == "1", "nothing holds dpkg's lock"
     return fresh_deployment.deploy()
 
 

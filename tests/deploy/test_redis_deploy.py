@@ -245,5 +245,6 @@ def test_acl_load_that_failed_after_the_file_was_written_is_done_by_the_next_run
     assert digest not in redis_droplet.admin("ACL", "GETUSER", "app").splitlines()
     result = deployment.deploy(verbose=True)
     assert result.succeeded, result.output
+    assert "ACL LOAD" in result.output
     assert password not in result.output
     assert digest in redis_droplet.admin("ACL", "GETUSER", "app").splitlines()

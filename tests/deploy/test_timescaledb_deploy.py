@@ -181,8 +181,9 @@ def test_reload_that_failed_after_the_file_was_written_is_done_by_the_next_run(
     assert not failed.succeeded, failed.output
     assert deployment.sh("grep -c 11MB /etc/postgresql/17/main/postgresql.conf") == "1"
     assert deployment.sql("SHOW work_mem") != "11MB"
-    result = deployment.deploy(stack)
+    result = deployment.deploy(stack, verbose=True)
     assert result.succeeded, result.output
+    assert "the files were written after PostgreSQL last loaded them" in result.output
     assert deployment.sql("SHOW work_mem") == "11MB"
     back = deployment.deploy()  # leave the droplet as the repository's spec says
     assert back.succeeded, back.output

@@ -75,7 +75,7 @@ def test_files_newer_than_the_last_load_reload_though_unchanged() -> None:
     decision = decide(CONF, CONF, HBA, HBA, server)
     assert decision.action is Action.RELOAD
     assert decision.describe() == (
-        "reload PostgreSQL (the files are newer than the server's last load)"
+        "reload PostgreSQL (the files were written after PostgreSQL last loaded them)"
     )
 
 
