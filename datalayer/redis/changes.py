@@ -2,7 +2,9 @@
 
 Redis can take a new users.acl at runtime (``ACL LOAD``) and most settings (``CONFIG SET``); the
 rest (listeners, files, TLS material) is read only at start. Comparing the files on the host with
-the rendered ones tells what changes; the settings Redis changes at runtime are kept as data.
+the rendered ones tells what changes; the settings Redis changes at runtime are kept as data. The
+ACL the server has loaded is compared too: a run whose ``ACL LOAD`` failed after writing
+users.acl leaves a file that no longer differs, and only the server shows it is not in force.
 """
 
 import shlex
@@ -18,13 +20,47 @@ RUNTIME_SETTINGS = frozenset(
 )
 
 
+# Rules ACL LIST and users.acl may differ by without the users differing. ACL LOAD builds every
+# user afresh: without passwords or key patterns (resetpass, resetkeys change nothing) and with
+# the sanitize-payload flag, which ACL LIST always prints (Redis 8.0 src/acl.c:422-423
+# ACLCreateUser, :846-905 ACLDescribeUser, :803-838 ACLDescribeSelector).
+_NO_OP_RULES = frozenset({"resetpass", "resetkeys", "sanitize-payload"})
+
+
+@dataclass(frozen=True)
+class LoadedAcl:
+    """What the running server answers the deploy's admin user to ``ACL LIST``.
+
+    + lines: the ``user NAME RULES`` lines it prints, in its own form (hashes, never passwords)
+    + admin_refused: the server refused the admin user's password: it has not loaded the
+      users.acl that holds it, and only a restart can apply that file
+    """
+
+    lines: tuple[str, ...]
+    admin_refused: bool = False
+
+
+def acl_in_force(loaded: LoadedAcl, acl_text: str) -> bool:
+    """The server's loaded ACL is the one ``acl_text`` declares, compared user by user."""
+
+    def users(lines: list[str]) -> list[str]:
+        return sorted(
+            " ".join(word for word in line.split() if word not in _NO_OP_RULES)
+            for line in lines
+            if line.strip()
+        )
+
+    return users(list(loaded.lines)) == users(acl_text.splitlines())
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the server needs after the files are written, and why.
 
     + restart_reasons: changed settings Redis reads only at start, or that it is not running
     + runtime_settings: ``(name, value)`` to ``CONFIG SET`` when no restart is needed
-    + acl_changed: users.acl differs; ``ACL LOAD`` unless the restart loads it anyway
+    + acl_changed: users.acl differs, or the server has not loaded it; ``ACL LOAD`` unless the
+      restart loads it anyway
     """
 
     restart_reasons: tuple[str, ...]
@@ -79,6 +115,7 @@ def decide(
     *,
     running: bool,
     admin_user: str,
+    loaded_acl: LoadedAcl | None = None,
 ) -> Decision:
     """The least disruptive action that puts the ``wanted_*`` files in force.
 
@@ -86,13 +123,17 @@ def decide(
     + running: whether redis-server.service is active; if not, only a (re)start applies anything
     + admin_user: the user runtime changes are made as; if its own entry changes (a new
       password), the running server would refuse it, so only a restart applies the files
+    + loaded_acl: what the running server has loaded; None when it could not be asked, and
+      then the files alone decide
     """
     current = parse_settings(current_conf or "")
     wanted = parse_settings(wanted_conf)
     changed = sorted(
         name for name in current.keys() | wanted.keys() if current.get(name) != wanted.get(name)
     )
-    acl_changed = (current_acl or "") != wanted_acl
+    acl_changed = (current_acl or "") != wanted_acl or (
+        loaded_acl is not None and not acl_in_force(loaded_acl, wanted_acl)
+    )
     restart = [name for name in changed if name not in RUNTIME_SETTINGS]
     # A setting only the old file had goes back to Redis's default, which CONFIG SET cannot name.
     restart += [name for name in changed if name in RUNTIME_SETTINGS and name not in wanted]
@@ -100,6 +141,8 @@ def decide(
         wanted_acl, admin_user
     ):
         restart.append(f"users.acl changes the {admin_user} user")
+    elif loaded_acl is not None and loaded_acl.admin_refused:
+        restart.append(f"the running server refuses the {admin_user} user's password")
     if not running:
         restart = ["the server is not running", *restart]
     runtime = () if restart else tuple((name, wanted[name]) for name in changed)

@@ -2,7 +2,9 @@
 
 PostgreSQL says which settings need a restart (``pg_settings.context = 'postmaster'``) and whether
 one is already owed (``pending_restart``). A changed pg_hba.conf or any other changed setting only
-needs a reload. Comparing the file on the host with the rendered one tells which settings change.
+needs a reload. Comparing the file on the host with the rendered one tells which settings change;
+the running server tells what an earlier run wrote but did not get applied (its reload or restart
+failed after the file was in place, or the run was cut there), which the file alone cannot show.
 """
 
 import re
@@ -22,10 +24,18 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class RunningServer:
-    """What the running server reports: each setting's context, and whether a restart is owed."""
+    """What the running server reports about its configuration.
+
+    + contexts: each setting's ``pg_settings.context``
+    + pending_restart: settings whose value in the files only a restart applies
+    + load_owed: the files were written after the server last loaded them
+    + file_errors: ``file:line: error`` for what the server finds wrong in the managed files
+    """
 
     contexts: dict[str, str]
     pending_restart: frozenset[str] = field(default_factory=frozenset)
+    load_owed: bool = False
+    file_errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class Decision:
     changed_settings: tuple[str, ...]
     restart_settings: tuple[str, ...]
     hba_changed: bool
+    load_owed: bool = False
 
     def describe(self) -> str:
         """One line for the deploy's output."""
@@ -44,6 +55,8 @@ class Decision:
             return f"restart PostgreSQL ({reasons})"
         if self.action is Action.RELOAD:
             what = [*self.changed_settings, *(["pg_hba.conf"] if self.hba_changed else [])]
+            if self.load_owed:
+                what.append("the files were written after PostgreSQL last loaded them")
             return f"reload PostgreSQL ({', '.join(what)})"
         return "configuration unchanged, no reload or restart"
 
@@ -83,7 +96,8 @@ def decide(
     """The least disruptive action that puts ``wanted_*`` in force.
 
     A setting PostgreSQL does not know yet (an extension's, before the library is loaded) is
-    treated as needing a restart: loading a library always does.
+    treated as needing a restart: loading a library always does. A restart or a reload the
+    server still owes for files already in place counts like a change.
     """
     current = parse_settings(current_conf or "")
     wanted = parse_settings(wanted_conf)
@@ -101,6 +115,6 @@ def decide(
     restart = tuple(sorted(set(restart) | server.pending_restart))
     if restart:
         return Decision(Action.RESTART, changed, restart, hba_changed)
-    if changed or hba_changed:
-        return Decision(Action.RELOAD, changed, (), hba_changed)
+    if changed or hba_changed or server.load_owed:
+        return Decision(Action.RELOAD, changed, (), hba_changed, server.load_owed)
     return Decision(Action.NONE, (), (), False)

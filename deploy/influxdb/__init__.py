@@ -24,6 +24,7 @@ from datalayer.influxdb.packages import package_plan
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.influxdb import InfluxDb
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY
+from deploy import dpkg
 from deploy.influxdb import operations
 
 # Where the setup step is uploaded: root's, beside nothing else of this project.
@@ -45,6 +46,9 @@ def _install_packages(spec: InfluxDb) -> None:
     distribution = host.get_fact(LinuxDistribution)["release_meta"]["ID"]
     plan = package_plan(spec, distribution)
     repository = plan.repository.repository
+    dpkg.finish_interrupted_install(
+        name="Finish an interrupted package install, waiting for a running apt or dpkg",
+    )
     apt.packages(
         name="Install curl and gpg to fetch and check the repository signing key",
         packages=["ca-certificates", "curl", "gpg"],

@@ -14,6 +14,7 @@ from datalayer.redis.layout import DEBIAN_LAYOUT
 from datalayer.redis.passwords import ADMIN_USER
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.redis import Redis
+from deploy import dpkg
 from deploy.redis import operations
 
 
@@ -43,6 +44,9 @@ def redis(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None
     layout = DEBIAN_LAYOUT
     # The Debian layout is always a package under systemd.
     assert layout.package is not None and layout.service is not None
+    dpkg.finish_interrupted_install(
+        name="Finish an interrupted package install, waiting for a running apt or dpkg",
+    )
     apt.packages(
         name=f"Install {layout.package}",
         packages=[layout.package],

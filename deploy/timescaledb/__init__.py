@@ -16,6 +16,7 @@ from datalayer.timescaledb.backup import RepositoryKeys
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY, package_plan
+from deploy import dpkg
 from deploy.timescaledb import backup, hooks, operations
 
 
@@ -71,6 +72,9 @@ def timescaledb(
     spec = environment.timescaledb
     layout = debian_layout(spec)
     assert layout.service is not None  # the Debian layout always runs under systemd
+    dpkg.finish_interrupted_install(
+        name="Finish an interrupted package install, waiting for a running apt or dpkg",
+    )
     _install_packages(environment)
     operations.cluster(
         name=f"Create the PostgreSQL {layout.cluster_name} cluster if missing",
@@ -78,7 +82,7 @@ def timescaledb(
         cluster=spec.cluster,
         data_directory=layout.data_directory,
     )
-    repository_changing = backup.repository(environment, layout, repository_keys)
+    repository_operations = backup.repository(environment, layout, repository_keys)
     operations.configuration(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
         version=spec.version,
@@ -92,7 +96,7 @@ def timescaledb(
         running=True,
         enabled=True,
     )
-    backup.verify_and_schedule(environment, layout, repository_changing)
+    backup.verify_and_schedule(environment, layout, repository_operations)
     hooks.install_runtime(plan)
     hooks.post_provision_hooks(
         name="Bring the database to the spec: roles, privileges, migrations, policies",

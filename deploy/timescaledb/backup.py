@@ -6,12 +6,10 @@ before the server restarts with archive_mode on, so its first archive attempt al
 works, then systemd timers take the full and differential backups.
 """
 
-import hashlib
 from io import StringIO
 
 from pydantic import SecretStr
-from pyinfra.context import host
-from pyinfra.facts.files import Sha256File
+from pyinfra.api.operation import OperationMeta
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
@@ -30,31 +28,24 @@ from datalayer.timescaledb.layout import PostgresqlLayout
 from deploy.timescaledb import pgbackrest
 
 
-def _is_current(path: str, content: str) -> bool:
-    """The host's file already holds ``content`` (compared by digest, never by reading it)."""
-    return host.get_fact(Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest()
-
-
 def repository(
     environment: EnvironmentSpec, layout: PostgresqlLayout, keys: RepositoryKeys | None
-) -> bool:
+) -> tuple[OperationMeta, ...]:
     """pgBackRest's configuration, the repository directory and the stanza.
 
     + environment: the validated environment spec
     + layout: the cluster's paths (pgBackRest's stanza points at its data directory)
     + keys: the S3 repository's keys (``repository_keys``), None for a posix repository
 
-    Returns whether the repository changes in this deploy (configuration or stanza), which
-    ``verify_and_schedule`` needs to know.
+    Returns the operations that change the repository (configuration, keys, stanza): whether
+    they did is what ``verify_and_schedule`` needs to know. Nothing here reads the host while the
+    deploy is prepared: a host whose package install was cut has no postgres user to read it as
+    until ``deploy.dpkg.finish_interrupted_install`` has run.
     """
     backup = environment.timescaledb.backup
     paths = PGBACKREST_PATHS
     pgbackrest_conf = render_pgbackrest_conf(environment.timescaledb, layout, environment.name)
     keys_file = None if keys is None else render_repository_keys(backup, keys, environment.name)
-    configuration_current = _is_current(paths.config_file, pgbackrest_conf) and (
-        keys_file is None or _is_current(paths.keys_file, keys_file)
-    )
-    status = host.get_fact(pgbackrest.PgbackrestStanza, stanza=backup.stanza)
 
     files.directory(
         name=f"Create {paths.config_directory}",
@@ -78,7 +69,7 @@ def repository(
             group="postgres",
             mode="750",
         )
-    files.put(
+    configuration = files.put(
         name=f"Install {paths.config_file}",
         src=StringIO(pgbackrest_conf),
         dest=paths.config_file,
@@ -86,7 +77,7 @@ def repository(
         group="postgres",
         mode="640",
     )
-    pgbackrest.repository_keys(
+    keys_installed = pgbackrest.repository_keys(
         name=(
             "Remove the keys of an earlier S3 repository, if any"
             if keys_file is None
@@ -95,21 +86,23 @@ def repository(
         path=paths.keys_file,
         content=None if keys_file is None else SecretStr(keys_file),
     )
-    pgbackrest.stanza(
+    stanza = pgbackrest.stanza(
         name=f"Create the pgBackRest stanza {backup.stanza} if missing",
         stanza=backup.stanza,
     )
-    return not configuration_current or status is None or not status.exists
+    return configuration, keys_installed, stanza
 
 
 def verify_and_schedule(
-    environment: EnvironmentSpec, layout: PostgresqlLayout, repository_changing: bool
+    environment: EnvironmentSpec,
+    layout: PostgresqlLayout,
+    repository_operations: tuple[OperationMeta, ...],
 ) -> None:
     """Check that the running server archives, then schedule the backups.
 
     + environment: the validated environment spec
     + layout: the cluster's paths and service
-    + repository_changing: what ``repository`` returned
+    + repository_operations: what ``repository`` returned
     """
     spec = environment.timescaledb
     backup = spec.backup
@@ -120,7 +113,7 @@ def verify_and_schedule(
         version=int(version),
         cluster=cluster,
         archive_command=archive_command(backup),
-        repository_changing=repository_changing,
+        repository_operations=repository_operations,
     )
     units = backup_units(backup)
     services = [

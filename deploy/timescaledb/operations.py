@@ -15,7 +15,7 @@ from pyinfra.operations import files
 
 from datalayer.timescaledb.changes import Action, decide
 from datalayer.timescaledb.layout import PostgresqlLayout
-from deploy.timescaledb.facts import PostgresqlRunningServer
+from deploy.timescaledb.facts import PostgresqlRunningServer, file_errors_sql, run_psql
 
 
 def _psql(version: int, cluster: str, sql: str, summary: str) -> StringCommand:
@@ -60,12 +60,21 @@ def configuration(
 
     The decision comes from PostgreSQL itself: a changed setting whose ``pg_settings.context`` is
     ``postmaster``, or a restart it already owes (``pending_restart``), restarts; any other change,
-    pg_hba.conf included, reloads; no change does neither.
+    pg_hba.conf included, reloads; no change does neither. The running server is judged as well
+    as the files, so that a run whose reload or restart failed after writing them (or that was
+    cut there) is finished by the next one although the files no longer differ: files written
+    after the server last loaded them reload, a setting in them only a restart applies restarts.
+
+    Stops, naming file, line and error, when PostgreSQL finds an error in the files once they
+    are in force: it would otherwise go on running with the old value, silently.
     """
     cluster_name = layout.cluster_name.split("/")[1]
+    managed = (layout.postgresql_conf, layout.pg_hba_conf)
     current_conf = host.get_fact(FileContents, path=layout.postgresql_conf)
     current_hba = host.get_fact(FileContents, path=layout.pg_hba_conf)
-    server = host.get_fact(PostgresqlRunningServer, version=version, cluster=cluster_name)
+    server = host.get_fact(
+        PostgresqlRunningServer, version=version, cluster=cluster_name, files=managed
+    )
     decision = decide(
         None if current_conf is None else "\n".join(current_conf) + "\n",
         postgresql_conf,
@@ -80,8 +89,29 @@ def configuration(
         yield from files.put._inner(
             src=StringIO(content), dest=path, user="postgres", group="postgres", mode=mode
         )
+    check = _file_errors_check(version, cluster_name, managed)
     if decision.action is Action.NONE:
+        if server is not None and server.file_errors:
+            yield check
+            return
         host.noop(decision.describe())
         return
     verb = "restart" if decision.action is Action.RESTART else "reload"
     yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
+    yield check
+
+
+def _file_errors_check(version: int, cluster: str, files: tuple[str, ...]) -> StringCommand:
+    """Fails, printing ``file:line: setting: error`` for each, when PostgreSQL finds errors in
+    ``files`` (its own words: 'setting could not be applied' for a value it refuses)."""
+    sql = (
+        "SELECT sourcefile || ':' || sourceline || ': ' "
+        "|| CASE WHEN setting = '' THEN '' ELSE setting || ': ' END || error "
+        f"FROM ({file_errors_sql(files)}) AS errors"
+    )
+    return StringCommand(
+        f"errors=$({run_psql(version, cluster, sql)})",
+        '&& test -z "$errors" || { echo "$errors" >&2; exit 1; }',
+        "#",
+        "PostgreSQL finds no error in the files",
+    )

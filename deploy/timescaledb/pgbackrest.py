@@ -12,12 +12,12 @@ from collections.abc import Generator
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
 from pyinfra.api.facts import FactBase
-from pyinfra.api.operation import operation
+from pyinfra.api.operation import OperationMeta, operation
 from pyinfra.context import host
 from pyinfra.facts.files import File, Sha256File
 
 from datalayer.timescaledb.backup import StanzaStatus, check_reason
-from deploy.timescaledb.facts import PostgresqlArchiver
+from deploy.timescaledb.facts import PostgresqlArchiver, as_postgres
 
 KEYS_FILE_OWNER = ("root", "postgres")
 KEYS_FILE_MODE = 640
@@ -25,18 +25,23 @@ KEYS_FILE_MODE = 640
 
 def pgbackrest(stanza: str, command: str, *options: str) -> str:
     """The shell command that runs pgBackRest ``command`` on ``stanza`` as postgres."""
-    return " ".join(["runuser -u postgres -- pgbackrest", f"--stanza={stanza}", *options, command])
+    return "runuser -u postgres -- " + _arguments(stanza, command, *options)
+
+
+def _arguments(stanza: str, command: str, *options: str) -> str:
+    return " ".join(["pgbackrest", f"--stanza={stanza}", *options, command])
 
 
 class PgbackrestStanza(FactBase[StanzaStatus | None]):
     """The stanza's status in the repository the host's configuration names (``pgbackrest
-    info``); None while pgBackRest is not installed."""
+    info``); None while pgBackRest is not installed, or is unpacked but its postgres user not
+    created yet."""
 
     def requires_command(self, stanza: str) -> str:
         return "pgbackrest"
 
     def command(self, stanza: str) -> str:
-        return pgbackrest(stanza, "info", "--output=json")
+        return as_postgres(_arguments(stanza, "info", "--output=json"))
 
     @staticmethod
     def default() -> StanzaStatus | None:
@@ -79,19 +84,30 @@ def stanza(stanza: str) -> Generator[StringCommand, None, None]:
 
 @operation()
 def check(
-    stanza: str, version: int, cluster: str, archive_command: str, repository_changing: bool
+    stanza: str,
+    version: int,
+    cluster: str,
+    archive_command: str,
+    repository_operations: tuple[OperationMeta, ...],
 ) -> Generator[StringCommand, None, None]:
     """Prove that the server archives to the stanza's repository (``pgbackrest check``).
 
     + stanza: the stanza's name
     + version, cluster: the PostgreSQL cluster
     + archive_command: the archive_command the server should be running with
-    + repository_changing: pgBackRest's configuration or the stanza changes in this deploy
+    + repository_operations: the operations that install pgBackRest's configuration and keys
+      and create the stanza: the repository changes in this deploy when one of them does
 
     A failed check fails the deploy. The check runs only when something it proves may have
     changed, or the server reports that archiving fails (``check_reason``); otherwise the
     archiver's counters are the evidence and the operation changes nothing.
     """
+    # Executed operations say whether they changed something; while pyinfra only plans (a run
+    # without --yes), whether they will.
+    repository_changing = any(
+        operation.did_change() if operation.is_complete() else operation.will_change
+        for operation in repository_operations
+    )
     archiver = host.get_fact(PostgresqlArchiver, version=version, cluster=cluster)
     reason = check_reason(archiver, archive_command, repository_changing)
     if reason is None:

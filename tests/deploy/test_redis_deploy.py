@@ -213,3 +213,38 @@ def test_missing_secret_stops_before_any_change(
     assert f"secret {variable} is not set" in result.output
     assert "Traceback" not in result.output
     assert redis_droplet.files_digest() == before
+
+
+def test_acl_load_that_failed_after_the_file_was_written_is_done_by_the_next_run(
+    deployment: Deployment, redis_droplet: RedisDroplet, redis_first_deploy: DeployResult
+) -> None:
+    # Redis turns away the deploy's connection with "max number of clients reached" while one
+    # other client holds the only slot: the ACL LOAD fails after users.acl was written.
+    variable = redis_droplet.spec.users.app.password_secret
+    password = secrets.token_urlsafe(24)
+    redis_droplet.secret_files[variable].write_text(password)
+    maxclients = redis_droplet.config("maxclients")
+    redis_droplet.admin("CONFIG", "SET", "maxclients", "1")
+    holder = (
+        'echo $$ > /run/datalayer-test-client.pid; exec python3 -c "'
+        "import socket, time; client = socket.socket(socket.AF_UNIX); "
+        f"client.connect('{DEBIAN_LAYOUT.socket}'); time.sleep(120)\""
+    )
+    subprocess.run(
+        ["docker", "exec", "--detach", redis_droplet.container, "sh", "-c", holder], check=True
+    )
+    redis_droplet.sh("sleep 1; test -s /run/datalayer-test-client.pid")
+    try:
+        failed = deployment.deploy()
+    finally:
+        redis_droplet.sh("kill $(cat /run/datalayer-test-client.pid); sleep 1")
+        redis_droplet.admin("CONFIG", "SET", "maxclients", maxclients)
+    assert not failed.succeeded, failed.output
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    assert digest in redis_droplet.sh(f"cat {DEBIAN_LAYOUT.acl_file}")
+    assert digest not in redis_droplet.admin("ACL", "GETUSER", "app").splitlines()
+    result = deployment.deploy(verbose=True)
+    assert result.succeeded, result.output
+    assert "ACL LOAD" in result.output
+    assert password not in result.output
+    assert digest in redis_droplet.admin("ACL", "GETUSER", "app").splitlines()

@@ -154,3 +154,56 @@ def test_timescale_repository_plan_is_signed_and_changes_nothing_in_dry_run(
     assert any("timescaledb-2-postgresql-17" in line for line in planned)
     repositories = "/etc/apt/sources.list.d/pgdg.list /etc/apt/sources.list.d/timescaledb.list"
     assert deployment.sh(f"ls {repositories} 2>&1 | grep -c 'No such file'") == "2"
+
+
+# A runtime drop-in (gone at the next boot) that makes `systemctl reload` fail: it stands for any
+# reload that fails once the new file is in place (a dropped link, a busy systemd).
+FAILING_RELOAD = (
+    "/run/systemd/system/postgresql@17-main.service.d/datalayer-test-failing-reload.conf"
+)
+
+
+def test_reload_that_failed_after_the_file_was_written_is_done_by_the_next_run(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    # From the repository's spec (earlier tests leave others), so that the change only reloads.
+    assert deployment.deploy().succeeded
+    stack = changed_stack(lambda t: t.setdefault("settings", {}).update(work_mem="11MB"))
+    deployment.sh(
+        f"mkdir -p $(dirname {FAILING_RELOAD}) && "
+        f"printf '[Service]\\nExecReload=\\nExecReload=/bin/false\\n' > {FAILING_RELOAD} && "
+        "systemctl daemon-reload"
+    )
+    try:
+        failed = deployment.deploy(stack)
+    finally:
+        deployment.sh(f"rm {FAILING_RELOAD} && systemctl daemon-reload")
+    assert not failed.succeeded, failed.output
+    assert deployment.sh("grep -c 11MB /etc/postgresql/17/main/postgresql.conf") == "1"
+    assert deployment.sql("SHOW work_mem") != "11MB"
+    result = deployment.deploy(stack, verbose=True)
+    assert result.succeeded, result.output
+    assert "the files were written after PostgreSQL last loaded them" in result.output
+    assert deployment.sql("SHOW work_mem") == "11MB"
+    back = deployment.deploy()  # leave the droplet as the repository's spec says
+    assert back.succeeded, back.output
+
+
+def test_setting_postgresql_refuses_stops_the_deploy_naming_file_and_line(
+    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
+) -> None:
+    stack = changed_stack(lambda t: t.setdefault("settings", {}).update(log_statement="every"))
+    result = deployment.deploy(stack)
+    assert not result.succeeded, result.output
+    line = deployment.sh("grep -n '^log_statement' /etc/postgresql/17/main/postgresql.conf")
+    number = line.split(":")[0]
+    assert (
+        f"/etc/postgresql/17/main/postgresql.conf:{number}: log_statement: "
+        "setting could not be applied" in result.output
+    )
+    assert deployment.sql("SHOW log_statement") != "every"
+    # The next run meets the same file: it stops again rather than report nothing to do.
+    again = deployment.deploy(stack)
+    assert not again.succeeded, again.output
+    back = deployment.deploy()
+    assert back.succeeded, back.output

@@ -68,3 +68,17 @@ def test_parse_settings_handles_quotes_comments_and_last_wins() -> None:
 def test_describe_names_the_reason() -> None:
     decision = decide(CONF, CONF.replace("1GB", "2GB"), HBA, HBA, SERVER)
     assert decision.describe() == "restart PostgreSQL (shared_buffers)"
+
+
+def test_files_newer_than_the_last_load_reload_though_unchanged() -> None:
+    server = RunningServer(CONTEXTS, load_owed=True)
+    decision = decide(CONF, CONF, HBA, HBA, server)
+    assert decision.action is Action.RELOAD
+    assert decision.describe() == (
+        "reload PostgreSQL (the files were written after PostgreSQL last loaded them)"
+    )
+
+
+def test_files_newer_than_the_last_load_with_an_owed_restart_restart() -> None:
+    server = RunningServer(CONTEXTS, frozenset({"shared_buffers"}), load_owed=True)
+    assert decide(CONF, CONF, HBA, HBA, server).action is Action.RESTART

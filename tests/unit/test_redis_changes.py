@@ -1,6 +1,13 @@
 """CONFIG SET, ACL LOAD or restart: the least disruptive action for what changed."""
 
-from datalayer.redis.changes import RUNTIME_SETTINGS, decide, parse_settings, user_rules
+from datalayer.redis.changes import (
+    RUNTIME_SETTINGS,
+    LoadedAcl,
+    acl_in_force,
+    decide,
+    parse_settings,
+    user_rules,
+)
 
 CONF = """# header
 bind 127.0.0.1
@@ -113,3 +120,44 @@ def test_parse_settings_joins_repeated_directives_in_order() -> None:
 
 def test_user_rules_of_an_undeclared_user_is_none() -> None:
     assert user_rules(ACL, "reader") is None
+
+
+# ACL LIST of Redis 8.0.2 (Debian 13's redis-server in the sandbox image) after loading ACL:
+# each user rebuilt from scratch, the sanitize-payload flag printed, resetpass and resetkeys gone
+# (Redis 8.0 src/acl.c:422-423 ACLCreateUser, :846-905 ACLDescribeUser), users sorted by name.
+LOADED = LoadedAcl(
+    (
+        "user admin on sanitize-payload #aaaa resetchannels -@all +config|set",
+        "user app on sanitize-payload #bbbb ~price:* resetchannels -@all +@read +@write",
+        "user default off sanitize-payload resetchannels -@all",
+    )
+)
+
+
+def test_acl_list_of_the_loaded_file_is_in_force() -> None:
+    assert acl_in_force(LOADED, ACL)
+
+
+def test_acl_list_with_another_password_is_not_in_force() -> None:
+    assert not acl_in_force(LOADED, ACL.replace("#bbbb", "#cccc"))
+
+
+def test_unchanged_file_the_server_has_not_loaded_loads_the_acl() -> None:
+    wanted = ACL.replace("#bbbb", "#cccc")
+    decision = decide(
+        CONF, CONF, wanted, wanted, running=True, admin_user="admin", loaded_acl=LOADED
+    )
+    assert decision.acl_load
+    assert not decision.restart
+
+
+def test_loaded_acl_as_in_the_file_does_nothing() -> None:
+    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin", loaded_acl=LOADED)
+    assert not decision.acl_load
+    assert not decision.restart
+
+
+def test_server_refusing_the_admin_password_restarts() -> None:
+    refused = LoadedAcl((), admin_refused=True)
+    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin", loaded_acl=refused)
+    assert decision.restart_reasons == ("the running server refuses the admin user's password",)
