@@ -412,11 +412,13 @@ def _converge_history(
     """
     if not aggregate.materialize_history:
         return
+    # Through to_jsonb: a ledger from before this column has none until the apply adds it, and
+    # ``check`` must read such a ledger too (as not materialized).
     recorded = connection.execute(
-        sql.SQL("SELECT {} IS NOT NULL FROM {} WHERE view = %s").format(
-            sql.Identifier(HISTORY_COLUMN), AGGREGATE_LEDGER
+        sql.SQL("SELECT to_jsonb(ledger) ->> %s IS NOT NULL FROM {} ledger WHERE view = %s").format(
+            AGGREGATE_LEDGER
         ),
-        (aggregate.view,),
+        (HISTORY_COLUMN, aggregate.view),
     ).fetchone()
     if recorded is not None and recorded[0]:
         context.tell(Status.UNCHANGED, "history", aggregate.view, "materialized")

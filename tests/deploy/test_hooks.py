@@ -294,6 +294,24 @@ def test_command_line_refuses_a_password_in_the_dsn() -> None:
     assert "--dsn holds a password: give it in PGPASSWORD or PGPASSFILE" in completed.stderr
 
 
+def test_a_ledger_from_before_history_materialization_is_checked_then_completed(
+    deployment: Deployment, first_deploy: DeployResult
+) -> None:
+    # Ledgers written before history_materialized_at existed: check must read them, apply
+    # adds the column (and, on the Community edition, materializes the views' history).
+    deployment.sql(
+        "ALTER TABLE datalayer.continuous_aggregates DROP COLUMN history_materialized_at",
+        "trading",
+    )
+    checked = run_remote(deployment, deployed_plan(), "check")
+    assert checked.returncode == 3, checked.stdout + checked.stderr
+    added = "ledger datalayer: continuous_aggregates.history_materialized_at added"
+    assert f"would be changed {added}" in checked.stdout
+    applied = run_remote(deployment, deployed_plan(), "apply")
+    assert f"changed {added}" in applied.stdout, applied.stdout + applied.stderr
+    assert run_remote(deployment, deployed_plan(), "check").returncode == 0
+
+
 # --- The timescaledb extension's version ------------------------------------------------------
 
 
