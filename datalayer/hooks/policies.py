@@ -412,36 +412,10 @@ def _converge_history(
     """
     if not aggregate.materialize_history:
         return
-    # Through to_jsonb: a ledger from before this column has none until the apply adds it, and
-    # ``check`` must read such a ledger too (as not materialized).
-    recorded = connection.execute(
-        sql.SQL("SELECT to_jsonb(ledger) ->> %s IS NOT NULL FROM {} ledger WHERE view = %s").format(
-            AGGREGATE_LEDGER
-        ),
-        (HISTORY_COLUMN, aggregate.view),
-    ).fetchone()
-    if recorded is not None and recorded[0]:
+    if _history_materialized(connection, aggregate.view):
         context.tell(Status.UNCHANGED, "history", aggregate.view, "materialized")
         return
-    schema, name = _hypertable_name(aggregate.view)
-    boundaries = [
-        row[0]
-        for row in connection.execute(
-            "SELECT generate_series(time_bucket(%(window)s::interval, min(ch.range_start)), "
-            "least(max(ch.range_end), now() - %(end_offset)s::interval), %(window)s::interval) "
-            "FROM timescaledb_information.chunks ch "
-            "JOIN timescaledb_information.continuous_aggregates c "
-            "ON (ch.hypertable_schema, ch.hypertable_name) = "
-            "(c.hypertable_schema, c.hypertable_name) "
-            "WHERE c.view_schema = %(schema)s AND c.view_name = %(name)s",
-            {
-                "window": aggregate.history_window,
-                "end_offset": aggregate.end_offset,
-                "schema": schema,
-                "name": name,
-            },
-        ).fetchall()
-    ]
+    boundaries = _history_boundaries(connection, aggregate)
     windows = list(itertools.pairwise(boundaries))
     view = sql.Literal(aggregate.view)
     statements: list[Statement] = [
@@ -479,3 +453,37 @@ def _converge_history(
             ),
             (aggregate.view,),
         )
+
+
+def _history_materialized(connection: Connection, view: str) -> bool:
+    """Whether the ledger says the view's history was materialized."""
+    # Through to_jsonb: a ledger from before this column has none until the apply adds it, and
+    # ``check`` must read such a ledger too (as not materialized).
+    row = connection.execute(
+        sql.SQL("SELECT to_jsonb(ledger) ->> %s IS NOT NULL FROM {} ledger WHERE view = %s").format(
+            AGGREGATE_LEDGER
+        ),
+        (HISTORY_COLUMN, view),
+    ).fetchone()
+    return row is not None and bool(row[0])
+
+
+def _history_boundaries(connection: Connection, aggregate: ContinuousAggregatePlan) -> list[object]:
+    """Window boundaries over the view's hypertable's chunks, ``history_window`` apart and
+    aligned by ``time_bucket`` on that width, up to ``end_offset`` ago; none without chunks."""
+    schema, name = _hypertable_name(aggregate.view)
+    rows = connection.execute(
+        "SELECT generate_series(time_bucket(%(window)s::interval, min(ch.range_start)), "
+        "least(max(ch.range_end), now() - %(end_offset)s::interval), %(window)s::interval) "
+        "FROM timescaledb_information.chunks ch "
+        "JOIN timescaledb_information.continuous_aggregates c "
+        "ON (ch.hypertable_schema, ch.hypertable_name) = (c.hypertable_schema, c.hypertable_name) "
+        "WHERE c.view_schema = %(schema)s AND c.view_name = %(name)s",
+        {
+            "window": aggregate.history_window,
+            "end_offset": aggregate.end_offset,
+            "schema": schema,
+            "name": name,
+        },
+    ).fetchall()
+    return [row[0] for row in rows]
