@@ -8,7 +8,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from datalayer.spec.backup import Backup
 from datalayer.spec.base import SpecModel
@@ -25,10 +25,11 @@ from datalayer.spec.types import (
     SecretName,
     SettingName,
 )
+from datalayer.timescaledb import catalogue
+from datalayer.timescaledb.catalogue import SettingValue, setting_text
 from datalayer.tuning import HostResources, StorageType, tune
-from datalayer.units import parse_memory
 
-SUPPORTED_POSTGRESQL_VERSIONS = (15, 16, 17, 18)
+SUPPORTED_POSTGRESQL_VERSIONS = catalogue.SUPPORTED_MAJORS
 
 # PostgreSQL's own authentication methods. Those outside the two allow-lists below are rejected
 # with a message that says why, rather than as an unknown word.
@@ -72,13 +73,11 @@ SETTINGS_WITH_DEDICATED_FIELDS = {
     "archive_timeout": "timescaledb.backup.archive_timeout",
 }
 
-# Tuned settings whose value is a memory size; overrides of these must carry a unit so that a
-# bare number is never read as 8 kB pages by accident.
-MEMORY_SETTINGS = frozenset(
-    {
-        "shared_buffers", "effective_cache_size", "maintenance_work_mem", "work_mem",
-        "wal_buffers", "min_wal_size", "max_wal_size",
-    }
+# Dedicated fields that become a postgresql.conf setting of the same name, judged by PostgreSQL's
+# catalogue like any override.
+_FIELDS_THAT_ARE_SETTINGS = (
+    "max_connections", "superuser_reserved_connections", "reserved_connections", "port",
+    "timezone",
 )  # fmt: skip
 
 
@@ -298,8 +297,63 @@ class TimescaleDb(SpecModel):
     backup: Backup = Backup()
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
     host unless ``repository`` names object storage."""
-    settings: dict[SettingName, str | int | float | bool] = {}
+    settings: dict[SettingName, SettingValue] = {}
     """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""
+
+    @field_validator(*_FIELDS_THAT_ARE_SETTINGS)
+    @classmethod
+    def _field_judged_by_postgresql(cls, value: SettingValue, info: ValidationInfo) -> SettingValue:
+        version = info.data.get("version")
+        if version in SUPPORTED_POSTGRESQL_VERSIONS and info.field_name is not None:
+            _judge_setting(version, info.field_name, value, label=None)
+        return value
+
+    @field_validator("logging")
+    @classmethod
+    def _logging_judged_by_postgresql(cls, value: Logging, info: ValidationInfo) -> Logging:
+        version = info.data.get("version")
+        if version in SUPPORTED_POSTGRESQL_VERSIONS:
+            for name, setting in value.model_dump().items():
+                _judge_setting(version, name, setting, label=f"{name}: ")
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_judged_by_postgresql(
+        cls, value: dict[str, SettingValue], info: ValidationInfo
+    ) -> dict[str, SettingValue]:
+        for name, setting in value.items():
+            if name in SETTINGS_WITH_DEDICATED_FIELDS:
+                raise ValueError(
+                    f"settings.{name} cannot be overridden here; "
+                    f"set {SETTINGS_WITH_DEDICATED_FIELDS[name]} instead"
+                )
+            version = info.data.get("version")
+            if version in SUPPORTED_POSTGRESQL_VERSIONS:
+                _judge_setting(version, name, setting, label=f"settings.{name}: ")
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _role_settings_judged_by_postgresql(
+        cls, value: list[LoginRole], info: ValidationInfo
+    ) -> list[LoginRole]:
+        version = info.data.get("version")
+        if version not in SUPPORTED_POSTGRESQL_VERSIONS:
+            return value
+        for index, role in enumerate(value):
+            for name, setting in role.settings.items():
+                label = f"roles[{index}] ({role.name}): settings.{name}: "
+                known = _judge_setting(version, name, setting, label=label)
+                if known.context != "user":
+                    # ALTER ROLE ... SET, run by the hooks as a superuser, would apply even a
+                    # superuser-only setting at each login of this role: only 'user' settings
+                    # are ones the role could have set for itself.
+                    raise ValueError(
+                        f"{label}{setting!r} needs a superuser to set ({name}'s context is "
+                        f"{known.context}); a login role may carry only settings of context user"
+                    )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -316,12 +370,6 @@ class TimescaleDb(SpecModel):
                 f"max_connections {self.max_connections} must be above the reserved connections "
                 f"(superuser_reserved_connections + reserved_connections = {reserved})"
             )
-        for name in self.settings:
-            if name in SETTINGS_WITH_DEDICATED_FIELDS:
-                raise ValueError(
-                    f"settings.{name} cannot be overridden here; "
-                    f"set {SETTINGS_WITH_DEDICATED_FIELDS[name]} instead"
-                )
         for index, rule in enumerate(self.hba):
             if rule.type == "hostssl" and not self.tls.enabled:
                 raise ValueError(f"hba[{index}] is 'hostssl' but tls.enabled is false")
@@ -344,15 +392,9 @@ class TimescaleDb(SpecModel):
         return self
 
     def _check_memory_overrides(self) -> None:
-        for name in MEMORY_SETTINGS & self.settings.keys():
-            value = self.settings[name]
-            if not isinstance(value, str):
-                raise ValueError(f"settings.{name}: {value!r} needs a unit, e.g. '512MB'")
-            try:
-                parse_memory(value)
-            except ValueError as error:
-                raise ValueError(f"settings.{name}: {error}") from None
-        shared_buffers = parse_memory(self.tuned_settings()["shared_buffers"])
+        shared_buffers = catalogue.memory_bytes(
+            self.version, "shared_buffers", self.tuned_settings()["shared_buffers"]
+        )
         if shared_buffers >= self.resources.memory:
             raise ValueError(
                 f"shared_buffers {self.tuned_settings()['shared_buffers']} is not below the "
@@ -366,11 +408,22 @@ class TimescaleDb(SpecModel):
             max_connections=self.max_connections,
             pg_major=self.version,
         )
-        overrides = {name: _setting_text(value) for name, value in self.settings.items()}
+        overrides = {name: setting_text(value) for name, value in self.settings.items()}
         return tuned | overrides
 
 
-def _setting_text(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
+def _judge_setting(
+    version: int, name: str, value: SettingValue, *, label: str | None
+) -> catalogue.Setting:
+    """The catalogue's entry for ``name``, or the reason PostgreSQL ``version`` would refuse
+    ``name = value``. ``label`` names the key inside the field being validated, followed by the
+    value; None when the field is the setting itself, whose key and value the error line names.
+    """
+    known = catalogue.lookup(version, name)
+    try:
+        if known is None:
+            raise ValueError(catalogue.unknown_name(version, name))
+        catalogue.judge(known, value)
+    except ValueError as error:
+        raise ValueError(str(error) if label is None else f"{label}{value!r} {error}") from None
+    return known

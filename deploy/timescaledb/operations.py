@@ -59,8 +59,9 @@ def configuration(
     + pg_hba_conf: the rendered pg_hba.conf
 
     The decision comes from PostgreSQL itself: a changed setting whose ``pg_settings.context`` is
-    ``postmaster``, or a restart it already owes (``pending_restart``), restarts; any other change,
-    pg_hba.conf included, reloads; no change does neither.
+    ``postmaster`` (from the running server, else from the catalogue of this major version), or a
+    restart it already owes (``pending_restart``), restarts; any other change, pg_hba.conf
+    included, reloads; no change does neither.
     """
     cluster_name = layout.cluster_name.split("/")[1]
     current_conf = host.get_fact(FileContents, path=layout.postgresql_conf)
@@ -72,6 +73,7 @@ def configuration(
         None if current_hba is None else "\n".join(current_hba) + "\n",
         pg_hba_conf,
         server,
+        version,
     )
     for content, path, mode in (
         (postgresql_conf, layout.postgresql_conf, "644"),

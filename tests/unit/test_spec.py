@@ -218,3 +218,150 @@ def test_stack_file_without_config_reports_missing_section(tmp_path: Path) -> No
     (tmp_path / "Pulumi.empty.yaml").write_text("config: {}\n")
     with pytest.raises(SpecError, match=r"datalayer:timescaledb: Field required"):
         load_environment("empty", tmp_path)
+
+
+# --- Settings judged against PostgreSQL's own catalogue (datalayer/timescaledb/settings_catalogue)
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        pytest.param(
+            {"settings": {"wrk_mem": "64MB"}},
+            "timescaledb.settings: settings.wrk_mem: '64MB' is not a setting PostgreSQL 17 knows "
+            "(did you mean work_mem?)",
+            id="unknown-name-with-suggestion",
+        ),
+        pytest.param(
+            {"settings": {"timescaledb.max_background_worker": 8}},
+            "settings.timescaledb.max_background_worker: 8 is not a setting PostgreSQL 17 knows",
+            id="unknown-extension-name",
+        ),
+        pytest.param(
+            {"settings": {"shared_buffers": "16kB"}},
+            "settings.shared_buffers: '16kB' is outside shared_buffers's range (128kB ..",
+            id="shared-buffers-below-minimum",
+        ),
+        pytest.param(
+            {"settings": {"effective_io_concurrency": 1001}},
+            "settings.effective_io_concurrency: 1001 is outside effective_io_concurrency's range "
+            "(0 .. 1000)",
+            id="integer-above-maximum",
+        ),
+        pytest.param(
+            {"settings": {"work_mem": "64 MiB"}},
+            "settings.work_mem: '64 MiB' has an unknown unit 'MiB'",
+            id="unit-postgresql-does-not-read",
+        ),
+        pytest.param(
+            {"settings": {"statement_timeout": "30sec"}},
+            "settings.statement_timeout: '30sec' has an unknown unit 'sec'",
+            id="time-unit-postgresql-does-not-read",
+        ),
+        pytest.param(
+            {"settings": {"wal_level": "banana"}},
+            "settings.wal_level: 'banana' is not one of minimal, replica, logical",
+            id="enum-value",
+        ),
+        pytest.param(
+            {"settings": {"jit": "maybe"}},
+            "settings.jit: 'maybe' is not a boolean",
+            id="boolean-value",
+        ),
+        pytest.param(
+            {"settings": {"max_parallel_workers": True}},
+            "settings.max_parallel_workers: True is a boolean, but max_parallel_workers is of "
+            "type integer",
+            id="boolean-for-integer",
+        ),
+        pytest.param(
+            {"settings": {"server_version_num": 170012}},
+            "settings.server_version_num: 170012 is fixed when PostgreSQL is built",
+            id="read-only-setting",
+        ),
+        pytest.param(
+            {"max_connections": 10000000},
+            "datalayer:timescaledb.max_connections: 10000000 is outside max_connections's range "
+            "(1 .. 262143)",
+            id="max-connections-above-maximum",
+        ),
+        pytest.param(
+            {"logging": {"log_min_duration_statement": "banana"}},
+            "timescaledb.logging: log_min_duration_statement: 'banana' is not an integer",
+            id="log-min-duration-statement-not-a-duration",
+        ),
+    ],
+)
+def test_setting_postgresql_would_refuse_is_refused(
+    timescaledb_config: dict[str, Any], change: dict[str, Any], fragment: str
+) -> None:
+    timescaledb_config |= change
+    message = error_of(timescaledb_config)
+    assert fragment in message
+    assert len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "settings"),
+    [
+        pytest.param(15, {"work_mem": "64MB"}, id="15"),
+        pytest.param(16, {"work_mem": "64MB"}, id="16"),
+        pytest.param(18, {"io_method": "worker"}, id="18-setting-new-in-18"),
+    ],
+)
+def test_settings_are_judged_by_their_own_version(
+    timescaledb_config: dict[str, Any], version: int, settings: dict[str, Any]
+) -> None:
+    timescaledb_config |= {"version": version, "settings": settings}
+    assert parse(timescaledb_config).timescaledb.settings == settings
+
+
+def test_setting_of_a_later_version_is_refused(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["settings"] = {"io_method": "worker"}
+    assert "settings.io_method: 'worker' is not a setting PostgreSQL 17 knows" in error_of(
+        timescaledb_config
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [
+        pytest.param(
+            {"session_replication_role": "replica"},
+            "roles[0] (app): settings.session_replication_role: 'replica' needs a superuser to "
+            "set (session_replication_role's context is superuser)",
+            id="superuser-setting",
+        ),
+        pytest.param(
+            {"statment_timeout": "30s"},
+            "roles[0] (app): settings.statment_timeout: '30s' is not a setting PostgreSQL 17 "
+            "knows (did you mean statement_timeout?)",
+            id="unknown-name",
+        ),
+        pytest.param(
+            {"statement_timeout": "thirty"},
+            "roles[0] (app): settings.statement_timeout: 'thirty' is not an integer",
+            id="bad-value",
+        ),
+        pytest.param(
+            {"max_connections": 10},
+            "roles[0] (app): settings.max_connections: 10 needs a superuser to set "
+            "(max_connections's context is postmaster)",
+            id="server-setting",
+        ),
+    ],
+)
+def test_role_setting_a_login_role_cannot_carry_is_refused(
+    timescaledb_config: dict[str, Any], settings: dict[str, Any], fragment: str
+) -> None:
+    timescaledb_config["roles"][0]["settings"] = settings
+    assert fragment in error_of(timescaledb_config)
+
+
+def test_role_setting_of_context_user_is_accepted(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["roles"][0]["settings"] = {
+        "statement_timeout": "30s",
+        "default_transaction_read_only": True,
+    }
+    spec = parse(timescaledb_config).timescaledb
+    assert spec.roles[0].settings["statement_timeout"] == "30s"
