@@ -5,10 +5,18 @@ components compute nothing themselves but ask this model and the tuning function
 """
 
 import re
+from contextvars import ContextVar
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from datalayer.spec.backup import Backup
 from datalayer.spec.base import SpecModel
@@ -217,6 +225,10 @@ class Access(StrEnum):
     """SELECT on every table, view and continuous aggregate, including those created later."""
 
 
+# The PostgreSQL version of the TimescaleDb spec being validated, for the models nested in it
+# (pydantic's validation context is the loader's to give, and it gives none).
+_POSTGRESQL_VERSION: ContextVar[int | None] = ContextVar("postgresql_version", default=None)
+
 # Per-role settings that would hand a login role more than its access level grants.
 FORBIDDEN_ROLE_SETTINGS = frozenset({"role", "session_authorization", "search_path"})
 
@@ -235,15 +247,32 @@ class LoginRole(SpecModel):
     """read_write (the application) or read_only (dashboards, analysts)."""
     connection_limit: int = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
-    settings: dict[SettingName, str | int | bool] = {}
+    settings: dict[SettingName, SettingValue] = {}
     """Settings in force for this role in the application database, e.g. statement_timeout:
     30s (ALTER ROLE ... IN DATABASE ... SET); settings not listed are reset."""
 
-    @model_validator(mode="after")
-    def _allowed_settings(self) -> Self:
-        for name in FORBIDDEN_ROLE_SETTINGS & self.settings.keys():
+    @field_validator("settings")
+    @classmethod
+    def _settings_a_login_role_may_carry(
+        cls, value: dict[str, SettingValue]
+    ) -> dict[str, SettingValue]:
+        for name in FORBIDDEN_ROLE_SETTINGS & value.keys():
             raise ValueError(f"settings.{name} cannot be set per role (it widens what it can do)")
-        return self
+        version = _POSTGRESQL_VERSION.get()
+        if version is None:
+            return value
+        for name, setting in value.items():
+            label = f"settings.{name}: "
+            known = _judge_setting(version, name, setting, label=label)
+            if known.context != "user":
+                # ALTER ROLE ... SET, run by the hooks as a superuser, would apply even a
+                # superuser-only setting at each login of this role: only 'user' settings are
+                # ones the role could have set for itself.
+                raise ValueError(
+                    f"{label}{setting!r} needs a superuser to set ({name}'s context is "
+                    f"{known.context}); a login role may carry only settings of context user"
+                )
+        return value
 
 
 class TimescaleDb(SpecModel):
@@ -333,27 +362,20 @@ class TimescaleDb(SpecModel):
                 _judge_setting(version, name, setting, label=f"settings.{name}: ")
         return value
 
-    @field_validator("roles")
+    @model_validator(mode="wrap")
     @classmethod
-    def _role_settings_judged_by_postgresql(
-        cls, value: list[LoginRole], info: ValidationInfo
-    ) -> list[LoginRole]:
-        version = info.data.get("version")
-        if version not in SUPPORTED_POSTGRESQL_VERSIONS:
-            return value
-        for index, role in enumerate(value):
-            for name, setting in role.settings.items():
-                label = f"roles[{index}] ({role.name}): settings.{name}: "
-                known = _judge_setting(version, name, setting, label=label)
-                if known.context != "user":
-                    # ALTER ROLE ... SET, run by the hooks as a superuser, would apply even a
-                    # superuser-only setting at each login of this role: only 'user' settings
-                    # are ones the role could have set for itself.
-                    raise ValueError(
-                        f"{label}{setting!r} needs a superuser to set ({name}'s context is "
-                        f"{known.context}); a login role may carry only settings of context user"
-                    )
-        return value
+    def _version_for_nested_models(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    ) -> Self:
+        """Lets a login role judge its settings by this spec's PostgreSQL version, so that its
+        error names ``roles.N.settings`` rather than the whole list of roles."""
+        version = data.get("version") if isinstance(data, dict) else None
+        supported = type(version) is int and version in SUPPORTED_POSTGRESQL_VERSIONS
+        token = _POSTGRESQL_VERSION.set(version if supported else None)
+        try:
+            return handler(data)
+        finally:
+            _POSTGRESQL_VERSION.reset(token)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -328,24 +328,28 @@ def test_setting_of_a_later_version_is_refused(timescaledb_config: dict[str, Any
     [
         pytest.param(
             {"session_replication_role": "replica"},
-            "roles[0] (app): settings.session_replication_role: 'replica' needs a superuser to "
+            "datalayer:timescaledb.roles.0.settings: "
+            "settings.session_replication_role: 'replica' needs a superuser to "
             "set (session_replication_role's context is superuser)",
             id="superuser-setting",
         ),
         pytest.param(
             {"statment_timeout": "30s"},
-            "roles[0] (app): settings.statment_timeout: '30s' is not a setting PostgreSQL 17 "
+            "datalayer:timescaledb.roles.0.settings: "
+            "settings.statment_timeout: '30s' is not a setting PostgreSQL 17 "
             "knows (did you mean statement_timeout?)",
             id="unknown-name",
         ),
         pytest.param(
             {"statement_timeout": "thirty"},
-            "roles[0] (app): settings.statement_timeout: 'thirty' is not an integer",
+            "datalayer:timescaledb.roles.0.settings: "
+            "settings.statement_timeout: 'thirty' is not an integer",
             id="bad-value",
         ),
         pytest.param(
             {"max_connections": 10},
-            "roles[0] (app): settings.max_connections: 10 needs a superuser to set "
+            "datalayer:timescaledb.roles.0.settings: "
+            "settings.max_connections: 10 needs a superuser to set "
             "(max_connections's context is postmaster)",
             id="server-setting",
         ),
