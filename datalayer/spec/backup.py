@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, Identifier, SecretName
+from datalayer.spec.types import AbsolutePath, Identifier, SecretName, StrictInt
 
 # --- systemd calendar events (systemd.time(7)), as OnCalendar= takes them ----------------------
 #
@@ -202,7 +202,7 @@ class Backup(SpecModel):
     """pgBackRest's name for this cluster in the repository (--stanza); also in archive_command."""
     repository: Repository = PosixRepository()
     """Where backups and archived WAL are kept (pgBackRest's repo1)."""
-    retention_full: int = Field(default=2, ge=1, le=9999999)
+    retention_full: StrictInt = Field(default=2, ge=1, le=9999999)
     """Full backups kept (repo1-retention-full); older ones, the differential backups based on
     them, and the WAL only they need are expired after each backup."""
     schedule_full: CalendarEvent = "Sun *-*-* 01:00:00"
@@ -213,7 +213,7 @@ class Backup(SpecModel):
     compress_type: Literal["none", "bz2", "gz", "lz4", "zst"] = "zst"
     """Compression of backups and archived WAL (compress-type); zst packs about as tight as gz
     at a fraction of the CPU time."""
-    process_max: int = Field(default=1, ge=1, le=999)
+    process_max: StrictInt = Field(default=1, ge=1, le=999)
     """Parallel processes for backup and restore (process-max); each compresses on a core of
     its own."""
     archive_timeout: SecondsSetting = "60s"

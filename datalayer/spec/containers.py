@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from datalayer.redis.commands import REDIS_VERSION
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, MemorySize, Network, SecretName
+from datalayer.spec.types import AbsolutePath, MemorySize, Network, SecretName, StrictFloat
 
 TIMESCALEDB_IMAGE_VERSION = "2.23.0"
 """Version of Timescale's community image when the stack names none: the first release built for
@@ -122,7 +122,7 @@ class RedisContainer(SpecModel):
     memory: MemorySize
     """Memory limit of the container; above redis.maxmemory, with room for the fork that writes
     snapshots and rewrites the append-only file. Sized to the machine, so no default."""
-    cpus: float = Field(gt=0)
+    cpus: StrictFloat = Field(gt=0)
     """CPU limit (Redis runs commands on one thread; 1 is plenty for most)."""
 
 
@@ -136,7 +136,7 @@ class InfluxDbContainer(SpecModel):
     """Port published on the Docker host; unset: influxdb.http_port."""
     memory: MemorySize
     """Memory limit of the container. Sized to the machine, so no default."""
-    cpus: float = Field(gt=0)
+    cpus: StrictFloat = Field(gt=0)
     """CPU limit."""
 
     def image_for(self, package_version: str) -> str:

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from datalayer.spec.base import SpecModel
 from datalayer.spec.tls import ServerTls
-from datalayer.spec.types import AbsolutePath, ListenAddress, SecretName
+from datalayer.spec.types import AbsolutePath, ListenAddress, SecretName, StrictBool, StrictInt
 
 # InfluxDB's duration literals as the influx CLI takes them for a retention period ("30d", "1w2d",
 # "0s" for infinite). Months and years are left out: their length is not fixed.
@@ -131,7 +131,7 @@ class InfluxDb(SpecModel):
     """Address the HTTP API listens on: an IPv4 address, 'localhost' or '*' (every address, IPv6
     included). Not an IPv6 address: the influxdb2 package's start script cannot poll it. The
     stacks' containers bind every address of their own network namespace instead."""
-    http_port: int = Field(default=8086, ge=1, le=65535)
+    http_port: StrictInt = Field(default=8086, ge=1, le=65535)
     """TCP port of the HTTP API (the port of http-bind-address)."""
     tls: InfluxTls = InfluxTls()
     """HTTPS for the API."""
@@ -151,7 +151,7 @@ class InfluxDb(SpecModel):
     """Tokens scoped to the bucket, one per role, each stored in a file on the host."""
     log_level: Literal["debug", "info", "error"] = "info"
     """influxd's log-level."""
-    reporting_disabled: bool = True
+    reporting_disabled: StrictBool = True
     """influxd's reporting-disabled: no usage statistics sent to InfluxData unless asked."""
 
     @model_validator(mode="after")

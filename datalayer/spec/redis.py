@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, mo
 
 from datalayer.redis.commands import ACL_CATEGORIES, COMMANDS
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, SecretName
+from datalayer.spec.types import AbsolutePath, SecretName, StrictBool, StrictInt
 
 # Redis's size units (redis.conf's header): k/m/g are powers of 1000, kb/mb/gb of 1024.
 _REDIS_UNITS = {
@@ -57,10 +57,8 @@ ALWAYS_DENIED = (
 def _redis_size(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected a size such as '256mb', got {value!r}")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
+    if isinstance(value, int) or value.strip().isdigit():
+        raise ValueError("needs a unit, e.g. '256mb' (a bare number would be bytes; write '512b')")
     match = _REDIS_SIZE.fullmatch(value.strip())
     if match is None or match["unit"].lower() not in _REDIS_UNITS:
         raise ValueError(
@@ -172,7 +170,7 @@ class Tls(SpecModel):
     """TLS on Redis's port. When enabled, the plain TCP port is closed (``port 0``) and Redis
     serves TLS on ``redis.port`` (``tls-port``)."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     """Serve TLS only; no unencrypted TCP port."""
     cert_file: AbsolutePath | None = None
     """Server certificate (PEM) on the host, readable by the redis user; required when enabled."""
@@ -181,7 +179,7 @@ class Tls(SpecModel):
     ca_file: AbsolutePath | None = None
     """CA bundle (tls-ca-cert-file) clients and client certificates chain to; required when
     enabled."""
-    auth_clients: bool = False
+    auth_clients: StrictBool = False
     """Require client certificates signed by ca_file (tls-auth-clients), besides the password."""
 
     @model_validator(mode="after")
@@ -199,16 +197,16 @@ class Tls(SpecModel):
 class SnapshotRule(SpecModel):
     """One RDB snapshot rule: save when at least ``changes`` writes happened in ``seconds``."""
 
-    seconds: int = Field(gt=0)
+    seconds: StrictInt = Field(gt=0)
     """Length of the window, in seconds."""
-    changes: int = Field(gt=0)
+    changes: StrictInt = Field(gt=0)
     """Writes within the window that trigger a snapshot."""
 
 
 class Persistence(SpecModel):
     """How Redis keeps data across restarts: the append-only file plus RDB snapshots."""
 
-    appendonly: bool = True
+    appendonly: StrictBool = True
     """Log every write to the append-only file, so a restart loses at most ``appendfsync``'s
     window."""
     appendfsync: Literal["always", "everysec", "no"] = "everysec"
@@ -283,9 +281,9 @@ class Redis(SpecModel):
 
     bind: list[BindAddress] = Field(default=["127.0.0.1"], min_length=1)
     """Addresses Redis listens on (IPs only)."""
-    port: int = Field(default=6379, ge=1, le=65535)
+    port: StrictInt = Field(default=6379, ge=1, le=65535)
     """TCP port; the TLS port when tls.enabled (the plain port is then closed)."""
-    protected_mode: bool = True
+    protected_mode: StrictBool = True
     """Refuse clients from other hosts while no password is set (a second lock, kept on)."""
     tls: Tls = Tls()
     """Server TLS."""

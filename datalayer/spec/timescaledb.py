@@ -32,6 +32,8 @@ from datalayer.spec.types import (
     QualifiedName,
     SecretName,
     SettingName,
+    StrictBool,
+    StrictInt,
 )
 from datalayer.timescaledb import catalogue
 from datalayer.timescaledb.catalogue import SettingValue, setting_text
@@ -105,7 +107,7 @@ class Resources(SpecModel):
     memory: MemorySize
     """Memory available to PostgreSQL, e.g. '8GB'. Containers see the whole machine in
     /proc/meminfo, so this is declared rather than measured."""
-    cpus: int = Field(gt=0)
+    cpus: StrictInt = Field(gt=0)
     """CPU cores available to PostgreSQL."""
     storage: StorageType = StorageType.SSD
     """Kind of data disk: ssd, hdd or network (block storage); sets planner I/O costs."""
@@ -194,13 +196,13 @@ class Logging(SpecModel):
 
     log_min_duration_statement: str = "1s"
     """Log statements slower than this ('-1' disables)."""
-    log_connections: bool = True
+    log_connections: StrictBool = True
     """Log each successful connection (audit trail of who connected from where)."""
-    log_disconnections: bool = True
+    log_disconnections: StrictBool = True
     """Log session ends with their duration."""
-    log_lock_waits: bool = True
+    log_lock_waits: StrictBool = True
     """Log waits longer than deadlock_timeout: the first sign of ingest contention."""
-    log_checkpoints: bool = True
+    log_checkpoints: StrictBool = True
     """Log checkpoints; needed to judge max_wal_size."""
     log_temp_files: MemorySize | Literal[0] = 0
     """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
@@ -245,7 +247,7 @@ class LoginRole(SpecModel):
     """Environment variable holding the password (or NAME_FILE naming a file that does)."""
     access: Access
     """read_write (the application) or read_only (dashboards, analysts)."""
-    connection_limit: int = Field(default=-1, ge=-1)
+    connection_limit: StrictInt = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
     settings: dict[SettingName, SettingValue] = {}
     """Settings in force for this role in the application database, e.g. statement_timeout:
@@ -278,7 +280,7 @@ class LoginRole(SpecModel):
 class TimescaleDb(SpecModel):
     """PostgreSQL with the timescaledb extension, on a droplet or in a container."""
 
-    version: int
+    version: StrictInt
     """PostgreSQL major version (15 to 18)."""
     package_source: PackageSource = PackageSource.TIMESCALE
     """Where droplets get packages: 'timescale' (Timescale's repository) or 'distribution'."""
@@ -286,15 +288,15 @@ class TimescaleDb(SpecModel):
     """Debian cluster name: files live in /etc/postgresql/VERSION/CLUSTER."""
     resources: Resources
     """Host resources the tuning is computed from."""
-    max_connections: int = Field(default=100, gt=0)
+    max_connections: StrictInt = Field(default=100, gt=0)
     """Most concurrent connections; work_mem is sized from it."""
-    superuser_reserved_connections: int = Field(default=3, ge=0)
+    superuser_reserved_connections: StrictInt = Field(default=3, ge=0)
     """Connections kept for superusers."""
-    reserved_connections: int = Field(default=0, ge=0)
+    reserved_connections: StrictInt = Field(default=0, ge=0)
     """Connections kept for pg_use_reserved_connections members (PostgreSQL 16+)."""
     listen_addresses: list[ListenAddress] = Field(default=["localhost"], min_length=1)
     """Addresses the server listens on: IPs, 'localhost' or '*'."""
-    port: int = Field(default=5432, ge=1, le=65535)
+    port: StrictInt = Field(default=5432, ge=1, le=65535)
     """TCP port."""
     tls: Tls = Tls()
     """Server TLS."""
@@ -318,7 +320,7 @@ class TimescaleDb(SpecModel):
     """timescaledb.telemetry_level: no phoning home unless asked."""
     timezone: str = "UTC"
     """Session time zone default; UTC, like every timestamp the platform stores."""
-    allow_alter_system: bool = False
+    allow_alter_system: StrictBool = False
     """PostgreSQL 17+: whether ALTER SYSTEM may write postgresql.auto.conf. Off, so that the
     rendered postgresql.conf stays the single source of truth."""
     logging: Logging = Logging()

@@ -9,9 +9,17 @@ import re
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict
 
 from datalayer.units import format_pg_memory, parse_memory
+
+StrictInt = Annotated[int, Strict()]
+"""A whole number as YAML writes it: never a boolean (``port: true`` is not port 1), a float or
+a quoted string."""
+StrictBool = Annotated[bool, Strict()]
+"""true or false as YAML writes them: never 1, 0 or a string such as 'off'."""
+StrictFloat = Annotated[float, Strict()]
+"""A number as YAML writes it (2 or 0.5): never a boolean or a quoted string."""
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
@@ -20,6 +28,8 @@ _SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 def _memory_from_yaml(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected a size such as '4GB', got {value!r}")
+    if isinstance(value, int) or value.strip().isdigit():
+        raise ValueError("needs a unit, e.g. '4GB' (a bare number would be bytes; write '512B')")
     return parse_memory(value)
 
 

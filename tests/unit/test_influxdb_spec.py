@@ -178,3 +178,16 @@ def test_unknown_key_anywhere_is_refused(
     target[typo] = "x"
     dotted = ".".join(str(part) for part in ("influxdb", *path, typo))
     assert f"datalayer:{dotted}: 'x' unknown key (a typo?)" in error_of(influxdb_config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("http_port", True), ("http_port", 8086.0), ("reporting_disabled", "yes")],
+)
+def test_value_of_another_type_is_not_coerced(
+    influxdb_config: dict[str, Any], key: str, value: Any
+) -> None:
+    influxdb_config[key] = value
+    assert f"datalayer:influxdb.{key}: {value!r} Input should be a valid" in error_of(
+        influxdb_config
+    )

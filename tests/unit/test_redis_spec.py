@@ -86,7 +86,7 @@ def test_app_is_granted_reads_and_writes_by_default(redis_config: dict[str, Any]
 @pytest.mark.parametrize(
     ("size", "num_bytes"),
     [("256mb", 256 * 1024**2), ("256m", 256 * 1000**2), ("1gb", 1024**3), ("100kb", 102400),
-     ("1GB", 1024**3), (1048576, 1048576)],
+     ("1GB", 1024**3), ("1048576b", 1048576)],
 )  # fmt: skip
 def test_maxmemory_takes_redis_units(
     redis_config: dict[str, Any], size: Any, num_bytes: int
@@ -102,8 +102,17 @@ def test_maxmemory_that_is_not_a_size_is_named(redis_config: dict[str, Any], siz
 
 
 def test_maxmemory_zero_is_refused(redis_config: dict[str, Any]) -> None:
-    redis_config["maxmemory"] = 0
-    assert "datalayer:redis.maxmemory: 0 must be larger than zero" in error_of(redis_config)
+    redis_config["maxmemory"] = "0mb"
+    assert "datalayer:redis.maxmemory: '0mb' must be larger than zero" in error_of(redis_config)
+
+
+@pytest.mark.parametrize("size", [256, "256"])
+def test_maxmemory_without_unit_is_refused(redis_config: dict[str, Any], size: Any) -> None:
+    # redis.conf reads a bare 256 as 256 bytes: almost certainly not what was meant.
+    redis_config["maxmemory"] = size
+    assert f"datalayer:redis.maxmemory: {size!r} needs a unit, e.g. '256mb'" in error_of(
+        redis_config
+    )
 
 
 def test_maxmemory_is_written_back_in_redis_units(redis_config: dict[str, Any]) -> None:
@@ -249,3 +258,14 @@ def test_missing_admin_secret_is_named(redis_config: dict[str, Any]) -> None:
 def test_command_data_holds_the_commands_the_spec_names() -> None:
     assert {"get", "set", "flushall", "acl|load", "config|set"} <= COMMANDS
     assert {"read", "write", "admin", "dangerous", "connection"} <= ACL_CATEGORIES
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("port", True), ("port", "6379"), ("protected_mode", "no"), ("protected_mode", 0)],
+)
+def test_value_of_another_type_is_not_coerced(
+    redis_config: dict[str, Any], key: str, value: Any
+) -> None:
+    redis_config[key] = value
+    assert f"datalayer:redis.{key}: {value!r} Input should be a valid" in error_of(redis_config)

@@ -115,8 +115,9 @@ def test_hostssl_without_tls_is_refused(timescaledb_config: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
-        ("memory", "0", "resources.memory: '0' must be larger than zero"),
-        ("memory", 0, "resources.memory: 0 must be larger than zero"),
+        ("memory", "0GB", "resources.memory: '0GB' must be larger than zero"),
+        ("memory", 4294967296, "resources.memory: 4294967296 needs a unit, e.g. '4GB'"),
+        ("memory", "4096", "resources.memory: '4096' needs a unit, e.g. '4GB'"),
         ("memory", "-4GB", "resources.memory: '-4GB'"),
         ("memory", "lots", "resources.memory: 'lots'"),
         ("memory", "8XB", "resources.memory: '8XB'"),
@@ -369,3 +370,51 @@ def test_role_setting_of_context_user_is_accepted(timescaledb_config: dict[str, 
     }
     spec = parse(timescaledb_config).timescaledb
     assert spec.roles[0].settings["statement_timeout"] == "30s"
+
+
+# --- Strict types: YAML's booleans, floats and quoted numbers are not coerced into other types
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        pytest.param(
+            {"port": True}, "timescaledb.port: True Input should be a valid integer", id="port-true"
+        ),
+        pytest.param(
+            {"port": "5432"},
+            "timescaledb.port: '5432' Input should be a valid integer",
+            id="port-quoted",
+        ),
+        pytest.param(
+            {"port": 5432.0},
+            "timescaledb.port: 5432.0 Input should be a valid integer",
+            id="port-float",
+        ),
+        pytest.param(
+            {"version": True},
+            "timescaledb.version: True Input should be a valid integer",
+            id="version-true",
+        ),
+        pytest.param(
+            {"allow_alter_system": 1},
+            "timescaledb.allow_alter_system: 1 Input should be a valid boolean",
+            id="bool-one",
+        ),
+        pytest.param(
+            {"allow_alter_system": "off"},
+            "timescaledb.allow_alter_system: 'off' Input should be a valid boolean",
+            id="bool-quoted",
+        ),
+        pytest.param(
+            {"resources": {"memory": "4GB", "cpus": True}},
+            "resources.cpus: True Input should be a valid integer",
+            id="cpus-true",
+        ),
+    ],
+)
+def test_value_of_another_type_is_not_coerced(
+    timescaledb_config: dict[str, Any], change: dict[str, Any], fragment: str
+) -> None:
+    timescaledb_config |= change
+    assert fragment in error_of(timescaledb_config)
