@@ -18,7 +18,13 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, Identifier, SecretName, StrictInt
+from datalayer.spec.types import (
+    AbsolutePath,
+    Identifier,
+    ManagedDirectory,
+    SecretName,
+    StrictInt,
+)
 
 # --- systemd calendar events (systemd.time(7)), as OnCalendar= takes them ----------------------
 #
@@ -122,7 +128,7 @@ class PosixRepository(SpecModel):
     type: Literal["posix"] = "posix"
     """Where the repository is: 'posix' (a directory on the host, the default) or 's3' (an
     S3-compatible bucket)."""
-    path: AbsolutePath = "/var/lib/pgbackrest"
+    path: ManagedDirectory = "/var/lib/pgbackrest"
     """The repository's directory on the host (repo1-path), owned by postgres, mode 750.
     Mount a volume here, or copy it off the droplet: a repository on the droplet's own disk is
     lost with the droplet."""

@@ -19,7 +19,13 @@ from pydantic import AfterValidator, Field, model_validator
 
 from datalayer.spec.base import SpecModel
 from datalayer.spec.tls import ServerTls
-from datalayer.spec.types import AbsolutePath, ListenAddress, SecretName, StrictBool, StrictInt
+from datalayer.spec.types import (
+    ListenAddress,
+    ManagedFile,
+    SecretName,
+    StrictBool,
+    StrictInt,
+)
 
 # InfluxDB's duration literals as the influx CLI takes them for a retention period ("30d", "1w2d",
 # "0s" for infinite). Months and years are left out: their length is not fixed.
@@ -106,7 +112,7 @@ class InfluxToken(SpecModel):
 
     role: Literal["app", "reader"]
     """app: read and write on the bucket; reader: read only."""
-    file: AbsolutePath
+    file: ManagedFile
     """Where the setup step stores the token on the host (mode 0600, owner influxdb), e.g.
     /etc/influxdb/tokens/app.token. InfluxDB shows a token only once, when it creates it."""
 

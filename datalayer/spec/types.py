@@ -109,6 +109,75 @@ def _absolute_path(value: str) -> str:
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 """A file on the managed host."""
 
+# Directories of the operating system, and those the packages or this deploy already own with
+# other owners and modes, that a deploy must never take over: chowning or replacing one of them
+# (or a file directly in one, whose directory the deploy creates and chowns) would hand the
+# system to a service account, or have two deploy steps fight over one directory.
+_SYSTEM_DIRECTORIES = frozenset(
+    {
+        "/", "/etc", "/home", "/media", "/mnt", "/opt", "/root", "/run", "/srv", "/tmp", "/var",
+        "/var/backups", "/var/cache", "/var/lib", "/var/local", "/var/lock", "/var/log",
+        "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/etc/ssl",
+        "/etc/ssl/private", "/etc/ssl/certs", "/etc/ssh", "/etc/systemd", "/etc/systemd/system",
+        "/etc/sudoers.d", "/etc/pam.d", "/etc/security", "/etc/cron.d", "/etc/apt",
+        "/etc/default", "/etc/postgresql", "/etc/redis", "/var/lib/apt", "/var/lib/dpkg",
+        "/var/lib/systemd", "/var/lib/postgresql", "/var/lib/redis", "/var/lib/influxdb",
+        "/var/log/postgresql", "/etc/apt/keyrings", "/etc/pgbackrest", "/etc/pgbackrest/conf.d",
+        "/etc/influxdb",
+    }
+)  # fmt: skip
+# Trees that hold only the system's programs, libraries and kernel interfaces: nothing a deploy
+# creates belongs anywhere inside them.
+_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
+                 "/sbin", "/sys", "/usr")  # fmt: skip
+
+
+def _plain_absolute_path(value: str) -> PurePosixPath:
+    path = PurePosixPath(_absolute_path(value))
+    if any(part in (".", "..") for part in value.split("/")) or "//" in value:
+        raise ValueError("must be a plain absolute path (no '.', '..' or '//')")
+    return path
+
+
+def _system_reason(path: PurePosixPath) -> str | None:
+    text = str(path)
+    if text in _SYSTEM_DIRECTORIES:
+        return f"{text} is a system directory"
+    for tree in _SYSTEM_TREES:
+        if text == tree or text.startswith(tree + "/"):
+            return f"{text} is inside {tree}, which holds the system's own files"
+    return None
+
+
+def _managed_directory(value: str) -> str:
+    reason = _system_reason(_plain_absolute_path(value))
+    if reason is not None:
+        raise ValueError(
+            f"cannot be the deploy's: {reason}, which it would create, chown and chmod; "
+            "use a directory of its own, e.g. /var/lib/pgbackrest"
+        )
+    return value
+
+
+def _managed_file(value: str) -> str:
+    path = _plain_absolute_path(value)
+    reason = _system_reason(path) or _system_reason(path.parent)
+    if reason is not None:
+        raise ValueError(
+            f"cannot be the deploy's: {reason}, and the deploy replaces this file and chowns "
+            "its directory; use a directory of its own, e.g. /etc/influxdb/tokens/app.token"
+        )
+    return value
+
+
+ManagedDirectory = Annotated[str, AfterValidator(_managed_directory)]
+"""A directory on the host that the deploy creates and hands to a service account: never a
+system directory such as /, /etc, /var/lib or anything under /usr."""
+
+ManagedFile = Annotated[str, AfterValidator(_managed_file)]
+"""A file on the host that the deploy replaces, in a directory it creates and hands to a service
+account: neither may be a system file or directory (/etc/passwd, a file directly in /etc)."""
+
 SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
 """An environment variable holding a secret (or NAME_FILE naming a file that does)."""
 
