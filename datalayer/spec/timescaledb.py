@@ -23,13 +23,16 @@ from datalayer.spec.base import SpecModel
 from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
+    HBA_DATABASE_KEYWORDS,
     AbsolutePath,
+    DatabaseName,
     ExtensionVersion,
     Identifier,
     ListenAddress,
     MemorySize,
     Network,
     QualifiedName,
+    RoleName,
     SecretName,
     SettingName,
     StrictBool,
@@ -52,7 +55,6 @@ KNOWN_AUTH_METHODS = frozenset(
 NETWORK_AUTH_METHODS = ("scram-sha-256", "cert", "reject")
 LOCAL_AUTH_METHODS = ("peer", "scram-sha-256", "reject")
 
-_HBA_DATABASE_KEYWORDS = frozenset({"all", "sameuser", "samerole", "replication"})
 _HBA_NAME = re.compile(r"^\+?[a-z_][a-z0-9_]{0,62}$")
 
 # Settings the template writes from dedicated fields; an override would be a second home for them.
@@ -144,7 +146,7 @@ def _hba_names(value: str, keywords: frozenset[str]) -> str:
 
 
 def _hba_databases(value: str) -> str:
-    return _hba_names(value, _HBA_DATABASE_KEYWORDS)
+    return _hba_names(value, HBA_DATABASE_KEYWORDS)
 
 
 def _hba_users(value: str) -> str:
@@ -241,7 +243,7 @@ class LoginRole(SpecModel):
     Login roles never get SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS: the hooks
     set them NO and keep them so."""
 
-    name: Identifier
+    name: RoleName
     """Role name, e.g. app or reader."""
     password_secret: SecretName
     """Environment variable holding the password (or NAME_FILE naming a file that does)."""
@@ -300,13 +302,13 @@ class TimescaleDb(SpecModel):
     """TCP port."""
     tls: Tls = Tls()
     """Server TLS."""
-    database: Identifier = "trading"
+    database: DatabaseName = "trading"
     """The application database the deploy creates."""
     hba: list[HbaRule] = []
     """Client authentication rules, in order."""
     roles: list[LoginRole] = []
     """Login roles with passwords from secrets."""
-    owner: Identifier = "trading_owner"
+    owner: RoleName = "trading_owner"
     """Role that owns every schema object the migrations create and runs TimescaleDB's policy
     jobs: LOGIN (background workers need it) with no password, rejected by pg_hba.conf."""
     extension_version: ExtensionVersion | None = None
@@ -405,15 +407,34 @@ class TimescaleDb(SpecModel):
         names = [role.name for role in self.roles]
         if len(names) != len(set(names)):
             raise ValueError(f"roles: duplicate role names in {names}")
-        if self.owner in names or self.owner == "postgres":
-            raise ValueError(f"owner {self.owner!r} must not be a login role or postgres")
+        if self.owner in names:
+            raise ValueError(f"owner {self.owner!r} must not be a login role")
         for index, rule in enumerate(self.hba):
             if {self.owner, f"+{self.owner}"} & set(rule.user.split(",")):
                 raise ValueError(
                     f"hba[{index}].user {rule.user!r} names the owner role {self.owner!r}, "
                     "which pg_hba.conf always rejects: nobody logs in as the owner"
                 )
+        self._check_hba_names(names)
         return self
+
+    def _check_hba_names(self, roles: list[str]) -> None:
+        """Every name a rule gives is a declared role or the database, or a key word: a rule
+        for a name the spec never declares admits nobody today and whoever takes it later."""
+        known_users = {*roles, "postgres"}
+        for index, rule in enumerate(self.hba):
+            for name in rule.user.split(","):
+                if name != "all" and name.removeprefix("+") not in known_users:
+                    raise ValueError(
+                        f"hba[{index}].user {name!r} is not a declared role "
+                        f"(roles: {', '.join(roles) or 'none'}; or all, postgres, +role)"
+                    )
+            for name in rule.database.split(","):
+                if name not in HBA_DATABASE_KEYWORDS and name != self.database:
+                    raise ValueError(
+                        f"hba[{index}].database {name!r} is not the spec's database "
+                        f"{self.database!r} (or all, sameuser, samerole, replication)"
+                    )
 
     def _check_memory_overrides(self) -> None:
         shared_buffers = catalogue.memory_bytes(

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict
 
+from datalayer.timescaledb.keywords import RESERVED_KEYWORDS
 from datalayer.units import format_pg_memory, parse_memory
 
 StrictInt = Annotated[int, Strict()]
@@ -54,11 +55,54 @@ def _identifier(value: str) -> str:
             "must be a lower-case SQL identifier (a-z, 0-9, _; starting with a letter or _; "
             "at most 63 characters)"
         )
+    if value in RESERVED_KEYWORDS:
+        raise ValueError("is a key word PostgreSQL reserves; SQL would need it quoted")
     return value
 
 
 Identifier = Annotated[str, AfterValidator(_identifier)]
 """A name that needs no quoting in SQL, pg_hba.conf or shell: roles, databases."""
+
+# Names PostgreSQL refuses for a new role ('role name "public" is reserved', CREATE ROLE in
+# PostgreSQL 17.12), or that are already its superuser.
+_RESERVED_ROLE_NAMES = {
+    "public": "PostgreSQL reserves it for every role",
+    "none": "PostgreSQL reserves it",
+    "postgres": "it is the superuser, which the hooks would strip of SUPERUSER",
+}
+# Databases every cluster has: the hooks would take one over as the application's.
+_RESERVED_DATABASE_NAMES = {
+    "postgres": "it is the maintenance database the tools connect to",
+    "template0": "it is the pristine template every restore needs",
+    "template1": "it is the template every new database is copied from",
+}
+# pg_hba.conf's own words in its database column.
+HBA_DATABASE_KEYWORDS = frozenset({"all", "sameuser", "samerole", "replication"})
+
+
+def _role_name(value: str) -> str:
+    if value.startswith("pg_"):
+        raise ValueError(
+            "starts with pg_, which PostgreSQL reserves for its own roles (pg_monitor, ...)"
+        )
+    if value in _RESERVED_ROLE_NAMES:
+        raise ValueError(f"cannot be a role the spec manages: {_RESERVED_ROLE_NAMES[value]}")
+    return value
+
+
+def _database_name(value: str) -> str:
+    if value in _RESERVED_DATABASE_NAMES:
+        raise ValueError(f"cannot be the application's database: {_RESERVED_DATABASE_NAMES[value]}")
+    if value in HBA_DATABASE_KEYWORDS:
+        raise ValueError("is a pg_hba.conf key word, which a rule could not name")
+    return value
+
+
+RoleName = Annotated[str, AfterValidator(_identifier), AfterValidator(_role_name)]
+"""A role the hooks create and manage: a plain identifier, not pg_*, public, none or postgres."""
+
+DatabaseName = Annotated[str, AfterValidator(_identifier), AfterValidator(_database_name)]
+"""The application's database: a plain identifier, not postgres, template0 or template1."""
 
 
 def _setting_name(value: str) -> str:

@@ -127,6 +127,9 @@ def test_pg_hba_ends_with_explicit_rejects(timescaledb_config: dict[str, Any]) -
 def test_pg_hba_keeps_the_spec_order_with_comments(timescaledb_config: dict[str, Any]) -> None:
     second = dict(timescaledb_config["hba"][0], user="reader", comment="Dashboards read.")
     timescaledb_config["hba"].append(second)
+    timescaledb_config["roles"].append(
+        {"name": "reader", "password_secret": "READER", "access": "read_only"}
+    )
     text = render_pg_hba_conf(spec_of(timescaledb_config), "test")
     app = text.index("# Application servers.\nhost     trading          app")
     reader = text.index("# Dashboards read.\nhost     trading          reader")

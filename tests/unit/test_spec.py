@@ -418,3 +418,95 @@ def test_value_of_another_type_is_not_coerced(
 ) -> None:
     timescaledb_config |= change
     assert fragment in error_of(timescaledb_config)
+
+
+# --- Names: PostgreSQL's rules and reserved names; hba rules name what the spec declares
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        # CREATE ROLE on PostgreSQL 17.12: 'role name "pg_x" is reserved', '... "public" is
+        # reserved', '... "none" is reserved', 'CURRENT_USER cannot be used as a role name here',
+        # 'syntax error at or near "user"'.
+        ("pg_x", "starts with pg_"),
+        ("public", "PostgreSQL reserves it"),
+        ("none", "PostgreSQL reserves it"),
+        ("current_user", "is a key word PostgreSQL reserves"),
+        ("session_user", "is a key word PostgreSQL reserves"),
+        ("current_role", "is a key word PostgreSQL reserves"),
+        ("user", "is a key word PostgreSQL reserves"),
+        ("postgres", "it is the superuser"),
+        ("a" * 64, "at most 63 characters"),
+    ],
+)
+def test_login_role_name_postgresql_reserves_is_refused(
+    timescaledb_config: dict[str, Any], name: str, reason: str
+) -> None:
+    timescaledb_config["roles"][0]["name"] = name
+    timescaledb_config["hba"][0]["user"] = "all"
+    message = error_of(timescaledb_config)
+    assert f"datalayer:timescaledb.roles.0.name: {name!r} " in message
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    ("owner", "reason"),
+    [("pg_monitor", "starts with pg_"), ("pg_read_all_data", "starts with pg_"),
+     ("postgres", "it is the superuser"), ("public", "PostgreSQL reserves it")],
+)  # fmt: skip
+def test_owner_name_postgresql_reserves_is_refused(
+    timescaledb_config: dict[str, Any], owner: str, reason: str
+) -> None:
+    timescaledb_config["owner"] = owner
+    message = error_of(timescaledb_config)
+    assert f"datalayer:timescaledb.owner: {owner!r} " in message
+    assert reason in message
+
+
+@pytest.mark.parametrize(
+    ("database", "reason"),
+    [("template0", "pristine template"), ("template1", "template every new database"),
+     ("postgres", "maintenance database"), ("replication", "pg_hba.conf key word"),
+     ("all", "key word PostgreSQL reserves"), ("select", "key word PostgreSQL reserves")],
+)  # fmt: skip
+def test_database_name_of_the_cluster_or_a_key_word_is_refused(
+    timescaledb_config: dict[str, Any], database: str, reason: str
+) -> None:
+    timescaledb_config["database"] = database
+    message = error_of(timescaledb_config)
+    assert f"datalayer:timescaledb.database: {database!r} " in message
+    assert reason in message
+
+
+@pytest.mark.parametrize("user", ["bob", "app,bob", "+analysts"])
+def test_hba_rule_for_an_undeclared_role_is_refused(
+    timescaledb_config: dict[str, Any], user: str
+) -> None:
+    timescaledb_config["hba"][0]["user"] = user
+    undeclared = user.split(",")[-1]
+    assert f"hba[0].user {undeclared!r} is not a declared role (roles: app;" in error_of(
+        timescaledb_config
+    )
+
+
+@pytest.mark.parametrize("database", ["tradng", "trading,postgres", "template1"])
+def test_hba_rule_for_another_database_is_refused(
+    timescaledb_config: dict[str, Any], database: str
+) -> None:
+    timescaledb_config["hba"][0]["database"] = database
+    undeclared = database.split(",")[-1]
+    assert f"hba[0].database {undeclared!r} is not the spec's database 'trading'" in error_of(
+        timescaledb_config
+    )
+
+
+@pytest.mark.parametrize(
+    ("database", "user"),
+    [("all", "all"), ("trading", "+app"), ("sameuser", "app"), ("trading", "postgres")],
+)
+def test_hba_rule_naming_declared_names_or_key_words_is_accepted(
+    timescaledb_config: dict[str, Any], database: str, user: str
+) -> None:
+    timescaledb_config["hba"][0] |= {"database": database, "user": user}
+    assert parse(timescaledb_config).timescaledb.hba[0].user == user
