@@ -25,6 +25,7 @@ from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
     HBA_DATABASE_KEYWORDS,
     AbsolutePath,
+    ConfigText,
     DatabaseName,
     ExtensionVersion,
     Identifier,
@@ -37,6 +38,7 @@ from datalayer.spec.types import (
     SettingName,
     StrictBool,
     StrictInt,
+    TimeZoneName,
 )
 from datalayer.timescaledb import catalogue
 from datalayer.timescaledb.catalogue import SettingValue, setting_text
@@ -167,7 +169,7 @@ class HbaRule(SpecModel):
     """Client network in CIDR form ('10.10.0.0/16', '10.10.0.5/32'); network lines only."""
     method: str
     """scram-sha-256, cert or reject on network lines; peer, scram-sha-256 or reject on local."""
-    comment: str = Field(min_length=1, pattern=r"^[^\n\r]*$")
+    comment: ConfigText = Field(min_length=1)
     """Why this rule exists; written above the line."""
 
     @model_validator(mode="after")
@@ -210,7 +212,7 @@ class Logging(SpecModel):
     """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
     log_line_prefix: str = "%m [%p] %q%u@%d "
     """Prefix of every log line (Debian's default)."""
-    log_timezone: str = "UTC"
+    log_timezone: TimeZoneName = "UTC"
     """Time zone of log timestamps; UTC like the data."""
 
 
@@ -320,7 +322,7 @@ class TimescaleDb(SpecModel):
     """Continuous aggregates of sql/continuous_aggregates to create, with refresh policies."""
     telemetry_level: Literal["off", "basic"] = "off"
     """timescaledb.telemetry_level: no phoning home unless asked."""
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     """Session time zone default; UTC, like every timestamp the platform stores."""
     allow_alter_system: StrictBool = False
     """PostgreSQL 17+: whether ALTER SYSTEM may write postgresql.auto.conf. Off, so that the

@@ -6,11 +6,13 @@ values: bytes as ints, networks as ``ipaddress`` objects.
 
 import ipaddress
 import re
+import zoneinfo
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict
 
+from datalayer.render import has_control_characters
 from datalayer.timescaledb.keywords import RESERVED_KEYWORDS
 from datalayer.units import format_pg_memory, parse_memory
 
@@ -144,14 +146,40 @@ def _listen_address(value: Any) -> str:
 ListenAddress = Annotated[str, BeforeValidator(_listen_address)]
 
 
+def _config_text(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError(
+            "cannot hold line breaks, tabs or other control characters: it is written into a "
+            "configuration file"
+        )
+    return value
+
+
+ConfigText = Annotated[str, AfterValidator(_config_text)]
+"""Free text that a configuration file carries on one line (a comment, a path): no control
+characters, since no file's grammar here can carry a line break inside a value."""
+
+
 def _absolute_path(value: str) -> str:
     if not PurePosixPath(value).is_absolute():
         raise ValueError("must be an absolute path on the host")
     return value
 
 
-AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+AbsolutePath = Annotated[str, AfterValidator(_config_text), AfterValidator(_absolute_path)]
 """A file on the managed host."""
+
+
+def _time_zone(value: str) -> str:
+    # PostgreSQL matches zone names in any case; Debian builds it with the system's tzdata,
+    # which Python's zoneinfo reads too.
+    if value.lower() not in {zone.lower() for zone in zoneinfo.available_timezones()}:
+        raise ValueError("is not a time zone of the tz database, e.g. 'UTC' or 'Europe/Berlin'")
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+"""A zone of the tz database (zoneinfo.available_timezones()), e.g. 'UTC', 'Europe/Berlin'."""
 
 # Directories of the operating system, and those the packages or this deploy already own with
 # other owners and modes, that a deploy must never take over: chowning or replacing one of them

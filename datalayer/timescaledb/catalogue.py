@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+from datalayer.render import has_control_characters
 from datalayer.units import format_pg_memory
 
 CATALOGUE_DIRECTORY = Path(__file__).resolve().parent / "settings_catalogue"
@@ -174,6 +175,9 @@ def judge(setting: Setting, value: SettingValue) -> None:
     if isinstance(value, bool) and setting.vartype not in ("bool", "enum"):
         raise ValueError(f"is a boolean, but {setting.name} is of type {setting.vartype}")
     text = setting_text(value)
+    if has_control_characters(text):
+        # guc-file.l ends a quoted value at a line break; no setting takes a control character.
+        raise ValueError("holds a line break or control character, which postgresql.conf cannot")
     if setting.vartype == "bool":
         if _parse_bool(text) is None:
             raise ValueError("is not a boolean (on, off, true, false, yes, no, 1, 0)")

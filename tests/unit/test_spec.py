@@ -510,3 +510,68 @@ def test_hba_rule_naming_declared_names_or_key_words_is_accepted(
 ) -> None:
     timescaledb_config["hba"][0] |= {"database": database, "user": user}
     assert parse(timescaledb_config).timescaledb.hba[0].user == user
+
+
+# --- Strings that reach postgresql.conf and pg_hba.conf: no injection past the file's grammar
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        pytest.param(
+            {"timezone": "UTC'\nssl = off\n#"},
+            'datalayer:timescaledb.timezone: "UTC\'\\nssl = off\\n#" is not a time zone',
+            id="timezone-injection",
+        ),
+        pytest.param(
+            {"timezone": "Mars/Olympus_Mons"},
+            "datalayer:timescaledb.timezone: 'Mars/Olympus_Mons' is not a time zone",
+            id="timezone-unknown",
+        ),
+        pytest.param(
+            {"logging": {"log_timezone": "Europe/Berln"}},
+            "datalayer:timescaledb.logging.log_timezone: 'Europe/Berln' is not a time zone",
+            id="log-timezone-unknown",
+        ),
+        pytest.param(
+            {"logging": {"log_line_prefix": "%m\nssl = off\n"}},
+            "log_line_prefix: '%m\\nssl = off\\n' holds a line break or control character",
+            id="log-line-prefix-injection",
+        ),
+        pytest.param(
+            {"settings": {"application_name": "x'\nssl = off"}},
+            'settings.application_name: "x\'\\nssl = off" holds a line break',
+            id="string-setting-injection",
+        ),
+        pytest.param(
+            {"tls": {"enabled": True, "cert_file": "/etc/a.crt'\nssl = off\n#", "key_file": "/k"}},
+            'datalayer:timescaledb.tls.cert_file: "/etc/a.crt\'\\nssl = off\\n#" cannot hold '
+            "line breaks",
+            id="tls-path-injection",
+        ),
+    ],
+)
+def test_string_that_would_break_out_of_its_line_is_refused(
+    timescaledb_config: dict[str, Any], change: dict[str, Any], fragment: str
+) -> None:
+    timescaledb_config |= change
+    message = error_of(timescaledb_config)
+    assert fragment in message
+    assert len(message.splitlines()) == 1
+
+
+def test_hba_comment_with_a_control_character_is_refused(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    timescaledb_config["hba"][0]["comment"] = "Application\x0bservers."
+    assert "hba.0.comment: 'Application\\x0bservers.' cannot hold line breaks" in error_of(
+        timescaledb_config
+    )
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "america/new_york"])
+def test_time_zone_of_the_tz_database_is_accepted(
+    timescaledb_config: dict[str, Any], zone: str
+) -> None:
+    timescaledb_config["timezone"] = zone
+    assert parse(timescaledb_config).timescaledb.timezone == zone
