@@ -13,7 +13,13 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, model_validator
 
-from datalayer.redis.commands import ACL_CATEGORIES, COMMANDS
+from datalayer.redis.commands import (
+    ACL_CATEGORIES,
+    COMMANDS,
+    REDIS_VERSION,
+    granted_by,
+    write_commands_granted_by,
+)
 from datalayer.spec.base import SpecModel
 from datalayer.spec.types import AbsolutePath, SecretName, StrictBool, StrictInt
 
@@ -262,8 +268,18 @@ class ReaderUser(AclUser):
 
     @model_validator(mode="after")
     def _read_only(self) -> Self:
-        if "@write" in self.allowed:
-            raise ValueError("allowed: the reader may not be granted @write")
+        """No rule may leave the reader a command Redis flags ``write``, judged against Redis's
+        own command table: ``set``, ``@string`` or ``@all`` as much as ``@write``. A write that
+        ``denied`` takes away again is not granted."""
+        taken_away = {name for rule in self.denied for name in granted_by(rule)}
+        for rule in self.allowed:
+            writes = [name for name in write_commands_granted_by(rule) if name not in taken_away]
+            if writes:
+                shown = ", ".join(writes[:4]) + (", ..." if len(writes) > 4 else "")
+                raise ValueError(
+                    f"allowed: {rule!r} would let the reader write ({shown}: commands Redis "
+                    f"{REDIS_VERSION} flags write); grant read commands only, e.g. @read"
+                )
         return self
 
 
