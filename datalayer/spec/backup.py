@@ -13,6 +13,7 @@ computes nothing itself.
 """
 
 import re
+import zoneinfo
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
@@ -49,6 +50,14 @@ _TIME = re.compile(rf"{_VALUES}:{_VALUES}(?::{_VALUES}(?:\.[0-9]+)?)?")
 _TIME_ZONE = re.compile(r"UTC|[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+")
 
 
+# What each field of a date and a time may hold (systemd's src/shared/calendarspec.c refuses
+# the rest: years before 1970 or after 2199, month 13, hour 24, second 60, a repetition of 0).
+_FIELD_RANGES = {
+    "year": (1970, 2199), "month": (1, 12), "day": (1, 31),
+    "hour": (0, 23), "minute": (0, 59), "second": (0, 59),
+}  # fmt: skip
+
+
 def _calendar_event(value: str) -> str:
     tokens = value.split()
     if len(tokens) == 1 and tokens[0].lower() in _CALENDAR_SHORTHANDS:
@@ -65,7 +74,42 @@ def _calendar_event(value: str) -> str:
             "e.g. 'Sun *-*-* 01:00:00' or 'Mon..Sat *-*-* 01:00:00', or a shorthand such as "
             "'daily'"
         )
+    fields: list[tuple[str, str]] = []
+    if "date" in parts:
+        # '~' counts days back from the month's end ('~1' is the last day): also 1 to 31.
+        date = parts["date"].replace("~", "-").split("-")
+        names = ("year", "month", "day")[-len(date) :]
+        fields += list(zip(names, date, strict=True))
+    if "time" in parts:
+        clock = parts["time"].split(":")
+        clock[-1] = clock[-1].split(".")[0]  # a second's fraction ('00.5') is free
+        fields += list(zip(("hour", "minute", "second"), clock, strict=False))
+    for name, text in fields:
+        problem = _out_of_range(text, *_FIELD_RANGES[name])
+        if problem:
+            raise ValueError(f"is not a systemd calendar event: {name} {problem}")
+    zone = parts.get("time zone")
+    if zone is not None and zone not in zoneinfo.available_timezones():
+        raise ValueError(f"is not a systemd calendar event: {zone!r} is not a tz database zone")
     return value
+
+
+def _out_of_range(text: str, low: int, high: int) -> str | None:
+    """Why one field (``5``, ``1..5``, ``*/6``, ``0,30``) is refused, if it is."""
+    for value in text.split(","):
+        base, _, repeat = value.partition("/")
+        if repeat and int(repeat) == 0:
+            return f"{value} repeats every 0"
+        if base == "*":
+            continue
+        start, _, end = base.partition("..")
+        numbers = [int(start)] + ([int(end)] if end else [])
+        for number in numbers:
+            if not low <= number <= high:
+                return f"{number} is outside {low}..{high}"
+        if end and int(end) < int(start):
+            return f"range {base} runs backwards"
+    return None
 
 
 CalendarEvent = Annotated[str, AfterValidator(_calendar_event)]
