@@ -19,7 +19,14 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from datalayer.redis.commands import REDIS_VERSION
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, MemorySize, Network, SecretName, StrictFloat
+from datalayer.spec.types import (
+    AbsolutePath,
+    MemorySize,
+    Network,
+    SecretName,
+    StrictFloat,
+    StrictInt,
+)
 
 TIMESCALEDB_IMAGE_VERSION = "2.23.0"
 """Version of Timescale's community image when the stack names none: the first release built for
@@ -46,7 +53,7 @@ def _pinned_image(value: str) -> str:
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 """An image reference pinned by tag or digest; 'latest' and untagged names are refused."""
 
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 PRIVATE_NETWORKS = tuple(
