@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.types import (
     AbsolutePath,
     Identifier,
@@ -112,7 +112,11 @@ def _out_of_range(text: str, low: int, high: int) -> str | None:
     return None
 
 
-CalendarEvent = Annotated[str, AfterValidator(_calendar_event)]
+CalendarEvent = Annotated[
+    str,
+    AfterValidator(_calendar_event),
+    Constraint("a systemd calendar event (systemd.time(7)) within its ranges, or a shorthand"),
+]
 """When a systemd timer fires, in systemd.time(7)'s calendar event syntax."""
 
 # PostgreSQL's units for a time setting whose base unit is seconds (archive_timeout).
@@ -131,7 +135,9 @@ def _seconds_setting(value: Any) -> str:
     return text
 
 
-SecondsSetting = Annotated[str, BeforeValidator(_seconds_setting)]
+SecondsSetting = Annotated[
+    str, BeforeValidator(_seconds_setting), Constraint("whole s, min, h or d (e.g. `60s`), or 0")
+]
 
 _HOST_NAME = re.compile(
     r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
@@ -184,11 +190,11 @@ class S3Repository(SpecModel):
 
     type: Literal["s3"]
     """'s3': object storage."""
-    endpoint: Annotated[str, AfterValidator(_host_name)]
+    endpoint: Annotated[str, AfterValidator(_host_name), Constraint("a host name")]
     """The object store's host name (repo1-s3-endpoint), e.g. 'fra1.digitaloceanspaces.com'."""
-    bucket: Annotated[str, AfterValidator(_bucket)]
+    bucket: Annotated[str, AfterValidator(_bucket), Constraint("an S3 bucket name")]
     """The bucket (repo1-s3-bucket)."""
-    region: Annotated[str, AfterValidator(_region)]
+    region: Annotated[str, AfterValidator(_region), Constraint("a-z, 0-9, -")]
     """The bucket's region (repo1-s3-region), e.g. 'fra1' for Spaces in Frankfurt."""
     path: AbsolutePath
     """Where in the bucket the repository lives (repo1-path), e.g. '/trading-prod'; one per

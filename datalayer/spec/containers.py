@@ -18,7 +18,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from datalayer.redis.commands import REDIS_VERSION
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.types import (
     AbsolutePath,
     MemorySize,
@@ -50,7 +50,9 @@ def _pinned_image(value: str) -> str:
     return value
 
 
-PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+PinnedImage = Annotated[
+    str, AfterValidator(_pinned_image), Constraint("an image pinned by tag or digest, not latest")
+]
 """An image reference pinned by tag or digest; 'latest' and untagged names are refused."""
 
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
@@ -75,7 +77,9 @@ def _private_address(value: Any) -> str:
     return str(address)
 
 
-PrivateAddress = Annotated[str, BeforeValidator(_private_address)]
+PrivateAddress = Annotated[
+    str, BeforeValidator(_private_address), Constraint("a private IP address")
+]
 
 
 def _docker_network(
@@ -155,9 +159,9 @@ class InfluxDbContainer(SpecModel):
 class ContainerNetwork(SpecModel):
     """The Docker network the containers share."""
 
-    subnet: Annotated[Network, AfterValidator(_docker_network)] = Field(
-        default=ipaddress.IPv4Network("172.28.57.0/24")
-    )
+    subnet: Annotated[
+        Network, AfterValidator(_docker_network), Constraint("IPv4, at least 16 addresses")
+    ] = Field(default=ipaddress.IPv4Network("172.28.57.0/24"))
     """Its IPv4 subnet; the first address is the gateway, the Docker host's own address on it."""
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
     ListenAddress,
@@ -55,7 +55,9 @@ def _retention(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_retention)]
+Duration = Annotated[
+    str, AfterValidator(_retention), Constraint("an InfluxDB duration of at least 1h, or `0s`")
+]
 """A retention period as InfluxDB writes it; kept as written, read as seconds."""
 
 
@@ -85,7 +87,9 @@ def _name(value: str) -> str:
     return value
 
 
-InfluxName = Annotated[str, AfterValidator(_name)]
+InfluxName = Annotated[
+    str, AfterValidator(_name), Constraint("letters, digits, `.`, `_`, `-`; at most 64")
+]
 
 # What each token role may do on the spec's bucket, and nothing else.
 ROLE_ACTIONS: dict[str, tuple[str, ...]] = {"app": ("read", "write"), "reader": ("read",)}
@@ -133,7 +137,9 @@ class InfluxDb(SpecModel):
     version: str = Field(default="2.7.12-1", pattern=r"^2\.[0-9]+\.[0-9]+-[0-9]+$")
     """Version of the influxdb2 package from InfluxData's repository, Debian revision included.
     The influx CLI (influxdb2-cli) is versioned apart and installed at its current version."""
-    http_bind_address: Annotated[ListenAddress, AfterValidator(_ipv4_bind_address)] = "127.0.0.1"
+    http_bind_address: Annotated[
+        ListenAddress, AfterValidator(_ipv4_bind_address), Constraint("no IPv6 address")
+    ] = "127.0.0.1"
     """Address the HTTP API listens on: an IPv4 address, 'localhost' or '*' (every address, IPv6
     included). Not an IPv6 address: the influxdb2 package's start script cannot poll it. The
     stacks' containers bind every address of their own network namespace instead."""

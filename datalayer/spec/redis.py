@@ -20,7 +20,7 @@ from datalayer.redis.commands import (
     granted_by,
     write_commands_granted_by,
 )
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.types import AbsolutePath, SecretName, StrictBool, StrictInt
 
 # Redis's size units (redis.conf's header): k/m/g are powers of 1000, kb/mb/gb of 1024.
@@ -92,6 +92,7 @@ RedisSize = Annotated[
     BeforeValidator(_redis_size),
     AfterValidator(_positive),
     PlainSerializer(_redis_size_text, return_type=str),
+    Constraint("a size with a unit: b, k, kb, m, mb, g, gb; above zero"),
 ]
 """A size as redis.conf reads it: bytes, or '256mb' (mb = 1024*1024 bytes, m = 1000*1000)."""
 
@@ -105,7 +106,7 @@ def _bind_address(value: Any) -> str:
         raise ValueError("is not an IP address") from None
 
 
-BindAddress = Annotated[str, BeforeValidator(_bind_address)]
+BindAddress = Annotated[str, BeforeValidator(_bind_address), Constraint("an IP address")]
 """An IPv4 or IPv6 address Redis binds to (Redis takes addresses, not host names)."""
 
 
@@ -151,7 +152,9 @@ def _end_of_class(value: str, start: int) -> int:
     raise ValueError("has a '[' without its closing ']'")
 
 
-KeyPattern = Annotated[str, AfterValidator(_key_pattern)]
+KeyPattern = Annotated[
+    str, AfterValidator(_key_pattern), Constraint("a well-formed glob, printable ASCII")
+]
 """An ACL key pattern (written as ``~pattern``): a glob over key names."""
 
 
@@ -168,7 +171,11 @@ def _command_rule(value: str) -> str:
     return name
 
 
-CommandRule = Annotated[str, AfterValidator(_command_rule)]
+CommandRule = Annotated[
+    str,
+    AfterValidator(_command_rule),
+    Constraint(f"a command or @category of Redis {REDIS_VERSION}'s command table"),
+]
 """A Redis command ('get'), subcommand ('client|setname') or ACL category ('@read')."""
 
 

@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from datalayer.spec.backup import Backup
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
@@ -95,6 +95,11 @@ _FIELDS_THAT_ARE_SETTINGS = (
 )  # fmt: skip
 
 
+def _judged(name: str) -> Constraint:
+    """The constraint of a field that is PostgreSQL's setting ``name``: what its catalogue says."""
+    return Constraint(catalogue.describe(name))
+
+
 class PackageSource(StrEnum):
     """Where PostgreSQL and TimescaleDB packages come from on a droplet."""
 
@@ -161,13 +166,25 @@ class HbaRule(SpecModel):
 
     type: Literal["local", "host", "hostssl"]
     """'local' (Unix socket) or a network line; 'host' is written as 'hostssl' when TLS is on."""
-    database: Annotated[str, AfterValidator(_hba_databases)]
+    database: Annotated[
+        str,
+        AfterValidator(_hba_databases),
+        Constraint("the spec's database, or all, sameuser, samerole, replication"),
+    ]
     """Database name(s), comma-separated, or all / sameuser / samerole / replication."""
-    user: Annotated[str, AfterValidator(_hba_users)]
+    user: Annotated[
+        str, AfterValidator(_hba_users), Constraint("declared roles, +role, postgres or all")
+    ]
     """Role name(s), comma-separated, '+group' for members of a role, or all."""
     address: Network | None = None
     """Client network in CIDR form ('10.10.0.0/16', '10.10.0.5/32'); network lines only."""
-    method: str
+    method: Annotated[
+        str,
+        Constraint(
+            f"network lines: {', '.join(NETWORK_AUTH_METHODS)}; "
+            f"local: {', '.join(LOCAL_AUTH_METHODS)}"
+        ),
+    ]
     """scram-sha-256, cert or reject on network lines; peer, scram-sha-256 or reject on local."""
     comment: ConfigText = Field(min_length=1)
     """Why this rule exists; written above the line."""
@@ -198,21 +215,21 @@ class HbaRule(SpecModel):
 class Logging(SpecModel):
     """What the server logs (to stderr, collected by Debian's pg_ctlcluster/journal)."""
 
-    log_min_duration_statement: str = "1s"
+    log_min_duration_statement: Annotated[str, _judged("log_min_duration_statement")] = "1s"
     """Log statements slower than this ('-1' disables)."""
-    log_connections: StrictBool = True
+    log_connections: Annotated[StrictBool, _judged("log_connections")] = True
     """Log each successful connection (audit trail of who connected from where)."""
-    log_disconnections: StrictBool = True
+    log_disconnections: Annotated[StrictBool, _judged("log_disconnections")] = True
     """Log session ends with their duration."""
-    log_lock_waits: StrictBool = True
+    log_lock_waits: Annotated[StrictBool, _judged("log_lock_waits")] = True
     """Log waits longer than deadlock_timeout: the first sign of ingest contention."""
-    log_checkpoints: StrictBool = True
+    log_checkpoints: Annotated[StrictBool, _judged("log_checkpoints")] = True
     """Log checkpoints; needed to judge max_wal_size."""
-    log_temp_files: MemorySize | Literal[0] = 0
+    log_temp_files: Annotated[MemorySize | Literal[0], _judged("log_temp_files")] = 0
     """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
-    log_line_prefix: str = "%m [%p] %q%u@%d "
+    log_line_prefix: Annotated[str, _judged("log_line_prefix")] = "%m [%p] %q%u@%d "
     """Prefix of every log line (Debian's default)."""
-    log_timezone: TimeZoneName = "UTC"
+    log_timezone: Annotated[TimeZoneName, _judged("log_timezone")] = "UTC"
     """Time zone of log timestamps; UTC like the data."""
 
 
@@ -253,7 +270,10 @@ class LoginRole(SpecModel):
     """read_write (the application) or read_only (dashboards, analysts)."""
     connection_limit: StrictInt = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
-    settings: dict[SettingName, SettingValue] = {}
+    settings: Annotated[
+        dict[SettingName, SettingValue],
+        Constraint("only settings of context user, judged by PostgreSQL's catalogue"),
+    ] = {}
     """Settings in force for this role in the application database, e.g. statement_timeout:
     30s (ALTER ROLE ... IN DATABASE ... SET); settings not listed are reset."""
 
@@ -284,7 +304,10 @@ class LoginRole(SpecModel):
 class TimescaleDb(SpecModel):
     """PostgreSQL with the timescaledb extension, on a droplet or in a container."""
 
-    version: StrictInt
+    version: Annotated[
+        StrictInt,
+        Constraint("one of " + ", ".join(map(str, SUPPORTED_POSTGRESQL_VERSIONS))),
+    ]
     """PostgreSQL major version (15 to 18)."""
     package_source: PackageSource = PackageSource.TIMESCALE
     """Where droplets get packages: 'timescale' (Timescale's repository) or 'distribution'."""
@@ -292,15 +315,19 @@ class TimescaleDb(SpecModel):
     """Debian cluster name: files live in /etc/postgresql/VERSION/CLUSTER."""
     resources: Resources
     """Host resources the tuning is computed from."""
-    max_connections: StrictInt = Field(default=100, gt=0)
+    max_connections: Annotated[StrictInt, _judged("max_connections")] = Field(default=100, gt=0)
     """Most concurrent connections; work_mem is sized from it."""
-    superuser_reserved_connections: StrictInt = Field(default=3, ge=0)
+    superuser_reserved_connections: Annotated[
+        StrictInt, _judged("superuser_reserved_connections")
+    ] = Field(default=3, ge=0)
     """Connections kept for superusers."""
-    reserved_connections: StrictInt = Field(default=0, ge=0)
+    reserved_connections: Annotated[StrictInt, _judged("reserved_connections")] = Field(
+        default=0, ge=0
+    )
     """Connections kept for pg_use_reserved_connections members (PostgreSQL 16+)."""
     listen_addresses: list[ListenAddress] = Field(default=["localhost"], min_length=1)
     """Addresses the server listens on: IPs, 'localhost' or '*'."""
-    port: StrictInt = Field(default=5432, ge=1, le=65535)
+    port: Annotated[StrictInt, _judged("port")] = Field(default=5432, ge=1, le=65535)
     """TCP port."""
     tls: Tls = Tls()
     """Server TLS."""
@@ -332,7 +359,10 @@ class TimescaleDb(SpecModel):
     backup: Backup = Backup()
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
     host unless ``repository`` names object storage."""
-    settings: dict[SettingName, SettingValue] = {}
+    settings: Annotated[
+        dict[SettingName, SettingValue],
+        Constraint("names, types, units, ranges and values of the version's pg_settings"),
+    ] = {}
     """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""
 
     @field_validator(*_FIELDS_THAT_ARE_SETTINGS)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict
 
 from datalayer.render import has_control_characters
+from datalayer.spec.base import Constraint
 from datalayer.timescaledb.keywords import RESERVED_KEYWORDS
 from datalayer.units import format_pg_memory, parse_memory
 
@@ -47,6 +48,7 @@ MemorySize = Annotated[
     BeforeValidator(_memory_from_yaml),
     AfterValidator(_positive_size),
     PlainSerializer(format_pg_memory, return_type=str),
+    Constraint("a size with a unit: B, kB, MB, GB, TB (1kB = 1024 B); above zero"),
 ]
 """A size with a unit as PostgreSQL writes it: '512MB', '4GB' (1kB = 1024 B)."""
 
@@ -62,7 +64,8 @@ def _identifier(value: str) -> str:
     return value
 
 
-Identifier = Annotated[str, AfterValidator(_identifier)]
+_IDENTIFIER_RULE = "a-z, 0-9, _ (not a digit first), at most 63; not a reserved SQL key word"
+Identifier = Annotated[str, AfterValidator(_identifier), Constraint(_IDENTIFIER_RULE)]
 """A name that needs no quoting in SQL, pg_hba.conf or shell: roles, databases."""
 
 # Names PostgreSQL refuses for a new role ('role name "public" is reserved', CREATE ROLE in
@@ -100,10 +103,20 @@ def _database_name(value: str) -> str:
     return value
 
 
-RoleName = Annotated[str, AfterValidator(_identifier), AfterValidator(_role_name)]
+RoleName = Annotated[
+    str,
+    AfterValidator(_identifier),
+    AfterValidator(_role_name),
+    Constraint(f"{_IDENTIFIER_RULE}; not pg_*, public, none or postgres"),
+]
 """A role the hooks create and manage: a plain identifier, not pg_*, public, none or postgres."""
 
-DatabaseName = Annotated[str, AfterValidator(_identifier), AfterValidator(_database_name)]
+DatabaseName = Annotated[
+    str,
+    AfterValidator(_identifier),
+    AfterValidator(_database_name),
+    Constraint(f"{_IDENTIFIER_RULE}; not postgres, template0, template1 or a pg_hba.conf key word"),
+]
 """The application's database: a plain identifier, not postgres, template0 or template1."""
 
 
@@ -113,7 +126,9 @@ def _setting_name(value: str) -> str:
     return value
 
 
-SettingName = Annotated[str, AfterValidator(_setting_name)]
+SettingName = Annotated[
+    str, AfterValidator(_setting_name), Constraint("a setting PostgreSQL knows (lower case)")
+]
 
 
 def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -129,6 +144,7 @@ Network = Annotated[
     ipaddress.IPv4Network | ipaddress.IPv6Network,
     BeforeValidator(_network),
     PlainSerializer(str, return_type=str),
+    Constraint("an address or CIDR, host bits clear"),
 ]
 
 
@@ -143,7 +159,9 @@ def _listen_address(value: Any) -> str:
         raise ValueError("is not an IP address, 'localhost' or '*'") from None
 
 
-ListenAddress = Annotated[str, BeforeValidator(_listen_address)]
+ListenAddress = Annotated[
+    str, BeforeValidator(_listen_address), Constraint("an IP address, `localhost` or `*`")
+]
 
 
 def _config_text(value: str) -> str:
@@ -155,7 +173,7 @@ def _config_text(value: str) -> str:
     return value
 
 
-ConfigText = Annotated[str, AfterValidator(_config_text)]
+ConfigText = Annotated[str, AfterValidator(_config_text), Constraint("one line of text")]
 """Free text that a configuration file carries on one line (a comment, a path): no control
 characters, since no file's grammar here can carry a line break inside a value."""
 
@@ -166,7 +184,12 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-AbsolutePath = Annotated[str, AfterValidator(_config_text), AfterValidator(_absolute_path)]
+AbsolutePath = Annotated[
+    str,
+    AfterValidator(_config_text),
+    AfterValidator(_absolute_path),
+    Constraint("an absolute path, one line"),
+]
 """A file on the managed host."""
 
 
@@ -178,7 +201,9 @@ def _time_zone(value: str) -> str:
     return value
 
 
-TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+TimeZoneName = Annotated[
+    str, AfterValidator(_time_zone), Constraint("a tz database zone, e.g. `Europe/Berlin`")
+]
 """A zone of the tz database (zoneinfo.available_timezones()), e.g. 'UTC', 'Europe/Berlin'."""
 
 # Directories of the operating system, and those the packages or this deploy already own with
@@ -242,15 +267,27 @@ def _managed_file(value: str) -> str:
     return value
 
 
-ManagedDirectory = Annotated[str, AfterValidator(_managed_directory)]
+ManagedDirectory = Annotated[
+    str,
+    AfterValidator(_managed_directory),
+    Constraint("an absolute path of its own: no system directory (/, /etc, /var/lib, /usr/...)"),
+]
 """A directory on the host that the deploy creates and hands to a service account: never a
 system directory such as /, /etc, /var/lib or anything under /usr."""
 
-ManagedFile = Annotated[str, AfterValidator(_managed_file)]
+ManagedFile = Annotated[
+    str,
+    AfterValidator(_managed_file),
+    Constraint("an absolute path in a directory of its own: not in /etc, /root, /var/lib..."),
+]
 """A file on the host that the deploy replaces, in a directory it creates and hands to a service
 account: neither may be a system file or directory (/etc/passwd, a file directly in /etc)."""
 
-SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+SecretName = Annotated[
+    str,
+    Field(pattern=r"^[A-Z][A-Z0-9_]*$"),
+    Constraint("an environment variable name: A-Z, 0-9, _"),
+]
 """An environment variable holding a secret (or NAME_FILE naming a file that does)."""
 
 
@@ -284,7 +321,11 @@ def interval_seconds(value: str) -> int:
     return int(match.group(1)) * _INTERVAL_SECONDS[match.group(2)]
 
 
-Interval = Annotated[str, BeforeValidator(_interval)]
+Interval = Annotated[
+    str,
+    BeforeValidator(_interval),
+    Constraint("a count and a unit: second, minute, hour, day, week, month, year"),
+]
 """A PostgreSQL interval in its plainest form, e.g. '7 days': the spec refuses anything that
 PostgreSQL and TimescaleDB might read differently."""
 
@@ -297,7 +338,9 @@ def _qualified_name(value: Any) -> str:
     return value
 
 
-QualifiedName = Annotated[str, BeforeValidator(_qualified_name)]
+QualifiedName = Annotated[
+    str, BeforeValidator(_qualified_name), Constraint("`schema.name`, both identifiers")
+]
 """A table or view as ``schema.name``, both parts plain SQL identifiers."""
 
 
@@ -310,5 +353,7 @@ def _extension_version(value: Any) -> str:
     return value
 
 
-ExtensionVersion = Annotated[str, BeforeValidator(_extension_version)]
+ExtensionVersion = Annotated[
+    str, BeforeValidator(_extension_version), Constraint("a release such as `2.19.3`, quoted")
+]
 """A timescaledb release as the extension names it, e.g. '2.19.3' (quoted in YAML)."""

@@ -274,3 +274,31 @@ def _leading_number(text: str, *, integer: bool) -> tuple[float | None, str]:
     if match is None:
         return None, text
     return float(match.group()), text[match.end() :]
+
+
+def describe(name: str) -> str:
+    """What PostgreSQL takes for ``name``, in words, for the README's reference table: type,
+    unit and range or values; per major version where the versions differ."""
+    by_text: dict[str, list[int]] = {}
+    for major in SUPPORTED_MAJORS:
+        setting = lookup(major, name)
+        if setting is not None:
+            by_text.setdefault(_summary(setting), []).append(major)
+    if len(by_text) == 1:
+        [(text, majors)] = by_text.items()
+        scope = "" if len(majors) == len(SUPPORTED_MAJORS) else f" ({', '.join(map(str, majors))})"
+        return f"pg_settings{scope}: {text}"
+    return "; ".join(
+        f"pg_settings ({', '.join(map(str, majors))}): {text}" for text, majors in by_text.items()
+    )
+
+
+def _summary(setting: Setting) -> str:
+    if setting.vartype == "bool":
+        return "on or off"
+    if setting.vartype == "enum":
+        return "one of " + ", ".join(setting.enumvals or ())
+    if setting.vartype == "string":
+        return "text"
+    bounds = f"{_bound(setting, setting.min_val)} .. {_bound(setting, setting.max_val)}"
+    return f"{setting.vartype} {bounds}"
