@@ -13,7 +13,6 @@ computes nothing itself.
 """
 
 import re
-import zoneinfo
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
@@ -25,6 +24,7 @@ from datalayer.spec.types import (
     ManagedDirectory,
     SecretName,
     StrictInt,
+    tz_database_zones,
 )
 
 # --- systemd calendar events (systemd.time(7)), as OnCalendar= takes them ----------------------
@@ -89,7 +89,7 @@ def _calendar_event(value: str) -> str:
         if problem:
             raise ValueError(f"is not a systemd calendar event: {name} {problem}")
     zone = parts.get("time zone")
-    if zone is not None and zone not in zoneinfo.available_timezones():
+    if zone is not None and zone not in tz_database_zones():
         raise ValueError(f"is not a systemd calendar event: {zone!r} is not a tz database zone")
     return value
 

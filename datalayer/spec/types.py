@@ -7,6 +7,7 @@ values: bytes as ints, networks as ``ipaddress`` objects.
 import ipaddress
 import re
 import zoneinfo
+from functools import cache
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -193,10 +194,19 @@ AbsolutePath = Annotated[
 """A file on the managed host."""
 
 
+@cache
+def tz_database_zones() -> frozenset[str]:
+    """The zones of the tz database on this machine (Python's zoneinfo reads the system's, as
+    Debian's PostgreSQL and systemd do); a ValueError when there is none to judge against."""
+    zones = frozenset(zoneinfo.available_timezones())
+    if not zones:
+        raise ValueError("cannot be checked: this machine has no tz database (install tzdata)")
+    return zones
+
+
 def _time_zone(value: str) -> str:
-    # PostgreSQL matches zone names in any case; Debian builds it with the system's tzdata,
-    # which Python's zoneinfo reads too.
-    if value.lower() not in {zone.lower() for zone in zoneinfo.available_timezones()}:
+    # PostgreSQL matches zone names in any case.
+    if value.lower() not in {zone.lower() for zone in tz_database_zones()}:
         raise ValueError("is not a time zone of the tz database, e.g. 'UTC' or 'Europe/Berlin'")
     return value
 
