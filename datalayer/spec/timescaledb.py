@@ -387,13 +387,13 @@ class TimescaleDb(SpecModel):
     def _settings_judged_by_postgresql(
         cls, value: dict[str, SettingValue], info: ValidationInfo
     ) -> dict[str, SettingValue]:
+        version = info.data.get("version")
         for name, setting in value.items():
             if name in SETTINGS_WITH_DEDICATED_FIELDS:
                 raise ValueError(
                     f"settings.{name} cannot be overridden here; "
                     f"set {SETTINGS_WITH_DEDICATED_FIELDS[name]} instead"
                 )
-            version = info.data.get("version")
             if version in SUPPORTED_POSTGRESQL_VERSIONS:
                 _judge_setting(version, name, setting, label=f"settings.{name}: ")
         return value

@@ -10,8 +10,8 @@ when the running server cannot answer for a name.
 Parsing follows PostgreSQL's own functions (postgres/postgres, src/backend/utils/misc/guc.c:
 ``parse_int``, ``parse_real``, ``convert_to_base_unit`` and its ``memory_unit_conversion_table``
 and ``time_unit_conversion_table``; src/backend/utils/adt/bool.c: ``parse_bool_with_len``;
-guc.c ``config_enum_lookup_by_name``), and its answers were compared with what PostgreSQL 17.12
-itself reports for the same text in ``pg_file_settings`` (tests/unit/test_catalogue.py).
+guc.c ``config_enum_lookup_by_name``), and its answers were compared with PostgreSQL 17.12's own
+for the same text (``postgres -c NAME=VALUE -C NAME``; tests/unit/test_catalogue.py).
 """
 
 import difflib

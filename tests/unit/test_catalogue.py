@@ -8,7 +8,7 @@ setting's unit (shown in each comment), or exit 1 and the FATAL line (its start 
 
 import pytest
 
-from datalayer.timescaledb.catalogue import judge, lookup, memory_bytes, unknown_name
+from datalayer.timescaledb.catalogue import catalogue, judge, lookup, memory_bytes, unknown_name
 
 ACCEPTED_BY_POSTGRESQL_17 = [
     ("shared_buffers", "128kB"),  # 16
@@ -178,3 +178,10 @@ def test_boolean_is_not_a_number() -> None:
     assert setting is not None
     with pytest.raises(ValueError, match="is a boolean"):
         judge(setting, True)
+
+
+@pytest.mark.parametrize("version", [15, 16, 17, 18])
+def test_every_unit_of_the_catalogue_is_one_the_parser_knows(version: int) -> None:
+    # guc.c's unit tables: memory counted in B, kB, 8kB blocks or MB; time in ms, s or min.
+    units = {setting.unit for setting in catalogue(version).settings.values()} - {None}
+    assert units <= {"B", "kB", "8kB", "MB", "ms", "s", "min"}
