@@ -14,6 +14,31 @@ import jinja2
 from datalayer.paths import TEMPLATES_DIRECTORY
 
 _BARE_VALUE = re.compile(r"^(-?[0-9]+(\.[0-9]+)?([kMGT]B|ms|s|min|h|d)?|on|off|true|false)$")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a line break, tab or other control character, which no
+    configuration file here can carry inside a value: the one rule, for the spec's types and
+    for the filters below."""
+    return _CONTROL_CHARACTER.search(text) is not None
+
+
+def refuse_control_characters(text: str, what: str) -> str:
+    """``text`` unchanged, or ValueError naming ``what`` (the spec's types refuse such text
+    first; this is the templates' last guard)."""
+    if has_control_characters(text):
+        raise ValueError(f"{what} cannot hold line breaks or control characters: {text!r}")
+    return text
+
+
+def postgresql_string(value: object) -> str:
+    """A quoted postgresql.conf string. PostgreSQL's lexer (src/backend/utils/misc/guc-file.l,
+    rule STRING) ends a quoted string at a line break, reads a backslash as the start of an
+    escape and two quotes as one: so backslashes and quotes are doubled here, and control
+    characters refused."""
+    text = refuse_control_characters(str(value), "a postgresql.conf value")
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def postgresql_value(value: object) -> str:
@@ -23,7 +48,25 @@ def postgresql_value(value: object) -> str:
     text = str(value)
     if _BARE_VALUE.match(text):
         return text
-    return "'" + text.replace("'", "''") + "'"
+    return postgresql_string(text)
+
+
+def _double_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def redis_string(value: object) -> str:
+    """A double-quoted redis.conf argument. Redis splits each line with ``sdssplitargs``
+    (src/sds.c): inside double quotes a backslash escapes the next character, and the closing
+    quote ends the argument; so backslashes and quotes are escaped, control characters refused.
+    """
+    return _double_quoted(refuse_control_characters(str(value), "a redis.conf value"))
+
+
+def toml_string(value: object) -> str:
+    """A TOML basic string (toml.io v1.0.0, 'Basic strings'): backslashes and quotes escaped as
+    in redis.conf; control characters refused rather than written as escapes no path needs."""
+    return _double_quoted(refuse_control_characters(str(value), "a config.toml value"))
 
 
 @cache
@@ -37,6 +80,9 @@ def _environment() -> jinja2.Environment:
         autoescape=False,  # configuration files, not HTML
     )
     environment.filters["postgresql_value"] = postgresql_value
+    environment.filters["postgresql_string"] = postgresql_string
+    environment.filters["redis_string"] = redis_string
+    environment.filters["toml_string"] = toml_string
     return environment
 
 

@@ -25,6 +25,7 @@ from datalayer.hooks.sources import SqlSources, read_sources
 from datalayer.paths import SQL_DIRECTORY
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.catalogue import setting_text
 
 
 def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY) -> HookPlan:
@@ -68,7 +69,7 @@ def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY
                 name=role.name,
                 access=role.access.value,
                 connection_limit=role.connection_limit,
-                settings={name: _setting_text(value) for name, value in role.settings.items()},
+                settings={name: setting_text(value) for name, value in role.settings.items()},
             )
             for role in spec.roles
         ),
@@ -132,9 +133,3 @@ def password_changes(
         if not scram.matches(secret, stored.get(role)):
             changes[role] = scram.verifier(secret)
     return changes
-
-
-def _setting_text(value: str | int | bool) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)

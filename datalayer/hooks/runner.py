@@ -83,7 +83,11 @@ def _check_superuser(connection: Connection) -> None:
 
 
 def _check_role_settings(connection: Connection, plan: HookPlan) -> None:
-    """Every per-role setting must exist and be one a role may have set for it."""
+    """Every per-role setting must exist and be one a role may have set for it: context user.
+
+    The spec refuses the rest already (against the catalogue); this is the running server's word
+    on the same rule. A superuser-context setting (session_replication_role, which turns off
+    triggers and foreign keys) set by the hooks, a superuser, would apply at each login."""
     names = sorted({name for role in plan.login_roles for name in role.settings})
     rows = connection.execute(
         "SELECT name, context FROM pg_settings WHERE name = ANY(%s)", (names,)
@@ -97,7 +101,7 @@ def _check_role_settings(connection: Connection, plan: HookPlan) -> None:
                     f"role {role.name}: settings.{name} = {value!r} is not a setting this server "
                     "knows"
                 )
-            if context not in ("user", "superuser"):
+            if context != "user":
                 raise HookError(
                     f"role {role.name}: settings.{name} cannot be set per role (its context is "
                     f"{context})"

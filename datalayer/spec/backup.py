@@ -17,8 +17,15 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
-from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, Identifier, SecretName
+from datalayer.spec.base import Constraint, SpecModel
+from datalayer.spec.types import (
+    AbsolutePath,
+    Identifier,
+    ManagedDirectory,
+    SecretName,
+    StrictInt,
+    tz_database_zones,
+)
 
 # --- systemd calendar events (systemd.time(7)), as OnCalendar= takes them ----------------------
 #
@@ -43,6 +50,14 @@ _TIME = re.compile(rf"{_VALUES}:{_VALUES}(?::{_VALUES}(?:\.[0-9]+)?)?")
 _TIME_ZONE = re.compile(r"UTC|[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+")
 
 
+# What each field of a date and a time may hold (systemd's src/shared/calendarspec.c refuses
+# the rest: years before 1970 or after 2199, month 13, hour 24, second 60, a repetition of 0).
+_FIELD_RANGES = {
+    "year": (1970, 2199), "month": (1, 12), "day": (1, 31),
+    "hour": (0, 23), "minute": (0, 59), "second": (0, 59),
+}  # fmt: skip
+
+
 def _calendar_event(value: str) -> str:
     tokens = value.split()
     if len(tokens) == 1 and tokens[0].lower() in _CALENDAR_SHORTHANDS:
@@ -59,10 +74,49 @@ def _calendar_event(value: str) -> str:
             "e.g. 'Sun *-*-* 01:00:00' or 'Mon..Sat *-*-* 01:00:00', or a shorthand such as "
             "'daily'"
         )
+    fields: list[tuple[str, str]] = []
+    if "date" in parts:
+        # '~' counts days back from the month's end ('~1' is the last day): also 1 to 31.
+        date = parts["date"].replace("~", "-").split("-")
+        names = ("year", "month", "day")[-len(date) :]
+        fields += list(zip(names, date, strict=True))
+    if "time" in parts:
+        clock = parts["time"].split(":")
+        clock[-1] = clock[-1].split(".")[0]  # a second's fraction ('00.5') is free
+        fields += list(zip(("hour", "minute", "second"), clock, strict=False))
+    for name, text in fields:
+        problem = _out_of_range(text, *_FIELD_RANGES[name])
+        if problem:
+            raise ValueError(f"is not a systemd calendar event: {name} {problem}")
+    zone = parts.get("time zone")
+    if zone is not None and zone not in tz_database_zones():
+        raise ValueError(f"is not a systemd calendar event: {zone!r} is not a tz database zone")
     return value
 
 
-CalendarEvent = Annotated[str, AfterValidator(_calendar_event)]
+def _out_of_range(text: str, low: int, high: int) -> str | None:
+    """Why one field (``5``, ``1..5``, ``*/6``, ``0,30``) is refused, if it is."""
+    for value in text.split(","):
+        base, _, repeat = value.partition("/")
+        if repeat and int(repeat) == 0:
+            return f"{value} repeats every 0"
+        if base == "*":
+            continue
+        start, _, end = base.partition("..")
+        numbers = [int(start)] + ([int(end)] if end else [])
+        for number in numbers:
+            if not low <= number <= high:
+                return f"{number} is outside {low}..{high}"
+        if end and int(end) < int(start):
+            return f"range {base} runs backwards"
+    return None
+
+
+CalendarEvent = Annotated[
+    str,
+    AfterValidator(_calendar_event),
+    Constraint("a systemd calendar event (systemd.time(7)) within its ranges, or a shorthand"),
+]
 """When a systemd timer fires, in systemd.time(7)'s calendar event syntax."""
 
 # PostgreSQL's units for a time setting whose base unit is seconds (archive_timeout).
@@ -81,7 +135,9 @@ def _seconds_setting(value: Any) -> str:
     return text
 
 
-SecondsSetting = Annotated[str, BeforeValidator(_seconds_setting)]
+SecondsSetting = Annotated[
+    str, BeforeValidator(_seconds_setting), Constraint("whole s, min, h or d (e.g. `60s`), or 0")
+]
 
 _HOST_NAME = re.compile(
     r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
@@ -122,7 +178,7 @@ class PosixRepository(SpecModel):
     type: Literal["posix"] = "posix"
     """Where the repository is: 'posix' (a directory on the host, the default) or 's3' (an
     S3-compatible bucket)."""
-    path: AbsolutePath = "/var/lib/pgbackrest"
+    path: ManagedDirectory = "/var/lib/pgbackrest"
     """The repository's directory on the host (repo1-path), owned by postgres, mode 750.
     Mount a volume here, or copy it off the droplet: a repository on the droplet's own disk is
     lost with the droplet."""
@@ -134,11 +190,11 @@ class S3Repository(SpecModel):
 
     type: Literal["s3"]
     """'s3': object storage."""
-    endpoint: Annotated[str, AfterValidator(_host_name)]
+    endpoint: Annotated[str, AfterValidator(_host_name), Constraint("a host name")]
     """The object store's host name (repo1-s3-endpoint), e.g. 'fra1.digitaloceanspaces.com'."""
-    bucket: Annotated[str, AfterValidator(_bucket)]
+    bucket: Annotated[str, AfterValidator(_bucket), Constraint("an S3 bucket name")]
     """The bucket (repo1-s3-bucket)."""
-    region: Annotated[str, AfterValidator(_region)]
+    region: Annotated[str, AfterValidator(_region), Constraint("a-z, 0-9, -")]
     """The bucket's region (repo1-s3-region), e.g. 'fra1' for Spaces in Frankfurt."""
     path: AbsolutePath
     """Where in the bucket the repository lives (repo1-path), e.g. '/trading-prod'; one per
@@ -202,7 +258,7 @@ class Backup(SpecModel):
     """pgBackRest's name for this cluster in the repository (--stanza); also in archive_command."""
     repository: Repository = PosixRepository()
     """Where backups and archived WAL are kept (pgBackRest's repo1)."""
-    retention_full: int = Field(default=2, ge=1, le=9999999)
+    retention_full: StrictInt = Field(default=2, ge=1, le=9999999)
     """Full backups kept (repo1-retention-full); older ones, the differential backups based on
     them, and the WAL only they need are expired after each backup."""
     schedule_full: CalendarEvent = "Sun *-*-* 01:00:00"
@@ -213,7 +269,7 @@ class Backup(SpecModel):
     compress_type: Literal["none", "bz2", "gz", "lz4", "zst"] = "zst"
     """Compression of backups and archived WAL (compress-type); zst packs about as tight as gz
     at a fraction of the CPU time."""
-    process_max: int = Field(default=1, ge=1, le=999)
+    process_max: StrictInt = Field(default=1, ge=1, le=999)
     """Parallel processes for backup and restore (process-max); each compresses on a core of
     its own."""
     archive_timeout: SecondsSetting = "60s"

@@ -18,8 +18,15 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from datalayer.redis.commands import REDIS_VERSION
-from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, MemorySize, Network, SecretName
+from datalayer.spec.base import Constraint, SpecModel
+from datalayer.spec.types import (
+    AbsolutePath,
+    MemorySize,
+    Network,
+    SecretName,
+    StrictFloat,
+    StrictInt,
+)
 
 TIMESCALEDB_IMAGE_VERSION = "2.23.0"
 """Version of Timescale's community image when the stack names none: the first release built for
@@ -43,10 +50,12 @@ def _pinned_image(value: str) -> str:
     return value
 
 
-PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+PinnedImage = Annotated[
+    str, AfterValidator(_pinned_image), Constraint("an image pinned by tag or digest, not latest")
+]
 """An image reference pinned by tag or digest; 'latest' and untagged names are refused."""
 
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 PRIVATE_NETWORKS = tuple(
@@ -68,7 +77,9 @@ def _private_address(value: Any) -> str:
     return str(address)
 
 
-PrivateAddress = Annotated[str, BeforeValidator(_private_address)]
+PrivateAddress = Annotated[
+    str, BeforeValidator(_private_address), Constraint("a private IP address")
+]
 
 
 def _docker_network(
@@ -122,7 +133,7 @@ class RedisContainer(SpecModel):
     memory: MemorySize
     """Memory limit of the container; above redis.maxmemory, with room for the fork that writes
     snapshots and rewrites the append-only file. Sized to the machine, so no default."""
-    cpus: float = Field(gt=0)
+    cpus: StrictFloat = Field(gt=0)
     """CPU limit (Redis runs commands on one thread; 1 is plenty for most)."""
 
 
@@ -136,7 +147,7 @@ class InfluxDbContainer(SpecModel):
     """Port published on the Docker host; unset: influxdb.http_port."""
     memory: MemorySize
     """Memory limit of the container. Sized to the machine, so no default."""
-    cpus: float = Field(gt=0)
+    cpus: StrictFloat = Field(gt=0)
     """CPU limit."""
 
     def image_for(self, package_version: str) -> str:
@@ -148,9 +159,9 @@ class InfluxDbContainer(SpecModel):
 class ContainerNetwork(SpecModel):
     """The Docker network the containers share."""
 
-    subnet: Annotated[Network, AfterValidator(_docker_network)] = Field(
-        default=ipaddress.IPv4Network("172.28.57.0/24")
-    )
+    subnet: Annotated[
+        Network, AfterValidator(_docker_network), Constraint("IPv4, at least 16 addresses")
+    ] = Field(default=ipaddress.IPv4Network("172.28.57.0/24"))
     """Its IPv4 subnet; the first address is the gateway, the Docker host's own address on it."""
 
 

@@ -17,9 +17,15 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.tls import ServerTls
-from datalayer.spec.types import AbsolutePath, ListenAddress, SecretName
+from datalayer.spec.types import (
+    ListenAddress,
+    ManagedFile,
+    SecretName,
+    StrictBool,
+    StrictInt,
+)
 
 # InfluxDB's duration literals as the influx CLI takes them for a retention period ("30d", "1w2d",
 # "0s" for infinite). Months and years are left out: their length is not fixed.
@@ -49,7 +55,9 @@ def _retention(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_retention)]
+Duration = Annotated[
+    str, AfterValidator(_retention), Constraint("an InfluxDB duration of at least 1h, or `0s`")
+]
 """A retention period as InfluxDB writes it; kept as written, read as seconds."""
 
 
@@ -79,7 +87,9 @@ def _name(value: str) -> str:
     return value
 
 
-InfluxName = Annotated[str, AfterValidator(_name)]
+InfluxName = Annotated[
+    str, AfterValidator(_name), Constraint("letters, digits, `.`, `_`, `-`; at most 64")
+]
 
 # What each token role may do on the spec's bucket, and nothing else.
 ROLE_ACTIONS: dict[str, tuple[str, ...]] = {"app": ("read", "write"), "reader": ("read",)}
@@ -106,7 +116,7 @@ class InfluxToken(SpecModel):
 
     role: Literal["app", "reader"]
     """app: read and write on the bucket; reader: read only."""
-    file: AbsolutePath
+    file: ManagedFile
     """Where the setup step stores the token on the host (mode 0600, owner influxdb), e.g.
     /etc/influxdb/tokens/app.token. InfluxDB shows a token only once, when it creates it."""
 
@@ -127,11 +137,13 @@ class InfluxDb(SpecModel):
     version: str = Field(default="2.7.12-1", pattern=r"^2\.[0-9]+\.[0-9]+-[0-9]+$")
     """Version of the influxdb2 package from InfluxData's repository, Debian revision included.
     The influx CLI (influxdb2-cli) is versioned apart and installed at its current version."""
-    http_bind_address: Annotated[ListenAddress, AfterValidator(_ipv4_bind_address)] = "127.0.0.1"
+    http_bind_address: Annotated[
+        ListenAddress, AfterValidator(_ipv4_bind_address), Constraint("no IPv6 address")
+    ] = "127.0.0.1"
     """Address the HTTP API listens on: an IPv4 address, 'localhost' or '*' (every address, IPv6
     included). Not an IPv6 address: the influxdb2 package's start script cannot poll it. The
     stacks' containers bind every address of their own network namespace instead."""
-    http_port: int = Field(default=8086, ge=1, le=65535)
+    http_port: StrictInt = Field(default=8086, ge=1, le=65535)
     """TCP port of the HTTP API (the port of http-bind-address)."""
     tls: InfluxTls = InfluxTls()
     """HTTPS for the API."""
@@ -151,7 +163,7 @@ class InfluxDb(SpecModel):
     """Tokens scoped to the bucket, one per role, each stored in a file on the host."""
     log_level: Literal["debug", "info", "error"] = "info"
     """influxd's log-level."""
-    reporting_disabled: bool = True
+    reporting_disabled: StrictBool = True
     """influxd's reporting-disabled: no usage statistics sent to InfluxData unless asked."""
 
     @model_validator(mode="after")

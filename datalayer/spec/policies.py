@@ -13,7 +13,7 @@ from typing import Self
 from pydantic import model_validator
 
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import Identifier, Interval, interval_seconds
+from datalayer.spec.types import Identifier, Interval, StrictBool, interval_seconds
 
 _ORDER_BY = re.compile(r"^[a-z_][a-z0-9_]{0,62}( (ASC|DESC))?$")
 
@@ -28,7 +28,7 @@ class Compression(SpecModel):
     """Order inside a segment (``timescaledb.compress_orderby``): 'column' or 'column DESC'."""
     compress_after: Interval
     """Compress chunks whose data is older than this, e.g. '30 days'."""
-    optional: bool = False
+    optional: StrictBool = False
     """Skip with a warning, rather than stop, on an edition without compression."""
 
     @model_validator(mode="after")
@@ -44,7 +44,7 @@ class Retention(SpecModel):
 
     drop_after: Interval
     """Drop chunks whose data is older than this, e.g. '2 years'."""
-    optional: bool = False
+    optional: StrictBool = False
     """Skip with a warning, rather than stop, on an edition without retention policies."""
 
 
@@ -82,17 +82,17 @@ class ContinuousAggregate(SpecModel):
     """Newest data a refresh leaves to real-time aggregation, relative to now, e.g. '1 hour'."""
     schedule_interval: Interval
     """How often the refresh runs, e.g. '1 hour'."""
-    materialized_only: bool = False
+    materialized_only: StrictBool = False
     """Readers see only what the last refresh materialized (true), or that plus the source rows
     newer than it, aggregated when queried (false: real-time aggregation, so today's bar is
     there between refreshes)."""
-    materialize_history: bool = True
+    materialize_history: StrictBool = True
     """When the view is created, materialize every row its hypertable already holds, window by
     window (the refresh policy only ever covers start_offset); false leaves history empty."""
     history_window: Interval = "30 days"
     """Span of each refresh that materializes history: bounds the memory, WAL and locks of one
     refresh; at least one bucket of the view and at least a day."""
-    optional: bool = False
+    optional: StrictBool = False
     """Skip with a warning, rather than stop, on an edition without continuous aggregates."""
 
     @model_validator(mode="after")

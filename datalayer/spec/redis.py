@@ -13,9 +13,15 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, model_validator
 
-from datalayer.redis.commands import ACL_CATEGORIES, COMMANDS
-from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath, SecretName
+from datalayer.redis.commands import (
+    ACL_CATEGORIES,
+    COMMANDS,
+    REDIS_VERSION,
+    granted_by,
+    write_commands_granted_by,
+)
+from datalayer.spec.base import Constraint, SpecModel
+from datalayer.spec.types import AbsolutePath, SecretName, StrictBool, StrictInt
 
 # Redis's size units (redis.conf's header): k/m/g are powers of 1000, kb/mb/gb of 1024.
 _REDIS_UNITS = {
@@ -57,10 +63,8 @@ ALWAYS_DENIED = (
 def _redis_size(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected a size such as '256mb', got {value!r}")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return value
+    if isinstance(value, int) or value.strip().isdigit():
+        raise ValueError("needs a unit, e.g. '256mb' (a bare number would be bytes; write '512b')")
     match = _REDIS_SIZE.fullmatch(value.strip())
     if match is None or match["unit"].lower() not in _REDIS_UNITS:
         raise ValueError(
@@ -88,6 +92,7 @@ RedisSize = Annotated[
     BeforeValidator(_redis_size),
     AfterValidator(_positive),
     PlainSerializer(_redis_size_text, return_type=str),
+    Constraint("a size with a unit: b, k, kb, m, mb, g, gb; above zero"),
 ]
 """A size as redis.conf reads it: bytes, or '256mb' (mb = 1024*1024 bytes, m = 1000*1000)."""
 
@@ -101,7 +106,7 @@ def _bind_address(value: Any) -> str:
         raise ValueError("is not an IP address") from None
 
 
-BindAddress = Annotated[str, BeforeValidator(_bind_address)]
+BindAddress = Annotated[str, BeforeValidator(_bind_address), Constraint("an IP address")]
 """An IPv4 or IPv6 address Redis binds to (Redis takes addresses, not host names)."""
 
 
@@ -147,7 +152,9 @@ def _end_of_class(value: str, start: int) -> int:
     raise ValueError("has a '[' without its closing ']'")
 
 
-KeyPattern = Annotated[str, AfterValidator(_key_pattern)]
+KeyPattern = Annotated[
+    str, AfterValidator(_key_pattern), Constraint("a well-formed glob, printable ASCII")
+]
 """An ACL key pattern (written as ``~pattern``): a glob over key names."""
 
 
@@ -164,7 +171,11 @@ def _command_rule(value: str) -> str:
     return name
 
 
-CommandRule = Annotated[str, AfterValidator(_command_rule)]
+CommandRule = Annotated[
+    str,
+    AfterValidator(_command_rule),
+    Constraint(f"a command or @category of Redis {REDIS_VERSION}'s command table"),
+]
 """A Redis command ('get'), subcommand ('client|setname') or ACL category ('@read')."""
 
 
@@ -172,7 +183,7 @@ class Tls(SpecModel):
     """TLS on Redis's port. When enabled, the plain TCP port is closed (``port 0``) and Redis
     serves TLS on ``redis.port`` (``tls-port``)."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     """Serve TLS only; no unencrypted TCP port."""
     cert_file: AbsolutePath | None = None
     """Server certificate (PEM) on the host, readable by the redis user; required when enabled."""
@@ -181,7 +192,7 @@ class Tls(SpecModel):
     ca_file: AbsolutePath | None = None
     """CA bundle (tls-ca-cert-file) clients and client certificates chain to; required when
     enabled."""
-    auth_clients: bool = False
+    auth_clients: StrictBool = False
     """Require client certificates signed by ca_file (tls-auth-clients), besides the password."""
 
     @model_validator(mode="after")
@@ -199,16 +210,16 @@ class Tls(SpecModel):
 class SnapshotRule(SpecModel):
     """One RDB snapshot rule: save when at least ``changes`` writes happened in ``seconds``."""
 
-    seconds: int = Field(gt=0)
+    seconds: StrictInt = Field(gt=0)
     """Length of the window, in seconds."""
-    changes: int = Field(gt=0)
+    changes: StrictInt = Field(gt=0)
     """Writes within the window that trigger a snapshot."""
 
 
 class Persistence(SpecModel):
     """How Redis keeps data across restarts: the append-only file plus RDB snapshots."""
 
-    appendonly: bool = True
+    appendonly: StrictBool = True
     """Log every write to the append-only file, so a restart loses at most ``appendfsync``'s
     window."""
     appendfsync: Literal["always", "everysec", "no"] = "everysec"
@@ -264,8 +275,18 @@ class ReaderUser(AclUser):
 
     @model_validator(mode="after")
     def _read_only(self) -> Self:
-        if "@write" in self.allowed:
-            raise ValueError("allowed: the reader may not be granted @write")
+        """No rule may leave the reader a command Redis flags ``write``, judged against Redis's
+        own command table: ``set``, ``@string`` or ``@all`` as much as ``@write``. A write that
+        ``denied`` takes away again is not granted."""
+        taken_away = {name for rule in self.denied for name in granted_by(rule)}
+        for rule in self.allowed:
+            writes = [name for name in write_commands_granted_by(rule) if name not in taken_away]
+            if writes:
+                shown = ", ".join(writes[:4]) + (", ..." if len(writes) > 4 else "")
+                raise ValueError(
+                    f"allowed: {rule!r} would let the reader write ({shown}: commands Redis "
+                    f"{REDIS_VERSION} flags write); grant read commands only, e.g. @read"
+                )
         return self
 
 
@@ -283,9 +304,9 @@ class Redis(SpecModel):
 
     bind: list[BindAddress] = Field(default=["127.0.0.1"], min_length=1)
     """Addresses Redis listens on (IPs only)."""
-    port: int = Field(default=6379, ge=1, le=65535)
+    port: StrictInt = Field(default=6379, ge=1, le=65535)
     """TCP port; the TLS port when tls.enabled (the plain port is then closed)."""
-    protected_mode: bool = True
+    protected_mode: StrictBool = True
     """Refuse clients from other hosts while no password is set (a second lock, kept on)."""
     tls: Tls = Tls()
     """Server TLS."""

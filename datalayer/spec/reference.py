@@ -1,16 +1,22 @@
-"""Print the Markdown table of every spec key, its default and meaning, from the models.
+"""Print the Markdown table of every spec key, its default, constraints and meaning, from the
+models: the constraints come from each field's metadata (bounds, lengths, Literal and enum values,
+the :class:`~datalayer.spec.base.Constraint` its type carries beside the validator).
 
     python -m datalayer.spec.reference
 
 The README embeds this output between markers; a unit test fails when they drift apart.
 """
 
-from types import UnionType
+from enum import Enum
+from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from datalayer.spec.base import Constraint
 from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.load import PROJECT_NAMESPACE
 
@@ -45,6 +51,67 @@ def _default(field: Any) -> str:
     return f"`{getattr(value, 'value', value)}`"
 
 
+_PLAIN_TYPES = {int: "integer", bool: "true or false", float: "number", str: "text"}
+
+
+def _metadata_constraints(metadata: list[Any] | tuple[Any, ...]) -> list[str]:
+    """Bounds and lengths (annotated_types, as Field(ge=...) records them) and Constraints."""
+    words = [item.text for item in metadata if isinstance(item, Constraint)]
+    bounds = []
+    for item in metadata:
+        if isinstance(item, annotated_types.Ge):
+            bounds.append(f">= {item.ge}")
+        elif isinstance(item, annotated_types.Gt):
+            bounds.append(f"> {item.gt}")
+        elif isinstance(item, annotated_types.Le):
+            bounds.append(f"<= {item.le}")
+        elif isinstance(item, annotated_types.Lt):
+            bounds.append(f"< {item.lt}")
+        elif isinstance(item, annotated_types.MinLen) and item.min_length:
+            bounds.append(f"at least {item.min_length}")
+        elif isinstance(item, annotated_types.MaxLen):
+            bounds.append(f"at most {item.max_length}")
+        elif getattr(item, "pattern", None) and not words:
+            bounds.append(f"matches `{item.pattern}`")
+    return [*words, ", ".join(bounds)] if bounds else words
+
+
+def _type_constraints(annotation: Any) -> list[str]:
+    """What a type admits, in words: a Constraint it carries, else its Literal or enum values,
+    else the plain type; through lists, mappings (their values) and unions."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *metadata = get_args(annotation)
+        words = _metadata_constraints(metadata)
+        carried = any(isinstance(item, Constraint) for item in metadata)
+        return words if carried else words + _type_constraints(base)
+    if origin is Literal:
+        return ["one of " + ", ".join(f"`{value}`" for value in get_args(annotation))]
+    if origin in (Union, UnionType):
+        variants = [
+            " ".join(_type_constraints(argument))
+            for argument in get_args(annotation)
+            if argument is not NoneType
+        ]
+        return [" or ".join(variant for variant in variants if variant)]
+    if origin is list:
+        return _type_constraints(get_args(annotation)[0])
+    if origin is dict:
+        return _type_constraints(get_args(annotation)[1])
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return ["one of " + ", ".join(f"`{member.value}`" for member in annotation)]
+    return [_PLAIN_TYPES.get(annotation, "")] if isinstance(annotation, type) else []
+
+
+def _constraints(field: FieldInfo) -> str:
+    """A field's constraints: its own metadata first; its type's when that carries no
+    Constraint of its own (a mapping of settings says more than its value types)."""
+    words = _metadata_constraints(field.metadata)
+    if not any(isinstance(item, Constraint) for item in field.metadata):
+        words += _type_constraints(field.annotation)
+    return "; ".join(dict.fromkeys(word for word in words if word))
+
+
 def _variant(model: type[BaseModel]) -> str:
     """How a union's variant is told apart in the file: its ``type`` value, else its name."""
     field = model.model_fields.get("type")
@@ -63,7 +130,10 @@ def _rows(model: type[BaseModel], prefix: str, variant: str = "") -> list[str]:
         suffix = "[]" if origin is list else ".<name>" if origin is dict else ""
         description = " ".join((field.description or "").split())
         qualifier = f" ({variant})" if variant else ""
-        rows.append(f"| `{key}{suffix}`{qualifier} | {_default(field)} | {description} |")
+        constraints = _constraints(field) if not _nested_models(field.annotation) else ""
+        rows.append(
+            f"| `{key}{suffix}`{qualifier} | {_default(field)} | {constraints} | {description} |"
+        )
         nested = _nested_models(field.annotation)
         for model_ in nested:
             # The variants of a union (a repository's posix or s3) share keys such as type and
@@ -77,8 +147,8 @@ def reference_table() -> str:
     header = [
         f"Keys live under `{PROJECT_NAMESPACE}:` in the `config:` section of `Pulumi.<env>.yaml`.",
         "",
-        "| key | default | meaning |",
-        "| --- | --- | --- |",
+        "| key | default | constraints | meaning |",
+        "| --- | --- | --- | --- |",
     ]
     return "\n".join(header + _rows(EnvironmentSpec, "")) + "\n"
 

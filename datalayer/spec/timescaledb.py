@@ -5,30 +5,46 @@ components compute nothing themselves but ask this model and the tuning function
 """
 
 import re
+from contextvars import ContextVar
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from datalayer.spec.backup import Backup
-from datalayer.spec.base import SpecModel
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
+    HBA_DATABASE_KEYWORDS,
     AbsolutePath,
+    ConfigText,
+    DatabaseName,
     ExtensionVersion,
     Identifier,
     ListenAddress,
     MemorySize,
     Network,
     QualifiedName,
+    RoleName,
     SecretName,
     SettingName,
+    StrictBool,
+    StrictInt,
+    TimeZoneName,
 )
+from datalayer.timescaledb import catalogue
+from datalayer.timescaledb.catalogue import SettingValue, setting_text
 from datalayer.tuning import HostResources, StorageType, tune
-from datalayer.units import parse_memory
 
-SUPPORTED_POSTGRESQL_VERSIONS = (15, 16, 17, 18)
+SUPPORTED_POSTGRESQL_VERSIONS = catalogue.SUPPORTED_MAJORS
 
 # PostgreSQL's own authentication methods. Those outside the two allow-lists below are rejected
 # with a message that says why, rather than as an unknown word.
@@ -41,7 +57,6 @@ KNOWN_AUTH_METHODS = frozenset(
 NETWORK_AUTH_METHODS = ("scram-sha-256", "cert", "reject")
 LOCAL_AUTH_METHODS = ("peer", "scram-sha-256", "reject")
 
-_HBA_DATABASE_KEYWORDS = frozenset({"all", "sameuser", "samerole", "replication"})
 _HBA_NAME = re.compile(r"^\+?[a-z_][a-z0-9_]{0,62}$")
 
 # Settings the template writes from dedicated fields; an override would be a second home for them.
@@ -72,14 +87,17 @@ SETTINGS_WITH_DEDICATED_FIELDS = {
     "archive_timeout": "timescaledb.backup.archive_timeout",
 }
 
-# Tuned settings whose value is a memory size; overrides of these must carry a unit so that a
-# bare number is never read as 8 kB pages by accident.
-MEMORY_SETTINGS = frozenset(
-    {
-        "shared_buffers", "effective_cache_size", "maintenance_work_mem", "work_mem",
-        "wal_buffers", "min_wal_size", "max_wal_size",
-    }
+# Dedicated fields that become a postgresql.conf setting of the same name, judged by PostgreSQL's
+# catalogue like any override.
+_FIELDS_THAT_ARE_SETTINGS = (
+    "max_connections", "superuser_reserved_connections", "reserved_connections", "port",
+    "timezone",
 )  # fmt: skip
+
+
+def _judged(name: str) -> Constraint:
+    """The constraint of a field that is PostgreSQL's setting ``name``: what its catalogue says."""
+    return Constraint(catalogue.describe(name))
 
 
 class PackageSource(StrEnum):
@@ -98,7 +116,7 @@ class Resources(SpecModel):
     memory: MemorySize
     """Memory available to PostgreSQL, e.g. '8GB'. Containers see the whole machine in
     /proc/meminfo, so this is declared rather than measured."""
-    cpus: int = Field(gt=0)
+    cpus: StrictInt = Field(gt=0)
     """CPU cores available to PostgreSQL."""
     storage: StorageType = StorageType.SSD
     """Kind of data disk: ssd, hdd or network (block storage); sets planner I/O costs."""
@@ -135,7 +153,7 @@ def _hba_names(value: str, keywords: frozenset[str]) -> str:
 
 
 def _hba_databases(value: str) -> str:
-    return _hba_names(value, _HBA_DATABASE_KEYWORDS)
+    return _hba_names(value, HBA_DATABASE_KEYWORDS)
 
 
 def _hba_users(value: str) -> str:
@@ -148,15 +166,27 @@ class HbaRule(SpecModel):
 
     type: Literal["local", "host", "hostssl"]
     """'local' (Unix socket) or a network line; 'host' is written as 'hostssl' when TLS is on."""
-    database: Annotated[str, AfterValidator(_hba_databases)]
+    database: Annotated[
+        str,
+        AfterValidator(_hba_databases),
+        Constraint("the spec's database, or all, sameuser, samerole, replication"),
+    ]
     """Database name(s), comma-separated, or all / sameuser / samerole / replication."""
-    user: Annotated[str, AfterValidator(_hba_users)]
+    user: Annotated[
+        str, AfterValidator(_hba_users), Constraint("declared roles, +role, postgres or all")
+    ]
     """Role name(s), comma-separated, '+group' for members of a role, or all."""
     address: Network | None = None
     """Client network in CIDR form ('10.10.0.0/16', '10.10.0.5/32'); network lines only."""
-    method: str
+    method: Annotated[
+        str,
+        Constraint(
+            f"network lines: {', '.join(NETWORK_AUTH_METHODS)}; "
+            f"local: {', '.join(LOCAL_AUTH_METHODS)}"
+        ),
+    ]
     """scram-sha-256, cert or reject on network lines; peer, scram-sha-256 or reject on local."""
-    comment: str = Field(min_length=1, pattern=r"^[^\n\r]*$")
+    comment: ConfigText = Field(min_length=1)
     """Why this rule exists; written above the line."""
 
     @model_validator(mode="after")
@@ -185,21 +215,21 @@ class HbaRule(SpecModel):
 class Logging(SpecModel):
     """What the server logs (to stderr, collected by Debian's pg_ctlcluster/journal)."""
 
-    log_min_duration_statement: str = "1s"
+    log_min_duration_statement: Annotated[str, _judged("log_min_duration_statement")] = "1s"
     """Log statements slower than this ('-1' disables)."""
-    log_connections: bool = True
+    log_connections: Annotated[StrictBool, _judged("log_connections")] = True
     """Log each successful connection (audit trail of who connected from where)."""
-    log_disconnections: bool = True
+    log_disconnections: Annotated[StrictBool, _judged("log_disconnections")] = True
     """Log session ends with their duration."""
-    log_lock_waits: bool = True
+    log_lock_waits: Annotated[StrictBool, _judged("log_lock_waits")] = True
     """Log waits longer than deadlock_timeout: the first sign of ingest contention."""
-    log_checkpoints: bool = True
+    log_checkpoints: Annotated[StrictBool, _judged("log_checkpoints")] = True
     """Log checkpoints; needed to judge max_wal_size."""
-    log_temp_files: MemorySize | Literal[0] = 0
+    log_temp_files: Annotated[MemorySize | Literal[0], _judged("log_temp_files")] = 0
     """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
-    log_line_prefix: str = "%m [%p] %q%u@%d "
+    log_line_prefix: Annotated[str, _judged("log_line_prefix")] = "%m [%p] %q%u@%d "
     """Prefix of every log line (Debian's default)."""
-    log_timezone: str = "UTC"
+    log_timezone: Annotated[TimeZoneName, _judged("log_timezone")] = "UTC"
     """Time zone of log timestamps; UTC like the data."""
 
 
@@ -218,6 +248,10 @@ class Access(StrEnum):
     """SELECT on every table, view and continuous aggregate, including those created later."""
 
 
+# The PostgreSQL version of the TimescaleDb spec being validated, for the models nested in it
+# (pydantic's validation context is the loader's to give, and it gives none).
+_POSTGRESQL_VERSION: ContextVar[int | None] = ContextVar("postgresql_version", default=None)
+
 # Per-role settings that would hand a login role more than its access level grants.
 FORBIDDEN_ROLE_SETTINGS = frozenset({"role", "session_authorization", "search_path"})
 
@@ -228,29 +262,52 @@ class LoginRole(SpecModel):
     Login roles never get SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS: the hooks
     set them NO and keep them so."""
 
-    name: Identifier
+    name: RoleName
     """Role name, e.g. app or reader."""
     password_secret: SecretName
     """Environment variable holding the password (or NAME_FILE naming a file that does)."""
     access: Access
     """read_write (the application) or read_only (dashboards, analysts)."""
-    connection_limit: int = Field(default=-1, ge=-1)
+    connection_limit: StrictInt = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
-    settings: dict[SettingName, str | int | bool] = {}
+    settings: Annotated[
+        dict[SettingName, SettingValue],
+        Constraint("only settings of context user, judged by PostgreSQL's catalogue"),
+    ] = {}
     """Settings in force for this role in the application database, e.g. statement_timeout:
     30s (ALTER ROLE ... IN DATABASE ... SET); settings not listed are reset."""
 
-    @model_validator(mode="after")
-    def _allowed_settings(self) -> Self:
-        for name in FORBIDDEN_ROLE_SETTINGS & self.settings.keys():
+    @field_validator("settings")
+    @classmethod
+    def _settings_a_login_role_may_carry(
+        cls, value: dict[str, SettingValue]
+    ) -> dict[str, SettingValue]:
+        for name in FORBIDDEN_ROLE_SETTINGS & value.keys():
             raise ValueError(f"settings.{name} cannot be set per role (it widens what it can do)")
-        return self
+        version = _POSTGRESQL_VERSION.get()
+        if version is None:
+            return value
+        for name, setting in value.items():
+            label = f"settings.{name}: "
+            known = _judge_setting(version, name, setting, label=label)
+            if known.context != "user":
+                # ALTER ROLE ... SET, run by the hooks as a superuser, would apply even a
+                # superuser-only setting at each login of this role: only 'user' settings are
+                # ones the role could have set for itself.
+                raise ValueError(
+                    f"{label}{setting!r} needs a superuser to set ({name}'s context is "
+                    f"{known.context}); a login role may carry only settings of context user"
+                )
+        return value
 
 
 class TimescaleDb(SpecModel):
     """PostgreSQL with the timescaledb extension, on a droplet or in a container."""
 
-    version: int
+    version: Annotated[
+        StrictInt,
+        Constraint("one of " + ", ".join(map(str, SUPPORTED_POSTGRESQL_VERSIONS))),
+    ]
     """PostgreSQL major version (15 to 18)."""
     package_source: PackageSource = PackageSource.TIMESCALE
     """Where droplets get packages: 'timescale' (Timescale's repository) or 'distribution'."""
@@ -258,25 +315,29 @@ class TimescaleDb(SpecModel):
     """Debian cluster name: files live in /etc/postgresql/VERSION/CLUSTER."""
     resources: Resources
     """Host resources the tuning is computed from."""
-    max_connections: int = Field(default=100, gt=0)
+    max_connections: Annotated[StrictInt, _judged("max_connections")] = Field(default=100, gt=0)
     """Most concurrent connections; work_mem is sized from it."""
-    superuser_reserved_connections: int = Field(default=3, ge=0)
+    superuser_reserved_connections: Annotated[
+        StrictInt, _judged("superuser_reserved_connections")
+    ] = Field(default=3, ge=0)
     """Connections kept for superusers."""
-    reserved_connections: int = Field(default=0, ge=0)
+    reserved_connections: Annotated[StrictInt, _judged("reserved_connections")] = Field(
+        default=0, ge=0
+    )
     """Connections kept for pg_use_reserved_connections members (PostgreSQL 16+)."""
     listen_addresses: list[ListenAddress] = Field(default=["localhost"], min_length=1)
     """Addresses the server listens on: IPs, 'localhost' or '*'."""
-    port: int = Field(default=5432, ge=1, le=65535)
+    port: Annotated[StrictInt, _judged("port")] = Field(default=5432, ge=1, le=65535)
     """TCP port."""
     tls: Tls = Tls()
     """Server TLS."""
-    database: Identifier = "trading"
+    database: DatabaseName = "trading"
     """The application database the deploy creates."""
     hba: list[HbaRule] = []
     """Client authentication rules, in order."""
     roles: list[LoginRole] = []
     """Login roles with passwords from secrets."""
-    owner: Identifier = "trading_owner"
+    owner: RoleName = "trading_owner"
     """Role that owns every schema object the migrations create and runs TimescaleDB's policy
     jobs: LOGIN (background workers need it) with no password, rejected by pg_hba.conf."""
     extension_version: ExtensionVersion | None = None
@@ -288,9 +349,9 @@ class TimescaleDb(SpecModel):
     """Continuous aggregates of sql/continuous_aggregates to create, with refresh policies."""
     telemetry_level: Literal["off", "basic"] = "off"
     """timescaledb.telemetry_level: no phoning home unless asked."""
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     """Session time zone default; UTC, like every timestamp the platform stores."""
-    allow_alter_system: bool = False
+    allow_alter_system: StrictBool = False
     """PostgreSQL 17+: whether ALTER SYSTEM may write postgresql.auto.conf. Off, so that the
     rendered postgresql.conf stays the single source of truth."""
     logging: Logging = Logging()
@@ -298,8 +359,59 @@ class TimescaleDb(SpecModel):
     backup: Backup = Backup()
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
     host unless ``repository`` names object storage."""
-    settings: dict[SettingName, str | int | float | bool] = {}
+    settings: Annotated[
+        dict[SettingName, SettingValue],
+        Constraint("names, types, units, ranges and values of the version's pg_settings"),
+    ] = {}
     """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""
+
+    @field_validator(*_FIELDS_THAT_ARE_SETTINGS)
+    @classmethod
+    def _field_judged_by_postgresql(cls, value: SettingValue, info: ValidationInfo) -> SettingValue:
+        version = info.data.get("version")
+        if version in SUPPORTED_POSTGRESQL_VERSIONS and info.field_name is not None:
+            _judge_setting(version, info.field_name, value, label=None)
+        return value
+
+    @field_validator("logging")
+    @classmethod
+    def _logging_judged_by_postgresql(cls, value: Logging, info: ValidationInfo) -> Logging:
+        version = info.data.get("version")
+        if version in SUPPORTED_POSTGRESQL_VERSIONS:
+            for name, setting in value.model_dump().items():
+                _judge_setting(version, name, setting, label=f"{name}: ")
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_judged_by_postgresql(
+        cls, value: dict[str, SettingValue], info: ValidationInfo
+    ) -> dict[str, SettingValue]:
+        version = info.data.get("version")
+        for name, setting in value.items():
+            if name in SETTINGS_WITH_DEDICATED_FIELDS:
+                raise ValueError(
+                    f"settings.{name} cannot be overridden here; "
+                    f"set {SETTINGS_WITH_DEDICATED_FIELDS[name]} instead"
+                )
+            if version in SUPPORTED_POSTGRESQL_VERSIONS:
+                _judge_setting(version, name, setting, label=f"settings.{name}: ")
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _version_for_nested_models(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    ) -> Self:
+        """Lets a login role judge its settings by this spec's PostgreSQL version, so that its
+        error names ``roles.N.settings`` rather than the whole list of roles."""
+        version = data.get("version") if isinstance(data, dict) else None
+        supported = type(version) is int and version in SUPPORTED_POSTGRESQL_VERSIONS
+        token = _POSTGRESQL_VERSION.set(version if supported else None)
+        try:
+            return handler(data)
+        finally:
+            _POSTGRESQL_VERSION.reset(token)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -316,12 +428,6 @@ class TimescaleDb(SpecModel):
                 f"max_connections {self.max_connections} must be above the reserved connections "
                 f"(superuser_reserved_connections + reserved_connections = {reserved})"
             )
-        for name in self.settings:
-            if name in SETTINGS_WITH_DEDICATED_FIELDS:
-                raise ValueError(
-                    f"settings.{name} cannot be overridden here; "
-                    f"set {SETTINGS_WITH_DEDICATED_FIELDS[name]} instead"
-                )
         for index, rule in enumerate(self.hba):
             if rule.type == "hostssl" and not self.tls.enabled:
                 raise ValueError(f"hba[{index}] is 'hostssl' but tls.enabled is false")
@@ -333,26 +439,39 @@ class TimescaleDb(SpecModel):
         names = [role.name for role in self.roles]
         if len(names) != len(set(names)):
             raise ValueError(f"roles: duplicate role names in {names}")
-        if self.owner in names or self.owner == "postgres":
-            raise ValueError(f"owner {self.owner!r} must not be a login role or postgres")
+        if self.owner in names:
+            raise ValueError(f"owner {self.owner!r} must not be a login role")
         for index, rule in enumerate(self.hba):
             if {self.owner, f"+{self.owner}"} & set(rule.user.split(",")):
                 raise ValueError(
                     f"hba[{index}].user {rule.user!r} names the owner role {self.owner!r}, "
                     "which pg_hba.conf always rejects: nobody logs in as the owner"
                 )
+        self._check_hba_names(names)
         return self
 
+    def _check_hba_names(self, roles: list[str]) -> None:
+        """Every name a rule gives is a declared role or the database, or a key word: a rule
+        for a name the spec never declares admits nobody today and whoever takes it later."""
+        known_users = {*roles, "postgres"}
+        for index, rule in enumerate(self.hba):
+            for name in rule.user.split(","):
+                if name != "all" and name.removeprefix("+") not in known_users:
+                    raise ValueError(
+                        f"hba[{index}].user {name!r} is not a declared role "
+                        f"(roles: {', '.join(roles) or 'none'}; or all, postgres, +role)"
+                    )
+            for name in rule.database.split(","):
+                if name not in HBA_DATABASE_KEYWORDS and name != self.database:
+                    raise ValueError(
+                        f"hba[{index}].database {name!r} is not the spec's database "
+                        f"{self.database!r} (or all, sameuser, samerole, replication)"
+                    )
+
     def _check_memory_overrides(self) -> None:
-        for name in MEMORY_SETTINGS & self.settings.keys():
-            value = self.settings[name]
-            if not isinstance(value, str):
-                raise ValueError(f"settings.{name}: {value!r} needs a unit, e.g. '512MB'")
-            try:
-                parse_memory(value)
-            except ValueError as error:
-                raise ValueError(f"settings.{name}: {error}") from None
-        shared_buffers = parse_memory(self.tuned_settings()["shared_buffers"])
+        shared_buffers = catalogue.memory_bytes(
+            self.version, "shared_buffers", self.tuned_settings()["shared_buffers"]
+        )
         if shared_buffers >= self.resources.memory:
             raise ValueError(
                 f"shared_buffers {self.tuned_settings()['shared_buffers']} is not below the "
@@ -366,11 +485,22 @@ class TimescaleDb(SpecModel):
             max_connections=self.max_connections,
             pg_major=self.version,
         )
-        overrides = {name: _setting_text(value) for name, value in self.settings.items()}
+        overrides = {name: setting_text(value) for name, value in self.settings.items()}
         return tuned | overrides
 
 
-def _setting_text(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
+def _judge_setting(
+    version: int, name: str, value: SettingValue, *, label: str | None
+) -> catalogue.Setting:
+    """The catalogue's entry for ``name``, or the reason PostgreSQL ``version`` would refuse
+    ``name = value``. ``label`` names the key inside the field being validated, followed by the
+    value; None when the field is the setting itself, whose key and value the error line names.
+    """
+    known = catalogue.lookup(version, name)
+    try:
+        if known is None:
+            raise ValueError(catalogue.unknown_name(version, name))
+        catalogue.judge(known, value)
+    except ValueError as error:
+        raise ValueError(str(error) if label is None else f"{label}{value!r} {error}") from None
+    return known

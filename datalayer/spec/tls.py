@@ -8,13 +8,13 @@ from typing import Self
 from pydantic import model_validator
 
 from datalayer.spec.base import SpecModel
-from datalayer.spec.types import AbsolutePath
+from datalayer.spec.types import AbsolutePath, StrictBool
 
 
 class ServerTls(SpecModel):
     """A server certificate and key on the host; each service adds its own settings."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     """Serve TLS."""
     cert_file: AbsolutePath | None = None
     """Server certificate (PEM) on the host; required when enabled."""

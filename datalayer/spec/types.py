@@ -6,12 +6,25 @@ values: bytes as ints, networks as ``ipaddress`` objects.
 
 import ipaddress
 import re
+import zoneinfo
+from functools import cache
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict
 
+from datalayer.render import has_control_characters
+from datalayer.spec.base import Constraint
+from datalayer.timescaledb.keywords import RESERVED_KEYWORDS
 from datalayer.units import format_pg_memory, parse_memory
+
+StrictInt = Annotated[int, Strict()]
+"""A whole number as YAML writes it: never a boolean (``port: true`` is not port 1), a float or
+a quoted string."""
+StrictBool = Annotated[bool, Strict()]
+"""true or false as YAML writes them: never 1, 0 or a string such as 'off'."""
+StrictFloat = Annotated[float, Strict()]
+"""A number as YAML writes it (2 or 0.5): never a boolean or a quoted string."""
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
@@ -20,6 +33,8 @@ _SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 def _memory_from_yaml(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected a size such as '4GB', got {value!r}")
+    if isinstance(value, int) or value.strip().isdigit():
+        raise ValueError("needs a unit, e.g. '4GB' (a bare number would be bytes; write '512B')")
     return parse_memory(value)
 
 
@@ -34,6 +49,7 @@ MemorySize = Annotated[
     BeforeValidator(_memory_from_yaml),
     AfterValidator(_positive_size),
     PlainSerializer(format_pg_memory, return_type=str),
+    Constraint("a size with a unit: B, kB, MB, GB, TB (1kB = 1024 B); above zero"),
 ]
 """A size with a unit as PostgreSQL writes it: '512MB', '4GB' (1kB = 1024 B)."""
 
@@ -44,11 +60,65 @@ def _identifier(value: str) -> str:
             "must be a lower-case SQL identifier (a-z, 0-9, _; starting with a letter or _; "
             "at most 63 characters)"
         )
+    if value in RESERVED_KEYWORDS:
+        raise ValueError("is a key word PostgreSQL reserves; SQL would need it quoted")
     return value
 
 
-Identifier = Annotated[str, AfterValidator(_identifier)]
+_IDENTIFIER_RULE = "a-z, 0-9, _ (not a digit first), at most 63; not a reserved SQL key word"
+Identifier = Annotated[str, AfterValidator(_identifier), Constraint(_IDENTIFIER_RULE)]
 """A name that needs no quoting in SQL, pg_hba.conf or shell: roles, databases."""
+
+# Names PostgreSQL refuses for a new role ('role name "public" is reserved', CREATE ROLE in
+# PostgreSQL 17.12), or that are already its superuser.
+_RESERVED_ROLE_NAMES = {
+    "public": "PostgreSQL reserves it for every role",
+    "none": "PostgreSQL reserves it",
+    "postgres": "it is the superuser, which the hooks would strip of SUPERUSER",
+}
+# Databases every cluster has: the hooks would take one over as the application's.
+_RESERVED_DATABASE_NAMES = {
+    "postgres": "it is the maintenance database the tools connect to",
+    "template0": "it is the pristine template every restore needs",
+    "template1": "it is the template every new database is copied from",
+}
+# pg_hba.conf's own words in its database column.
+HBA_DATABASE_KEYWORDS = frozenset({"all", "sameuser", "samerole", "replication"})
+
+
+def _role_name(value: str) -> str:
+    if value.startswith("pg_"):
+        raise ValueError(
+            "starts with pg_, which PostgreSQL reserves for its own roles (pg_monitor, ...)"
+        )
+    if value in _RESERVED_ROLE_NAMES:
+        raise ValueError(f"cannot be a role the spec manages: {_RESERVED_ROLE_NAMES[value]}")
+    return value
+
+
+def _database_name(value: str) -> str:
+    if value in _RESERVED_DATABASE_NAMES:
+        raise ValueError(f"cannot be the application's database: {_RESERVED_DATABASE_NAMES[value]}")
+    if value in HBA_DATABASE_KEYWORDS:
+        raise ValueError("is a pg_hba.conf key word, which a rule could not name")
+    return value
+
+
+RoleName = Annotated[
+    str,
+    AfterValidator(_identifier),
+    AfterValidator(_role_name),
+    Constraint(f"{_IDENTIFIER_RULE}; not pg_*, public, none or postgres"),
+]
+"""A role the hooks create and manage: a plain identifier, not pg_*, public, none or postgres."""
+
+DatabaseName = Annotated[
+    str,
+    AfterValidator(_identifier),
+    AfterValidator(_database_name),
+    Constraint(f"{_IDENTIFIER_RULE}; not postgres, template0, template1 or a pg_hba.conf key word"),
+]
+"""The application's database: a plain identifier, not postgres, template0 or template1."""
 
 
 def _setting_name(value: str) -> str:
@@ -57,7 +127,9 @@ def _setting_name(value: str) -> str:
     return value
 
 
-SettingName = Annotated[str, AfterValidator(_setting_name)]
+SettingName = Annotated[
+    str, AfterValidator(_setting_name), Constraint("a setting PostgreSQL knows (lower case)")
+]
 
 
 def _network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -73,6 +145,7 @@ Network = Annotated[
     ipaddress.IPv4Network | ipaddress.IPv6Network,
     BeforeValidator(_network),
     PlainSerializer(str, return_type=str),
+    Constraint("an address or CIDR, host bits clear"),
 ]
 
 
@@ -87,7 +160,23 @@ def _listen_address(value: Any) -> str:
         raise ValueError("is not an IP address, 'localhost' or '*'") from None
 
 
-ListenAddress = Annotated[str, BeforeValidator(_listen_address)]
+ListenAddress = Annotated[
+    str, BeforeValidator(_listen_address), Constraint("an IP address, `localhost` or `*`")
+]
+
+
+def _config_text(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError(
+            "cannot hold line breaks, tabs or other control characters: it is written into a "
+            "configuration file"
+        )
+    return value
+
+
+ConfigText = Annotated[str, AfterValidator(_config_text), Constraint("one line of text")]
+"""Free text that a configuration file carries on one line (a comment, a path): no control
+characters, since no file's grammar here can carry a line break inside a value."""
 
 
 def _absolute_path(value: str) -> str:
@@ -96,10 +185,119 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+AbsolutePath = Annotated[
+    str,
+    AfterValidator(_config_text),
+    AfterValidator(_absolute_path),
+    Constraint("an absolute path, one line"),
+]
 """A file on the managed host."""
 
-SecretName = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+
+@cache
+def tz_database_zones() -> frozenset[str]:
+    """The zones of the tz database on this machine (Python's zoneinfo reads the system's, as
+    Debian's PostgreSQL and systemd do); a ValueError when there is none to judge against."""
+    zones = frozenset(zoneinfo.available_timezones())
+    if not zones:
+        raise ValueError("cannot be checked: this machine has no tz database (install tzdata)")
+    return zones
+
+
+def _time_zone(value: str) -> str:
+    # PostgreSQL matches zone names in any case.
+    if value.lower() not in {zone.lower() for zone in tz_database_zones()}:
+        raise ValueError("is not a time zone of the tz database, e.g. 'UTC' or 'Europe/Berlin'")
+    return value
+
+
+TimeZoneName = Annotated[
+    str, AfterValidator(_time_zone), Constraint("a tz database zone, e.g. `Europe/Berlin`")
+]
+"""A zone of the tz database (zoneinfo.available_timezones()), e.g. 'UTC', 'Europe/Berlin'."""
+
+# Directories of the operating system, and those the packages or this deploy already own with
+# other owners and modes, that a deploy must never take over: chowning or replacing one of them
+# (or a file directly in one, whose directory the deploy creates and chowns) would hand the
+# system to a service account, or have two deploy steps fight over one directory.
+_SYSTEM_DIRECTORIES = frozenset(
+    {
+        "/", "/etc", "/home", "/media", "/mnt", "/opt", "/root", "/run", "/srv", "/tmp", "/var",
+        "/var/backups", "/var/cache", "/var/lib", "/var/local", "/var/lock", "/var/log",
+        "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/etc/ssl",
+        "/etc/ssl/private", "/etc/ssl/certs", "/etc/ssh", "/etc/systemd", "/etc/systemd/system",
+        "/etc/sudoers.d", "/etc/pam.d", "/etc/security", "/etc/cron.d", "/etc/apt",
+        "/etc/default", "/etc/postgresql", "/etc/redis", "/var/lib/apt", "/var/lib/dpkg",
+        "/var/lib/systemd", "/var/lib/postgresql", "/var/lib/redis", "/var/lib/influxdb",
+        "/var/log/postgresql", "/etc/apt/keyrings", "/etc/pgbackrest", "/etc/pgbackrest/conf.d",
+        "/etc/influxdb",
+    }
+)  # fmt: skip
+# Trees that hold only the system's programs, libraries and kernel interfaces: nothing a deploy
+# creates belongs anywhere inside them.
+_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
+                 "/sbin", "/sys", "/usr")  # fmt: skip
+
+
+def _plain_absolute_path(value: str) -> PurePosixPath:
+    path = PurePosixPath(_absolute_path(value))
+    if any(part in (".", "..") for part in value.split("/")) or "//" in value:
+        raise ValueError("must be a plain absolute path (no '.', '..' or '//')")
+    return path
+
+
+def _system_reason(path: PurePosixPath) -> str | None:
+    text = str(path)
+    if text in _SYSTEM_DIRECTORIES:
+        return f"{text} is a system directory"
+    for tree in _SYSTEM_TREES:
+        if text == tree or text.startswith(tree + "/"):
+            return f"{text} is inside {tree}, which holds the system's own files"
+    return None
+
+
+def _managed_directory(value: str) -> str:
+    reason = _system_reason(_plain_absolute_path(value))
+    if reason is not None:
+        raise ValueError(
+            f"cannot be the deploy's: {reason}, which it would create, chown and chmod; "
+            "use a directory of its own, e.g. /var/lib/pgbackrest"
+        )
+    return value
+
+
+def _managed_file(value: str) -> str:
+    path = _plain_absolute_path(value)
+    reason = _system_reason(path) or _system_reason(path.parent)
+    if reason is not None:
+        raise ValueError(
+            f"cannot be the deploy's: {reason}, and the deploy replaces this file and chowns "
+            "its directory; use a directory of its own, e.g. /etc/influxdb/tokens/app.token"
+        )
+    return value
+
+
+ManagedDirectory = Annotated[
+    str,
+    AfterValidator(_managed_directory),
+    Constraint("an absolute path of its own: no system directory (/, /etc, /var/lib, /usr/...)"),
+]
+"""A directory on the host that the deploy creates and hands to a service account: never a
+system directory such as /, /etc, /var/lib or anything under /usr."""
+
+ManagedFile = Annotated[
+    str,
+    AfterValidator(_managed_file),
+    Constraint("an absolute path in a directory of its own: not in /etc, /root, /var/lib..."),
+]
+"""A file on the host that the deploy replaces, in a directory it creates and hands to a service
+account: neither may be a system file or directory (/etc/passwd, a file directly in /etc)."""
+
+SecretName = Annotated[
+    str,
+    Field(pattern=r"^[A-Z][A-Z0-9_]*$"),
+    Constraint("an environment variable name: A-Z, 0-9, _"),
+]
 """An environment variable holding a secret (or NAME_FILE naming a file that does)."""
 
 
@@ -133,7 +331,11 @@ def interval_seconds(value: str) -> int:
     return int(match.group(1)) * _INTERVAL_SECONDS[match.group(2)]
 
 
-Interval = Annotated[str, BeforeValidator(_interval)]
+Interval = Annotated[
+    str,
+    BeforeValidator(_interval),
+    Constraint("a count and a unit: second, minute, hour, day, week, month, year"),
+]
 """A PostgreSQL interval in its plainest form, e.g. '7 days': the spec refuses anything that
 PostgreSQL and TimescaleDB might read differently."""
 
@@ -146,7 +348,9 @@ def _qualified_name(value: Any) -> str:
     return value
 
 
-QualifiedName = Annotated[str, BeforeValidator(_qualified_name)]
+QualifiedName = Annotated[
+    str, BeforeValidator(_qualified_name), Constraint("`schema.name`, both identifiers")
+]
 """A table or view as ``schema.name``, both parts plain SQL identifiers."""
 
 
@@ -159,5 +363,7 @@ def _extension_version(value: Any) -> str:
     return value
 
 
-ExtensionVersion = Annotated[str, BeforeValidator(_extension_version)]
+ExtensionVersion = Annotated[
+    str, BeforeValidator(_extension_version), Constraint("a release such as `2.19.3`, quoted")
+]
 """A timescaledb release as the extension names it, e.g. '2.19.3' (quoted in YAML)."""

@@ -2,14 +2,16 @@
 
 PostgreSQL says which settings need a restart (``pg_settings.context = 'postmaster'``) and whether
 one is already owed (``pending_restart``). A changed pg_hba.conf or any other changed setting only
-needs a reload. Comparing the file on the host with the rendered one tells which settings change;
-the running server tells what an earlier run wrote but did not get applied (its reload or restart
-failed after the file was in place, or the run was cut there), which the file alone cannot show.
+    A setting the running server does not list takes its context from the catalogue; one unknown
+    to both (only a file written by something else can hold it) is treated as needing a restart.
+    A restart or a reload the server still owes for files already in place counts like a change.
 """
 
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from datalayer.timescaledb import catalogue
 
 _SETTING_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?\s*(.*?)\s*$")
 
@@ -92,12 +94,13 @@ def decide(
     current_hba: str | None,
     wanted_hba: str,
     server: RunningServer | None,
+    version: int,
 ) -> Decision:
-    """The least disruptive action that puts ``wanted_*`` in force.
+    """The least disruptive action that puts ``wanted_*`` in force on PostgreSQL ``version``.
 
-    A setting PostgreSQL does not know yet (an extension's, before the library is loaded) is
-    treated as needing a restart: loading a library always does. A restart or a reload the
-    server still owes for files already in place counts like a change.
+    A setting the running server does not list takes its context from the catalogue; one unknown
+    to both (only a file written by something else can hold it) is treated as needing a restart.
+    A restart or a reload the server still owes for files already in place counts like a change.
     """
     current = parse_settings(current_conf or "")
     wanted = parse_settings(wanted_conf)
@@ -109,12 +112,18 @@ def decide(
     hba_changed = (current_hba or "") != wanted_hba
     if server is None:
         return Decision(Action.RESTART, changed, (), hba_changed)
-    restart = tuple(
-        name for name in changed if server.contexts.get(name, "postmaster") == "postmaster"
-    )
+    restart = tuple(name for name in changed if _context(server, version, name) == "postmaster")
     restart = tuple(sorted(set(restart) | server.pending_restart))
     if restart:
         return Decision(Action.RESTART, changed, restart, hba_changed)
     if changed or hba_changed or server.load_owed:
         return Decision(Action.RELOAD, changed, (), hba_changed, server.load_owed)
     return Decision(Action.NONE, (), (), False)
+
+
+def _context(server: RunningServer, version: int, name: str) -> str:
+    """When a change of ``name`` takes effect: the running server's word, else the catalogue's."""
+    if name in server.contexts:
+        return server.contexts[name]
+    known = catalogue.lookup(version, name)
+    return "postmaster" if known is None else known.context

@@ -59,11 +59,12 @@ def configuration(
     + pg_hba_conf: the rendered pg_hba.conf
 
     The decision comes from PostgreSQL itself: a changed setting whose ``pg_settings.context`` is
-    ``postmaster``, or a restart it already owes (``pending_restart``), restarts; any other change,
-    pg_hba.conf included, reloads; no change does neither. The running server is judged as well
-    as the files, so that a run whose reload or restart failed after writing them (or that was
-    cut there) is finished by the next one although the files no longer differ: files written
-    after the server last loaded them reload, a setting in them only a restart applies restarts.
+    ``postmaster`` (from the running server, else from the catalogue of this major version), or a
+    restart it already owes (``pending_restart``), restarts; any other change, pg_hba.conf
+    included, reloads; no change does neither. The running server is judged as well as the
+    files, so that a run whose reload or restart failed after writing them (or that was cut
+    there) is finished by the next one although the files no longer differ: files written after
+    the server last loaded them reload, a setting in them only a restart applies restarts.
 
     Stops, naming file, line and error, when PostgreSQL finds an error in the files once they
     are in force: it would otherwise go on running with the old value, silently.
@@ -81,6 +82,7 @@ def configuration(
         None if current_hba is None else "\n".join(current_hba) + "\n",
         pg_hba_conf,
         server,
+        version,
     )
     for content, path, mode in (
         (postgresql_conf, layout.postgresql_conf, "644"),

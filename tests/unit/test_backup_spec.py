@@ -39,6 +39,21 @@ INVALID_CALENDAR_EVENTS = [
     "Sun *-*-* 01:00:00 extra",
     "Sun;reboot",
     "Funday *-*-* 01:00:00",
+    "*-*-* 25:00:00",
+    "*-*-* 24:00",
+    "*-13-01 00:00:00",
+    "*-00-01 00:00",
+    "*-*-32 00:00",
+    "*-*-00 00:00",
+    "*-*~32 00:00",
+    "*-*-* 23:60:00",
+    "*-*-* 23:59:60",
+    "*-*-* 00/0:00:00",
+    "*-*-* 00..25:00",
+    "*-*-* 5..3:00",
+    "1969-01-01 00:00",
+    "*-*-* 01:00:00 Mars/Base",
+    "*-*-* 01:00:00 europe/berlin",
 ]
 
 
@@ -196,3 +211,24 @@ def test_calendar_events_are_judged_as_systemd_judges_them(event: str, valid: bo
         ["systemd-analyze", "calendar", event], capture_output=True, text=True, check=False
     )
     assert (analyzed.returncode == 0) is valid, analyzed.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/etc", "/etc/", "/usr", "/usr/local/backups", "/var", "/var/lib", "/bin", "/home",
+     "/root", "/proc/self", "/var/lib/postgresql", "/etc/pgbackrest", "/srv/../etc"],
+)  # fmt: skip
+def test_repository_path_that_is_a_system_directory_is_refused(
+    timescaledb_config: dict[str, Any], path: str
+) -> None:
+    message = error_of(timescaledb_config, {"repository": {"type": "posix", "path": path}})
+    assert f"datalayer:timescaledb.backup.repository.path: {path!r} " in message
+    assert len(message.splitlines()) == 1
+
+
+@pytest.mark.parametrize("path", ["/var/lib/pgbackrest", "/srv/backups/trading", "/mnt/backup"])
+def test_repository_path_of_its_own_is_accepted(
+    timescaledb_config: dict[str, Any], path: str
+) -> None:
+    backup = backup_of(timescaledb_config, {"repository": {"type": "posix", "path": path}})
+    assert backup.repository.path == path

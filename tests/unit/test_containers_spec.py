@@ -123,3 +123,16 @@ def test_limits_are_required_for_redis_and_influxdb() -> None:
     message = error_of({"redis": {}})
     assert "datalayer:containers.redis.memory: Field required" in message
     assert "datalayer:containers.redis.cpus: Field required" in message
+
+
+@pytest.mark.parametrize(
+    ("section", "fragment"),
+    [
+        ({"timescaledb": {"published_port": True}}, "timescaledb.published_port: True Input"),
+        ({"redis": {"memory": "512MB", "cpus": True}}, "redis.cpus: True Input"),
+        ({"redis": {"memory": "512MB", "cpus": "1"}}, "redis.cpus: '1' Input"),
+        ({"redis": {"memory": 536870912, "cpus": 1}}, "redis.memory: 536870912 needs a unit"),
+    ],
+)
+def test_value_of_another_type_is_not_coerced(section: dict[str, Any], fragment: str) -> None:
+    assert f"datalayer:containers.{fragment}" in error_of(section)

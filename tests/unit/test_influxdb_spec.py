@@ -178,3 +178,36 @@ def test_unknown_key_anywhere_is_refused(
     target[typo] = "x"
     dotted = ".".join(str(part) for part in ("influxdb", *path, typo))
     assert f"datalayer:{dotted}: 'x' unknown key (a typo?)" in error_of(influxdb_config)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("http_port", True), ("http_port", 8086.0), ("reporting_disabled", "yes")],
+)
+def test_value_of_another_type_is_not_coerced(
+    influxdb_config: dict[str, Any], key: str, value: Any
+) -> None:
+    influxdb_config[key] = value
+    assert f"datalayer:influxdb.{key}: {value!r} Input should be a valid" in error_of(
+        influxdb_config
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/etc/passwd", "/etc/app.token", "/root/app.token", "/app.token", "/etc",
+     "/usr/local/etc/app.token", "/var/lib/app.token", "/etc/influxdb/app.token",
+     "/etc/influxdb/tokens/../../passwd"],
+)  # fmt: skip
+def test_token_file_in_a_system_directory_is_refused(
+    influxdb_config: dict[str, Any], path: str
+) -> None:
+    influxdb_config["tokens"][0]["file"] = path
+    message = error_of(influxdb_config)
+    assert f"datalayer:influxdb.tokens.0.file: {path!r} " in message
+    assert len(message.splitlines()) == 1
+
+
+def test_token_file_in_a_directory_of_its_own_is_accepted(influxdb_config: dict[str, Any]) -> None:
+    influxdb_config["tokens"][0]["file"] = "/etc/influxdb/tokens/app.token"
+    assert parse(influxdb_config).tokens[0].file == "/etc/influxdb/tokens/app.token"

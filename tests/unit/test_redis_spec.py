@@ -9,7 +9,7 @@ from datalayer.redis.commands import ACL_CATEGORIES, COMMANDS
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import SecretError
 from datalayer.spec import SpecError, load_environment, parse_environment
-from datalayer.spec.redis import Redis
+from datalayer.spec.redis import ALWAYS_DENIED, Redis
 from tests.unit.conftest import minimal_timescaledb
 
 MINIMAL_REDIS: dict[str, Any] = {
@@ -86,7 +86,7 @@ def test_app_is_granted_reads_and_writes_by_default(redis_config: dict[str, Any]
 @pytest.mark.parametrize(
     ("size", "num_bytes"),
     [("256mb", 256 * 1024**2), ("256m", 256 * 1000**2), ("1gb", 1024**3), ("100kb", 102400),
-     ("1GB", 1024**3), (1048576, 1048576)],
+     ("1GB", 1024**3), ("1048576b", 1048576)],
 )  # fmt: skip
 def test_maxmemory_takes_redis_units(
     redis_config: dict[str, Any], size: Any, num_bytes: int
@@ -102,8 +102,17 @@ def test_maxmemory_that_is_not_a_size_is_named(redis_config: dict[str, Any], siz
 
 
 def test_maxmemory_zero_is_refused(redis_config: dict[str, Any]) -> None:
-    redis_config["maxmemory"] = 0
-    assert "datalayer:redis.maxmemory: 0 must be larger than zero" in error_of(redis_config)
+    redis_config["maxmemory"] = "0mb"
+    assert "datalayer:redis.maxmemory: '0mb' must be larger than zero" in error_of(redis_config)
+
+
+@pytest.mark.parametrize("size", [256, "256"])
+def test_maxmemory_without_unit_is_refused(redis_config: dict[str, Any], size: Any) -> None:
+    # redis.conf reads a bare 256 as 256 bytes: almost certainly not what was meant.
+    redis_config["maxmemory"] = size
+    assert f"datalayer:redis.maxmemory: {size!r} needs a unit, e.g. '256mb'" in error_of(
+        redis_config
+    )
 
 
 def test_maxmemory_is_written_back_in_redis_units(redis_config: dict[str, Any]) -> None:
@@ -179,9 +188,53 @@ def test_dangerous_commands_cannot_be_dropped_from_denied(
     assert f"datalayer:redis.users.app: denied must include {kept}" in error_of(redis_config)
 
 
-def test_reader_cannot_be_granted_write(redis_config: dict[str, Any]) -> None:
-    redis_config["users"]["reader"]["allowed"] = ["@read", "@write"]
-    assert "reader may not be granted @write" in error_of(redis_config)
+@pytest.mark.parametrize(
+    ("rule", "writes"),
+    [
+        # command_table.json (Redis 8.0.2's COMMAND): the first write commands each rule grants.
+        ("@write", "append, bitfield, bitop, blmove, ..."),
+        ("@all", "append, bitfield, bitop, blmove, ..."),
+        ("set", "set"),
+        ("del", "del"),
+        ("xgroup", "xgroup|create, xgroup|createconsumer, xgroup|delconsumer, xgroup|destroy, ..."),
+        ("xgroup|create", "xgroup|create"),
+        ("@string", "append, decr, decrby, getdel, ..."),
+        ("@keyspace", "copy, del, expire, expireat, ..."),
+        ("@fast", "append, bzpopmax, bzpopmin, decr, ..."),
+        ("@scripting", "function|delete, function|flush, function|load, function|restore"),
+        ("vadd", "vadd"),
+    ],
+)
+def test_reader_cannot_be_granted_a_write_command(
+    redis_config: dict[str, Any], rule: str, writes: str
+) -> None:
+    redis_config["users"]["reader"]["allowed"] = ["@read", rule]
+    assert (
+        f"datalayer:redis.users.reader: allowed: {rule!r} would let the reader write ({writes}: "
+        "commands Redis 8.0.2 flags write)"
+    ) in error_of(redis_config)
+
+
+@pytest.mark.parametrize("rule", ["get", "client|setname", "@pubsub", "eval_ro", "sort_ro"])
+def test_reader_can_be_granted_a_command_that_does_not_write(
+    redis_config: dict[str, Any], rule: str
+) -> None:
+    redis_config["users"]["reader"]["allowed"] = ["@read", rule]
+    assert rule in parse(redis_config).users.reader.allowed
+
+
+def test_reader_write_taken_away_again_is_not_granted(redis_config: dict[str, Any]) -> None:
+    # ACL rules apply in order: +@keyspace, then -@write removes every write it granted.
+    reader = redis_config["users"]["reader"]
+    reader["allowed"] = ["@read", "@keyspace"]
+    reader["denied"] = [*ALWAYS_DENIED, "@write"]
+    assert parse(redis_config).users.reader.denied[-1] == "@write"
+
+
+def test_command_table_names_every_command_of_the_acl_rules() -> None:
+    # command_table.json and COMMAND LIST (commands.py's former list) agree: 394 names.
+    assert len(COMMANDS) == 394
+    assert {"get", "set", "client|kill", "vadd"} <= COMMANDS
 
 
 def test_user_without_secret_is_named(redis_config: dict[str, Any]) -> None:
@@ -249,3 +302,14 @@ def test_missing_admin_secret_is_named(redis_config: dict[str, Any]) -> None:
 def test_command_data_holds_the_commands_the_spec_names() -> None:
     assert {"get", "set", "flushall", "acl|load", "config|set"} <= COMMANDS
     assert {"read", "write", "admin", "dangerous", "connection"} <= ACL_CATEGORIES
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("port", True), ("port", "6379"), ("protected_mode", "no"), ("protected_mode", 0)],
+)
+def test_value_of_another_type_is_not_coerced(
+    redis_config: dict[str, Any], key: str, value: Any
+) -> None:
+    redis_config[key] = value
+    assert f"datalayer:redis.{key}: {value!r} Input should be a valid" in error_of(redis_config)

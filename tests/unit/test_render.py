@@ -127,6 +127,9 @@ def test_pg_hba_ends_with_explicit_rejects(timescaledb_config: dict[str, Any]) -
 def test_pg_hba_keeps_the_spec_order_with_comments(timescaledb_config: dict[str, Any]) -> None:
     second = dict(timescaledb_config["hba"][0], user="reader", comment="Dashboards read.")
     timescaledb_config["hba"].append(second)
+    timescaledb_config["roles"].append(
+        {"name": "reader", "password_secret": "READER", "access": "read_only"}
+    )
     text = render_pg_hba_conf(spec_of(timescaledb_config), "test")
     app = text.index("# Application servers.\nhost     trading          app")
     reader = text.index("# Dashboards read.\nhost     trading          reader")
@@ -159,3 +162,16 @@ def test_missing_template_value_is_an_error() -> None:
 )  # fmt: skip
 def test_postgresql_value_quotes_only_what_needs_it(value: object, rendered: str) -> None:
     assert postgresql_value(value) == rendered
+
+
+def test_quotes_and_backslashes_in_a_path_stay_inside_its_value(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    timescaledb_config["tls"] = {
+        "enabled": True,
+        "cert_file": "/etc/postgresql/tls/it's\\here.crt",
+        "key_file": "/etc/postgresql/tls/server.key",
+    }
+    spec = spec_of(timescaledb_config)
+    text = render_postgresql_conf(spec, debian_layout(spec), "test")
+    assert "ssl_cert_file = '/etc/postgresql/tls/it''s\\\\here.crt'\n" in text
