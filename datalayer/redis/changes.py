@@ -71,18 +71,41 @@ def user_rules(acl_text: str, user: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AclChange:
+    """How the users.acl on the host differs from the rendered one.
+
+    + changed: the files differ (or none is installed yet)
+    + admin_changed: the admin user's own entry differs, which the running server would refuse
+      to carry out any change as
+    """
+
+    changed: bool
+    admin_changed: bool
+
+
+def acl_change(current_acl: str | None, wanted_acl: str, admin_user: str) -> AclChange:
+    """Compare two users.acl texts (``None``: no file); the deploy has the host make the same
+    comparison (``deploy/redis/facts.py``), so that the password hashes never leave it."""
+    changed = (current_acl or "") != wanted_acl
+    admin_changed = changed and user_rules(current_acl or "", admin_user) != user_rules(
+        wanted_acl, admin_user
+    )
+    return AclChange(changed, admin_changed)
+
+
 def decide(
     current_conf: str | None,
     wanted_conf: str,
-    current_acl: str | None,
-    wanted_acl: str,
+    acl: AclChange,
     *,
     running: bool,
     admin_user: str,
 ) -> Decision:
     """The least disruptive action that puts the ``wanted_*`` files in force.
 
-    + current_conf, current_acl: the files on the host, None where missing
+    + current_conf: redis.conf on the host, None where missing
+    + acl: how users.acl on the host differs from the wanted one
     + running: whether redis-server.service is active; if not, only a (re)start applies anything
     + admin_user: the user runtime changes are made as; if its own entry changes (a new
       password), the running server would refuse it, so only a restart applies the files
@@ -92,15 +115,12 @@ def decide(
     changed = sorted(
         name for name in current.keys() | wanted.keys() if current.get(name) != wanted.get(name)
     )
-    acl_changed = (current_acl or "") != wanted_acl
     restart = [name for name in changed if name not in RUNTIME_SETTINGS]
     # A setting only the old file had goes back to Redis's default, which CONFIG SET cannot name.
     restart += [name for name in changed if name in RUNTIME_SETTINGS and name not in wanted]
-    if acl_changed and user_rules(current_acl or "", admin_user) != user_rules(
-        wanted_acl, admin_user
-    ):
+    if acl.admin_changed:
         restart.append(f"users.acl changes the {admin_user} user")
     if not running:
         restart = ["the server is not running", *restart]
     runtime = () if restart else tuple((name, wanted[name]) for name in changed)
-    return Decision(tuple(restart), runtime, acl_changed)
+    return Decision(tuple(restart), runtime, acl.changed)

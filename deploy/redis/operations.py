@@ -19,6 +19,8 @@ from pyinfra.operations import files
 from datalayer.redis.changes import decide
 from datalayer.redis.layout import RedisLayout
 from datalayer.redis.passwords import ADMIN_USER
+from deploy.redis.facts import RedisAclChange
+from deploy.stdin import hidden_stdin
 
 
 def _admin_command(
@@ -77,11 +79,12 @@ def configuration(
     decision = decide(
         _file_text(host.get_fact(FileContents, path=layout.config_file)),
         redis_conf,
-        _file_text(host.get_fact(FileContents, path=layout.acl_file)),
-        users_acl,
+        # Compared on the host: users.acl's password hashes are never a fact's output.
+        host.get_fact(RedisAclChange, path=layout.acl_file, admin_user=ADMIN_USER,
+                      _stdin=hidden_stdin(users_acl)),
         running=status.get(layout.service, False),
         admin_user=ADMIN_USER,
-    )
+    )  # fmt: skip
     for name, value in decision.runtime_settings:
         yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
     for content, path in ((redis_conf, layout.config_file), (users_acl, layout.acl_file)):

@@ -20,6 +20,7 @@ from datalayer import scram
 from datalayer.hooks.build import password_changes
 from datalayer.hooks.plan import HookPlan
 from datalayer.paths import REPOSITORY_ROOT
+from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
     HooksDrift,
     PostgresqlCurrentPasswords,
@@ -108,7 +109,7 @@ def post_provision_hooks(
             PostgresqlCurrentPasswords,
             version=version,
             cluster=cluster,
-            _stdin=current_passwords_query(candidates),
+            _stdin=hidden_stdin(current_passwords_query(candidates)),
         )
         if candidates
         else []

@@ -1,6 +1,12 @@
 """CONFIG SET, ACL LOAD or restart: the least disruptive action for what changed."""
 
-from datalayer.redis.changes import RUNTIME_SETTINGS, decide, parse_settings, user_rules
+from datalayer.redis.changes import (
+    RUNTIME_SETTINGS,
+    acl_change,
+    decide,
+    parse_settings,
+    user_rules,
+)
 
 CONF = """# header
 bind 127.0.0.1
@@ -18,7 +24,13 @@ user app on #bbbb ~price:* resetchannels -@all +@read +@write
 
 
 def test_nothing_changed_does_nothing() -> None:
-    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        CONF,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert not decision.restart
     assert not decision.acl_load
     assert decision.runtime_settings == ()
@@ -27,7 +39,11 @@ def test_nothing_changed_does_nothing() -> None:
 
 def test_changed_app_password_loads_the_acl_without_restart() -> None:
     decision = decide(
-        CONF, CONF, ACL, ACL.replace("#bbbb", "#cccc"), running=True, admin_user="admin"
+        CONF,
+        CONF,
+        acl_change(ACL, ACL.replace("#bbbb", "#cccc"), "admin"),
+        running=True,
+        admin_user="admin",
     )
     assert decision.acl_load
     assert not decision.restart
@@ -36,7 +52,11 @@ def test_changed_app_password_loads_the_acl_without_restart() -> None:
 
 def test_changed_admin_user_restarts() -> None:
     decision = decide(
-        CONF, CONF, ACL, ACL.replace("#aaaa", "#dddd"), running=True, admin_user="admin"
+        CONF,
+        CONF,
+        acl_change(ACL, ACL.replace("#aaaa", "#dddd"), "admin"),
+        running=True,
+        admin_user="admin",
     )
     assert decision.restart_reasons == ("users.acl changes the admin user",)
     assert not decision.acl_load
@@ -44,15 +64,26 @@ def test_changed_admin_user_restarts() -> None:
 
 def test_runtime_setting_is_set_without_restart() -> None:
     wanted = CONF.replace("maxmemory 268435456", "maxmemory 314572800")
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert not decision.restart
     assert decision.runtime_settings == (("maxmemory", "314572800"),)
 
 
 def test_runtime_setting_and_acl_change_do_both() -> None:
     wanted = CONF.replace("appendfsync everysec", "appendfsync always")
-    decision = decide(CONF, wanted, ACL, ACL.replace("#bbbb", "#cccc"), running=True,
-                      admin_user="admin")  # fmt: skip
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL.replace("#bbbb", "#cccc"), "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.runtime_settings == (("appendfsync", "always"),)
     assert decision.acl_load
     assert decision.describe() == "CONFIG SET appendfsync, ACL LOAD"
@@ -60,13 +91,25 @@ def test_runtime_setting_and_acl_change_do_both() -> None:
 
 def test_save_rules_are_set_as_one_value() -> None:
     wanted = CONF.replace('save "3600 1 300 100"', 'save ""')
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.runtime_settings == (("save", ""),)
 
 
 def test_bind_change_restarts() -> None:
     wanted = CONF.replace("bind 127.0.0.1", "bind 127.0.0.1 10.0.0.5")
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("bind",)
     assert decision.runtime_settings == ()
 
@@ -75,8 +118,13 @@ def test_restart_setting_with_runtime_setting_restarts_once() -> None:
     wanted = CONF.replace("port 6379", "port 6380").replace(
         "appendfsync everysec", "appendfsync no"
     )
-    decision = decide(CONF, wanted, ACL, ACL.replace("#bbbb", "#cccc"), running=True,
-                      admin_user="admin")  # fmt: skip
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL.replace("#bbbb", "#cccc"), "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("port",)
     assert decision.runtime_settings == ()
     assert not decision.acl_load  # the restart reads the new file
@@ -84,18 +132,36 @@ def test_restart_setting_with_runtime_setting_restarts_once() -> None:
 
 def test_runtime_setting_removed_from_the_file_restarts() -> None:
     wanted = CONF.replace("maxmemory-policy volatile-lru\n", "")
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("maxmemory-policy",)
 
 
 def test_stopped_server_is_restarted_even_without_changes() -> None:
-    decision = decide(CONF, CONF, ACL, ACL, running=False, admin_user="admin")
+    decision = decide(
+        CONF,
+        CONF,
+        acl_change(ACL, ACL, "admin"),
+        running=False,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("the server is not running",)
 
 
 def test_first_install_over_debians_file_restarts() -> None:
     debian = "bind 127.0.0.1 -::1\nport 6379\ndaemonize yes\nappendonly no\n"
-    decision = decide(debian, CONF, None, ACL, running=True, admin_user="admin")
+    decision = decide(
+        debian,
+        CONF,
+        acl_change(None, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart
     assert "bind" in decision.restart_reasons
     assert "users.acl changes the admin user" in decision.restart_reasons
