@@ -7,7 +7,9 @@ the CI workflow that checks an environment after provisioning. Hosts are reached
 reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); each service is reached at
 the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``,
 ``influxdb_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's port (or the port
-``published_ports`` maps it to, as sandbox droplets publish theirs).
+``published_ports`` maps it to, as sandbox droplets publish theirs). Every host is judged before
+any suite runs (its env data, its environment's section for each group, the secrets the clients
+log in with), so bad input stops the command with one line and exit status 2, no host contacted.
 """
 
 import argparse
