@@ -96,6 +96,11 @@ def read_stack_document(path: Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = " ".join(str(error.problem or error.context or "").split())
         raise SpecError(f"{path.name}: {where}YAML syntax error: {problem}") from None
+    except RecursionError:
+        # PyYAML composes and constructs nested collections recursively.
+        raise SpecError(
+            f"{path.name}: YAML nests collections deeper than can be read; flatten it"
+        ) from None
     except yaml.YAMLError as error:
         problem = " ".join(str(error).split())
         raise SpecError(f"{path.name}: YAML syntax error: {shortened(problem)}") from None
