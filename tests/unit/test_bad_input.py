@@ -208,3 +208,26 @@ def test_hooks_process_refuses_before_connecting(
     assert completed.returncode == 2, output
     assert listener.accepted == before, output
     assert_refused_in_one_line(case, output)
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: a host that cannot be reached."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in cases(cli=True) if case.id == "list-under-config"]
+)
+def test_pyinfra_reports_bad_input_even_when_every_host_is_unreachable(
+    case: Case, prepared: Prepared
+) -> None:
+    inventory = prepared.inventory_file(_closed_port())
+    pyinfra = str(Path(sys.executable).with_name("pyinfra"))
+    completed = _run([pyinfra, "--dry", str(inventory), "deploy/site.py"], prepared)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "No hosts remaining" not in output
+    assert "Could not connect" not in output
+    assert_refused_in_one_line(case, output)
