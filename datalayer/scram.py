@@ -34,15 +34,29 @@ def verifier(password: str, *, salt: bytes | None = None, iterations: int = ITER
     )
 
 
-def matches(password: str, stored: str | None) -> bool:
-    """Whether ``stored`` (a pg_authid.rolpassword) is a SCRAM verifier of ``password``."""
+def salt_header(stored: str | None) -> str | None:
+    """``<iterations>:<salt>`` of a stored SCRAM verifier: what a server tells any client that
+    starts a SCRAM login, so no secret; None for anything that is not such a verifier."""
     if not stored or not stored.startswith("SCRAM-SHA-256$"):
-        return False
+        return None
+    return stored.removeprefix("SCRAM-SHA-256$").split("$")[0]
+
+
+def verifier_with(password: str, header: str) -> str | None:
+    """The verifier of ``password`` under a stored verifier's ``<iterations>:<salt>`` header:
+    equal to the stored one exactly when ``password`` is its password. None: a header that is
+    not SCRAM-SHA-256's."""
     try:
-        header, _keys = stored.removeprefix("SCRAM-SHA-256$").split("$")
         iterations_text, salt_text = header.split(":")
         salt = base64.b64decode(salt_text, validate=True)
         iterations = int(iterations_text)
     except ValueError:
-        return False
-    return hmac.compare_digest(verifier(password, salt=salt, iterations=iterations), stored)
+        return None
+    return verifier(password, salt=salt, iterations=iterations)
+
+
+def matches(password: str, stored: str | None) -> bool:
+    """Whether ``stored`` (a pg_authid.rolpassword) is a SCRAM verifier of ``password``."""
+    header = salt_header(stored)
+    candidate = None if header is None else verifier_with(password, header)
+    return candidate is not None and stored is not None and hmac.compare_digest(candidate, stored)

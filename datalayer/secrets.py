@@ -6,6 +6,7 @@ file named by ``NAME_FILE``. Values are wrapped in :class:`pydantic.SecretStr` s
 """
 
 import os
+import stat
 import string
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ def read_secret(variable: str, environ: Mapping[str, str] = os.environ) -> Secre
     elif f"{variable}_FILE" in environ:
         path = Path(environ[f"{variable}_FILE"])
         try:
+            _check_private(variable, path)
             value = path.read_text().rstrip("\n")
         except OSError as error:
             raise SecretError(
@@ -42,6 +44,17 @@ def read_secret(variable: str, environ: Mapping[str, str] = os.environ) -> Secre
             "that holds it"
         )
     return checked_secret(variable, value)
+
+
+def _check_private(variable: str, path: Path) -> None:
+    """Refuse a secret file that its group or others may read or write, as ssh refuses such a
+    private key (``permissions 0644 are too open``): whoever else can read it has the secret."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecretError(
+            f"secret {variable}: {variable}_FILE is readable by group or others "
+            f"(mode {mode:04o}; {path}): chmod 600 it"
+        )
 
 
 def checked_secret(variable: str, value: str) -> SecretStr:

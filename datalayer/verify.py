@@ -7,7 +7,9 @@ the CI workflow that checks an environment after provisioning. Hosts are reached
 reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); each service is reached at
 the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``,
 ``influxdb_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's port (or the port
-``published_ports`` maps it to, as sandbox droplets publish theirs).
+``published_ports`` maps it to, as sandbox droplets publish theirs). Every host is judged before
+any suite runs (its env data, its environment's section for each group, the secrets the clients
+log in with), so bad input stops the command with one line and exit status 2, no host contacted.
 """
 
 import argparse
@@ -19,12 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyinfra.api.host import Host
+from pyinfra.api.inventory import Inventory
 from pyinfra.api.state import State
 from pyinfra.context import ctx_state
-from pyinfra_cli.inventory import make_inventory
 
 from datalayer.paths import REPOSITORY_ROOT
-from datalayer.spec import EnvironmentSpec, SpecError, load_environment
+from datalayer.redis.passwords import redis_passwords
+from datalayer.secrets import SecretError, role_passwords
+from datalayer.spec import EnvironmentSpec, SpecError
+from deploy.influxdb import influxdb_section
+from deploy.inventory import judge_inventory
+from deploy.redis import redis_section
 
 SUITES = {
     "timescaledb": (
@@ -37,33 +45,46 @@ SUITES = {
 }
 
 
+REPORT_OPTIONS = ("-p", "no:cacheprovider", "-o", "junit_logging=no")
+"""No cache in the repository; and no captured output in the JUnit report, whatever a user's
+configuration says, since the workflow publishes it (the suites' conftest masks the secrets
+they read in what remains: ``tests/infra/redaction.py``)."""
+
+
 @dataclass(frozen=True)
 class ServiceEndpoint:
-    """How a group's suite is told where this machine reaches the service under test."""
+    """How a group's suite is told where this machine reaches the service under test, and what
+    its clients log in with (read before any suite runs, so a missing secret stops them all)."""
 
     option: str
     host_data: str
-    port: Callable[[EnvironmentSpec], int]
+    port: Callable[[EnvironmentSpec, str], int]
+    read_secrets: Callable[[EnvironmentSpec, str], object]
 
 
-def _redis_port(environment: EnvironmentSpec) -> int:
-    if environment.redis is None:
-        raise SpecError(f"Pulumi.{environment.name}.yaml: datalayer:redis is not set")
-    return environment.redis.port
-
-
-def _influxdb_port(environment: EnvironmentSpec) -> int:
-    if environment.influxdb is None:
-        raise SpecError(f"Pulumi.{environment.name}.yaml: datalayer:influxdb is not set")
-    return environment.influxdb.http_port
+def _no_secrets(environment: EnvironmentSpec, host_name: str) -> None:
+    """InfluxDB's suite reads the tokens the setup step stored on the host, not secrets here."""
 
 
 ENDPOINTS = {
     "timescaledb": ServiceEndpoint(
-        "--pg-endpoint", "postgresql_endpoint", lambda environment: environment.timescaledb.port
+        "--pg-endpoint",
+        "postgresql_endpoint",
+        lambda environment, _host: environment.timescaledb.port,
+        lambda environment, _host: role_passwords(environment.timescaledb),
     ),
-    "redis": ServiceEndpoint("--redis-endpoint", "redis_endpoint", _redis_port),
-    "influxdb": ServiceEndpoint("--influxdb-endpoint", "influxdb_endpoint", _influxdb_port),
+    "redis": ServiceEndpoint(
+        "--redis-endpoint",
+        "redis_endpoint",
+        lambda environment, host: redis_section(environment, host).port,
+        lambda environment, host: redis_passwords(redis_section(environment, host)),
+    ),
+    "influxdb": ServiceEndpoint(
+        "--influxdb-endpoint",
+        "influxdb_endpoint",
+        lambda environment, host: influxdb_section(environment, host).http_port,
+        _no_secrets,
+    ),
 }
 
 
@@ -101,20 +122,39 @@ def _endpoint(name: str, data: Any, port: int) -> str:
     return f"{data.get('ssh_hostname') or name}:{published.get(port, port)}"
 
 
-def targets(inventory_path: str) -> list[Target]:
-    """Every (host, group) of the inventory that has a suite."""
+def load_inventory(inventory_path: str) -> Inventory:
+    """The inventory file as pyinfra reads it (groups, host data, group data files)."""
+    # Imported here: importing pyinfra_cli patches the standard library for gevent
+    # (pyinfra_cli/__init__.py:4-6), which only a command that runs pyinfra's code should do.
+    from pyinfra_cli.inventory import make_inventory
+
     with ctx_state.use(State()):  # pyinfra executes inventory files within a state
-        inventory = make_inventory(inventory_path)
+        inventory: Inventory = make_inventory(inventory_path)
+    return inventory
+
+
+def _targets_of(environment: EnvironmentSpec, host: Host) -> list[Target]:
+    """One host's targets, once what its suites read is judged: the environment's section and
+    port for each group, the endpoint data, the secrets the clients log in with."""
     found = []
-    for group, _suite in SUITES.items():
-        for host in inventory.get_group(group, []):
-            data = host.data
-            env = str(data.get("env"))
-            service = ENDPOINTS[group]
-            port = service.port(load_environment(env))
-            endpoint = data.get(service.host_data) or _endpoint(host.name, data, port)
-            found.append(Target(host.name, group, env, _ssh_config(host.name, data), str(endpoint)))
+    data = host.data
+    for group in SUITES:
+        if group not in host.groups:
+            continue
+        service = ENDPOINTS[group]
+        service.read_secrets(environment, host.name)
+        port = service.port(environment, host.name)
+        endpoint = data.get(service.host_data) or _endpoint(host.name, data, port)
+        found.append(
+            Target(host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint))
+        )
     return found
+
+
+def targets(inventory: Inventory) -> list[Target]:
+    """Every (host, group) of the inventory that has a suite, once every host is judged."""
+    judged = judge_inventory(inventory, _targets_of)
+    return [target for host_targets in judged.values() for target in host_targets]
 
 
 def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
@@ -128,7 +168,7 @@ def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
             f"--hosts=ssh://{target.host}", f"--ssh-config={config.name}",
             f"--env={target.env}", f"{ENDPOINTS[target.group].option}={target.endpoint}",
             f"--junitxml={junit_directory / f'{target.host}-{target.group}.xml'}",
-            "-p", "no:cacheprovider", *extra,
+            *REPORT_OPTIONS, *extra,
         ]  # fmt: skip
         print(f"==> verifying {target.group} on {target.host} ({target.env})", flush=True)
         return subprocess.run(command, cwd=REPOSITORY_ROOT, check=False).returncode
@@ -145,7 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     )
     arguments = parser.parse_args(own)
-    found = targets(arguments.inventory)
+    try:
+        found = targets(load_inventory(arguments.inventory))
+    except (SpecError, SecretError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if not found:
         print(f"no host of {arguments.inventory} is in a group with a suite ({', '.join(SUITES)})")
         return 2

@@ -1,12 +1,49 @@
-"""Turn a bad spec or a missing secret into pyinfra's clean one-line error, not a traceback."""
+"""Judge the whole inventory before pyinfra connects to any host.
+
+pyinfra 3.10's CLI runs a deploy file only after it has connected to every host:
+``pyinfra_cli/cli.py`` loads the inventory (lines 421-428), initialises the state (435),
+connects (446-448: ``connect_all``), and only then executes ``deploy/site.py`` (451:
+``_handle_commands`` -> ``_prepare_deploy_operations`` -> ``load_deploy_file``, 882-891). A
+check in site.py alone therefore comes after the connection, and an unreachable host hides it
+behind ``No hosts remaining!`` (``state.fail_hosts``, ``pyinfra/api/connect.py:44-45``).
+
+The supported place that runs before the connection *and* sees the inventory is a group data
+file. While loading an inventory file (or a host list), ``make_inventory_from_files``
+(``pyinfra_cli/inventory.py:298-403``) executes every ``*.py`` in ``<cwd>/group_data/`` for any
+inventory (366-368, ``cwd`` being the directory pyinfra runs in, 632-637 of cli.py), with the
+inventory's groups and host data attached as the current inventory so that group data can use
+it (352-364, 378: ``ctx_inventory.use(fake_inventory)``). A :class:`PyinfraError` raised there
+is re-raised as is (``pyinfra_cli/util.py:67-69``) and printed by the CLI as one line (cli.py:
+293-295, ``WrappedError``). So this repository's ``group_data/all.py`` calls
+:func:`check_before_connecting`, which needs nothing from the user's inventory; ``config.py``
+(cli.py:663-669) would run earlier still, but before any inventory exists.
+
+The judgement is what every host's deploy needs: its ``env`` data, the environment spec, the
+cross-section checks (the hooks' plan against the migrations; a group the environment has no
+section for) and every secret its groups read. ``deploy/site.py`` then takes the inputs judged
+here, so nothing it uses was left unchecked.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
+from pydantic import SecretStr
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.host import Host
+from pyinfra.api.inventory import Inventory
+from pyinfra.context import ctx_inventory
 
-from datalayer.secrets import SecretError
-from datalayer.spec import SpecError
+from datalayer.hooks.build import build_plan
+from datalayer.hooks.plan import HookPlan
+from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
+from datalayer.redis.passwords import redis_passwords
+from datalayer.secrets import SecretError, role_passwords
+from datalayer.spec import EnvironmentSpec, SpecError
+from datalayer.timescaledb.backup import RepositoryKeys, repository_keys
+from deploy import inventory as inventory_contract
+from deploy.influxdb import influxdb_section
+from deploy.redis import redis_section
 
 
 @contextmanager
@@ -16,3 +53,78 @@ def stop_on_bad_input() -> Iterator[None]:
         yield
     except (SpecError, SecretError) as error:
         raise PyinfraError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class TimescaleDbInputs:
+    passwords: dict[str, SecretStr]
+    hooks_plan: HookPlan
+    backup_keys: RepositoryKeys | None
+
+
+@dataclass(frozen=True)
+class DeployInputs:
+    """What the deploy of one host reads, by the groups it is in (None: not in that group)."""
+
+    environment: EnvironmentSpec
+    timescaledb: TimescaleDbInputs | None
+    redis_passwords: dict[str, SecretStr] | None
+    influxdb_secrets: InfluxDbSecrets | None
+
+
+def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
+    """Everything ``host``'s deploy reads; a :class:`SpecError` or :class:`SecretError` names
+    the first thing that is wrong."""
+    timescaledb = None
+    if "timescaledb" in host.groups:
+        timescaledb = TimescaleDbInputs(
+            passwords=role_passwords(environment.timescaledb),
+            hooks_plan=build_plan(environment),
+            backup_keys=repository_keys(environment.timescaledb.backup),
+        )
+    redis = None
+    if "redis" in host.groups:
+        redis = redis_passwords(redis_section(environment, host.name))
+    influxdb = None
+    if "influxdb" in host.groups:
+        influxdb = influxdb_secrets(influxdb_section(environment, host.name))
+    return DeployInputs(environment, timescaledb, redis, influxdb)
+
+
+def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:
+    """Every host's deploy inputs, by host name."""
+    return inventory_contract.judge_inventory(inventory, deploy_inputs)
+
+
+_judged: dict[str, DeployInputs] = {}
+"""What :func:`check_before_connecting` judged in this pyinfra run, for site.py to use."""
+
+
+def check_before_connecting() -> None:
+    """Judge the inventory pyinfra is loading (``group_data/all.py`` calls this)."""
+    # pyinfra types its context getter loosely.
+    loading: Inventory = ctx_inventory.get()  # type: ignore[no-untyped-call]
+    with stop_on_bad_input():
+        _judged.update(judge_inventory(loading))
+
+
+def judged_inputs(host: Host) -> DeployInputs:
+    """The inputs judged for ``host`` before pyinfra connected.
+
+    A host that was not judged (pyinfra started outside the repository root, so that it never
+    read ``group_data/all.py``), or whose ``env`` the judgement did not see (set by a group data
+    file or ``--data``, merged after it), is refused before its deploy reads a fact.
+    """
+    inputs = _judged.get(host.name)
+    if inputs is None:
+        raise PyinfraError(
+            f"host {host.name} was not checked before connecting: run pyinfra in the "
+            "repository root (or with --chdir to it), where it reads group_data/all.py"
+        )
+    if host.data.get("env") != inputs.environment.name:
+        raise PyinfraError(
+            f"host {host.name}: env {host.data.get('env')!r} is not the inventory file's "
+            f"{inputs.environment.name!r}: set env in the inventory file's host or group data, "
+            "not in group data files or --data"
+        )
+    return inputs

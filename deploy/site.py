@@ -2,44 +2,30 @@
 
     pyinfra -y INVENTORY deploy/site.py
 
-Everything that can be wrong before a change (the environment spec, the secrets) is checked while
-pyinfra prepares the run, so a bad value stops it before any host is touched.
+Everything that can be wrong before a change (the inventory's env data, the environment spec,
+the secrets) was judged for every host while pyinfra loaded the inventory, before it connected
+(``deploy/preflight.py``); this file deploys what was judged.
 """
 
 from pyinfra.context import host
 
-from datalayer.hooks.build import build_plan
-from datalayer.influxdb.credentials import influxdb_secrets
-from datalayer.redis.passwords import redis_passwords
-from datalayer.secrets import role_passwords
-from datalayer.timescaledb.backup import repository_keys
-from deploy.influxdb import influxdb, influxdb_section
-from deploy.inventory import environment_of
-from deploy.preflight import stop_on_bad_input
-from deploy.redis import redis, redis_section
+from deploy.influxdb import influxdb
+from deploy.preflight import judged_inputs
+from deploy.redis import redis
 from deploy.timescaledb import timescaledb
 
-with stop_on_bad_input():
-    environment = environment_of(host)
-    if "timescaledb" in host.groups:
-        passwords = role_passwords(environment.timescaledb)
-        hooks_plan = build_plan(environment)
-        backup_keys = repository_keys(environment.timescaledb.backup)
-    if "redis" in host.groups:
-        redis_users = redis_passwords(redis_section(environment, host.name))
-    if "influxdb" in host.groups:
-        influxdb_admin = influxdb_secrets(influxdb_section(environment, host.name))
+inputs = judged_inputs(host)
 
-if "timescaledb" in host.groups:
+if inputs.timescaledb is not None:
     timescaledb(
-        environment=environment,
-        passwords=passwords,
-        plan=hooks_plan,
-        repository_keys=backup_keys,
+        environment=inputs.environment,
+        passwords=inputs.timescaledb.passwords,
+        plan=inputs.timescaledb.hooks_plan,
+        repository_keys=inputs.timescaledb.backup_keys,
     )
 
-if "redis" in host.groups:
-    redis(environment=environment, passwords=redis_users)
+if inputs.redis_passwords is not None:
+    redis(environment=inputs.environment, passwords=inputs.redis_passwords)
 
-if "influxdb" in host.groups:
-    influxdb(environment=environment, secrets=influxdb_admin)
+if inputs.influxdb_secrets is not None:
+    influxdb(environment=inputs.environment, secrets=inputs.influxdb_secrets)

@@ -24,33 +24,36 @@ RUNTIME_SETTINGS = frozenset(
 # user afresh: without passwords or key patterns (resetpass, resetkeys change nothing) and with
 # the sanitize-payload flag, which ACL LIST always prints (Redis 8.0 src/acl.c:422-423
 # ACLCreateUser, :846-905 ACLDescribeUser, :803-838 ACLDescribeSelector).
-_NO_OP_RULES = frozenset({"resetpass", "resetkeys", "sanitize-payload"})
+NO_OP_RULES = frozenset({"resetpass", "resetkeys", "sanitize-payload"})
 
 
 @dataclass(frozen=True)
 class LoadedAcl:
-    """What the running server answers the deploy's admin user to ``ACL LIST``.
+    """What the running server says of the users.acl the deploy wants, asked on the host
+    (``deploy/redis/facts.py``) so that neither the file's nor ``ACL LIST``'s hashes leave it.
 
-    + lines: the ``user NAME RULES`` lines it prints, in its own form (hashes, never passwords)
+    + in_force: the server's loaded users are the ones the file declares (:func:`acl_in_force`)
     + admin_refused: the server refused the admin user's password: it has not loaded the
       users.acl that holds it, and only a restart can apply that file
     """
 
-    lines: tuple[str, ...]
+    in_force: bool
     admin_refused: bool = False
 
 
-def acl_in_force(loaded: LoadedAcl, acl_text: str) -> bool:
-    """The server's loaded ACL is the one ``acl_text`` declares, compared user by user."""
+def acl_in_force(loaded_lines: list[str], acl_text: str) -> bool:
+    """Whether ``ACL LIST``'s ``user NAME RULES`` lines are the users ``acl_text`` declares,
+    compared user by user, the no-op rules left out. The host makes this comparison itself;
+    this is its statement in Python, which the fact's tests hold the shell to."""
 
     def users(lines: list[str]) -> list[str]:
         return sorted(
-            " ".join(word for word in line.split() if word not in _NO_OP_RULES)
+            " ".join(word for word in line.split() if word not in NO_OP_RULES)
             for line in lines
-            if line.strip()
+            if line.startswith("user ")
         )
 
-    return users(list(loaded.lines)) == users(acl_text.splitlines())
+    return users(loaded_lines) == users(acl_text.splitlines())
 
 
 @dataclass(frozen=True)
@@ -107,11 +110,33 @@ def user_rules(acl_text: str, user: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AclChange:
+    """How the users.acl on the host differs from the rendered one.
+
+    + changed: the files differ (or none is installed yet)
+    + admin_changed: the admin user's own entry differs, which the running server would refuse
+      to carry out any change as
+    """
+
+    changed: bool
+    admin_changed: bool
+
+
+def acl_change(current_acl: str | None, wanted_acl: str, admin_user: str) -> AclChange:
+    """Compare two users.acl texts (``None``: no file); the deploy has the host make the same
+    comparison (``deploy/redis/facts.py``), so that the password hashes never leave it."""
+    changed = (current_acl or "") != wanted_acl
+    admin_changed = changed and user_rules(current_acl or "", admin_user) != user_rules(
+        wanted_acl, admin_user
+    )
+    return AclChange(changed, admin_changed)
+
+
 def decide(
     current_conf: str | None,
     wanted_conf: str,
-    current_acl: str | None,
-    wanted_acl: str,
+    acl: AclChange,
     *,
     running: bool,
     admin_user: str,
@@ -119,7 +144,8 @@ def decide(
 ) -> Decision:
     """The least disruptive action that puts the ``wanted_*`` files in force.
 
-    + current_conf, current_acl: the files on the host, None where missing
+    + current_conf: redis.conf on the host, None where missing
+    + acl: how users.acl on the host differs from the wanted one
     + running: whether redis-server.service is active; if not, only a (re)start applies anything
     + admin_user: the user runtime changes are made as; if its own entry changes (a new
       password), the running server would refuse it, so only a restart applies the files
@@ -131,15 +157,11 @@ def decide(
     changed = sorted(
         name for name in current.keys() | wanted.keys() if current.get(name) != wanted.get(name)
     )
-    acl_changed = (current_acl or "") != wanted_acl or (
-        loaded_acl is not None and not acl_in_force(loaded_acl, wanted_acl)
-    )
+    acl_changed = acl.changed or (loaded_acl is not None and not loaded_acl.in_force)
     restart = [name for name in changed if name not in RUNTIME_SETTINGS]
     # A setting only the old file had goes back to Redis's default, which CONFIG SET cannot name.
     restart += [name for name in changed if name in RUNTIME_SETTINGS and name not in wanted]
-    if acl_changed and user_rules(current_acl or "", admin_user) != user_rules(
-        wanted_acl, admin_user
-    ):
+    if acl.admin_changed:
         restart.append(f"users.acl changes the {admin_user} user")
     elif loaded_acl is not None and loaded_acl.admin_refused:
         restart.append(f"the running server refuses the {admin_user} user's password")

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.spec.environment import EnvironmentSpec
-from datalayer.spec.errors import SpecError
+from datalayer.spec.errors import MASK, MOST_SHOWN, SpecError, is_secret_key, shortened, shown
 
 PROJECT_NAMESPACE = "datalayer"
 _STACK_FILE_PREFIX = "Pulumi."
@@ -51,10 +51,107 @@ def stack_file(name: str, root: Path | None = None) -> Path:
 def load_environment(name: str, root: Path | None = None) -> EnvironmentSpec:
     """Load and validate environment ``name`` from its stack file."""
     path = stack_file(name, root)
-    document = yaml.safe_load(path.read_text()) or {}
+    document = read_stack_document(path)
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise SpecError(
+            f"{path.name}: config: must be a mapping of keys (datalayer:...), "
+            f"not a {type(config).__name__}"
+        )
+    return parse_environment(name, config, source=path.name)
+
+
+MOST_NODES = 10_000
+"""The most YAML nodes a stack file may expand to, aliases counted at each use. The largest
+stack file here has a few hundred; a "billion laughs" file of 450 bytes expands to 10^9."""
+
+
+def read_stack_document(path: Path) -> dict[str, Any]:
+    """The YAML document of a stack file, as a mapping; anything else is one-line SpecError.
+
+    PyYAML's own errors span several lines (the problem, the context, a caret under the text);
+    each is turned into ``FILE: line L, column C: YAML syntax error: PROBLEM``. Aliases are
+    resolved only while the document stays under :data:`MOST_NODES` nodes, so an alias bomb is
+    refused before anything is built from it (or repeated in an error line), and a key written
+    twice is refused rather than silently overwritten by the second.
+    """
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise SpecError(
+            f"{path.name}: line {line}: not UTF-8 text (byte {raw[error.start]:#04x}); "
+            "save the file as UTF-8"
+        ) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}
+        _check_nodes(node, path.name)
+        document = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = " ".join(str(error.problem or error.context or "").split())
+        raise SpecError(f"{path.name}: {where}YAML syntax error: {problem}") from None
+    except RecursionError:
+        # PyYAML composes and constructs nested collections recursively.
+        raise SpecError(
+            f"{path.name}: YAML nests collections deeper than can be read; flatten it"
+        ) from None
+    except yaml.YAMLError as error:
+        problem = " ".join(str(error).split())
+        raise SpecError(f"{path.name}: YAML syntax error: {shortened(problem)}") from None
+    finally:
+        loader.dispose()
     if not isinstance(document, dict):
-        raise SpecError(f"{path.name}: expected a mapping at the top level")
-    return parse_environment(name, document.get("config") or {}, source=path.name)
+        raise SpecError(
+            f"{path.name}: must be a mapping (config: ...) at the top level, "
+            f"not a {type(document).__name__}"
+        )
+    return document
+
+
+def _check_nodes(root: yaml.Node, source: str) -> None:
+    """Refuse a document that expands to more than :data:`MOST_NODES` nodes, or that writes a
+    key twice in one mapping. Each distinct node is visited once (sizes are memoized), so even
+    a bomb costs time linear in the file's size."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = MOST_NODES + 1  # a node that contains itself expands without end
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        mark = key.start_mark
+                        raise SpecError(
+                            f"{source}: line {mark.line + 1}, column {mark.column + 1}: "
+                            f"key {shortened(repr(key.value))} appears twice"
+                        )
+                    seen.add(key.value)
+                total += size(key) + size(value)
+                if total > MOST_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+                if total > MOST_NODES:
+                    break
+        sizes[id(node)] = total
+        return total
+
+    if size(root) > MOST_NODES:
+        raise SpecError(
+            f"{source}: YAML aliases expand to more than {MOST_NODES} values; "
+            "write the values out instead"
+        )
 
 
 def parse_environment(name: str, config: dict[str, Any], *, source: str) -> EnvironmentSpec:
@@ -96,7 +193,11 @@ def _written_location(location: tuple[int | str, ...], document: Any, *, missing
 
 
 def _describe(error: ValidationError, source: str, document: dict[str, Any]) -> str:
-    """One line per problem: file, dotted key, offending value, reason."""
+    """One line per problem: file, dotted key, offending value, reason.
+
+    The value is shortened, and never shown under a secret-named key (``'***'``): neither where
+    the line names it nor where pydantic's reason repeats it.
+    """
     lines = []
     for problem in error.errors():
         location = _written_location(problem["loc"], document, missing=problem["type"] == "missing")
@@ -105,6 +206,15 @@ def _describe(error: ValidationError, source: str, document: dict[str, Any]) -> 
         if problem["type"] == "extra_forbidden":
             reason = "unknown key (a typo?)"
         value = problem.get("input")
-        shown = "" if problem["type"] == "missing" or isinstance(value, dict) else f" {value!r}"
-        lines.append(f"{source}: {key}:{shown} {reason}")
+        secret = any(is_secret_key(part) for part in problem["loc"])
+        if secret and isinstance(value, str) and value:
+            reason = reason.replace(value, MASK)
+        if problem["type"] == "missing" or isinstance(value, dict):
+            value_text = ""
+        elif secret:
+            value_text = f" {MASK!r}"
+        else:
+            value_text = f" {shown(value)}"
+        # The reason may quote the value again: bound it like the value, with room for words.
+        lines.append(f"{source}: {key}:{value_text} {shortened(reason, 2 * MOST_SHOWN)}")
     return "\n".join(lines)

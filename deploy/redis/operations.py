@@ -3,49 +3,23 @@
 Each reads facts, compares them with the wanted state, and yields commands or says ``noop``.
 """
 
-import shlex
 from collections.abc import Generator, Sequence
 from io import StringIO
 from typing import Any
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
-from pyinfra.api.facts import FactBase
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 from pyinfra.facts.files import FileContents
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files
 
-from datalayer.redis.changes import LoadedAcl, decide
+from datalayer.redis.changes import decide
 from datalayer.redis.layout import RedisLayout
 from datalayer.redis.passwords import ADMIN_USER
-
-
-def _admin_call(socket: str, arguments: Sequence[str]) -> str:
-    """redis-cli as the admin user over the Unix socket, the password read from stdin."""
-    return shlex.join(["redis-cli", "-s", socket, "--user", ADMIN_USER, "--askpass", *arguments])
-
-
-class RedisLoadedAcl(FactBase[LoadedAcl | None]):
-    """The ACL the running server has loaded (``ACL LIST`` as the admin user, whose password
-    goes on stdin: pass it as ``_stdin``); None while the server is not running or does not
-    answer, and the files alone then decide."""
-
-    def command(self, socket: str, service: str) -> str:
-        # redis-cli's own failure (no connection) is an answer here: the server was not asked.
-        return (
-            f"if systemctl is-active --quiet {service} && [ -S {socket} ]; then "
-            f'reply=$({_admin_call(socket, ["ACL", "LIST"])} 2>&1); echo "$reply"; fi'
-        )
-
-    def process(self, output: list[str]) -> LoadedAcl | None:
-        users = tuple(line for line in output if line.startswith("user "))
-        if users:
-            return LoadedAcl(users)
-        if any("WRONGPASS" in line for line in output):
-            return LoadedAcl((), admin_refused=True)
-        return None
+from deploy.redis.facts import RedisAclChange, RedisLoadedAcl, admin_call
+from deploy.stdin import hidden_stdin
 
 
 def _admin_command(
@@ -58,7 +32,7 @@ def _admin_command(
     the disabled default user), so the reply itself is checked: anything but OK fails the run.
     """
     return StringCommand(
-        f'reply=$({_admin_call(layout.socket, arguments)}) && echo "$reply" && test "$reply" = OK',
+        f'reply=$({admin_call(layout.socket, arguments)}) && echo "$reply" && test "$reply" = OK',
         _stdin=password.get_secret_value() + "\n",
     )
 
@@ -103,17 +77,18 @@ def configuration(
         RedisLoadedAcl,
         socket=layout.socket,
         service=layout.service,
-        _stdin=admin_password.get_secret_value() + "\n",
+        _stdin=hidden_stdin(admin_password.get_secret_value() + "\n" + users_acl),
     )
     decision = decide(
         _file_text(host.get_fact(FileContents, path=layout.config_file)),
         redis_conf,
-        _file_text(host.get_fact(FileContents, path=layout.acl_file)),
-        users_acl,
+        # Compared on the host: users.acl's password hashes are never a fact's output.
+        host.get_fact(RedisAclChange, path=layout.acl_file, admin_user=ADMIN_USER,
+                      _stdin=hidden_stdin(users_acl)),
         running=status.get(layout.service, False),
         admin_user=ADMIN_USER,
         loaded_acl=loaded_acl,
-    )
+    )  # fmt: skip
     for name, value in decision.runtime_settings:
         yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
     for content, path in ((redis_conf, layout.config_file), (users_acl, layout.acl_file)):

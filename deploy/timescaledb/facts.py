@@ -6,8 +6,6 @@ the postgres user does not exist yet (a package install cut before postgresql-co
 maintainer script ran): states to act on (configure, start), not errors.
 """
 
-from typing import Any
-
 from pyinfra.api.facts import FactBase
 
 from datalayer.timescaledb.backup import ArchiverStatus
@@ -109,8 +107,16 @@ class PostgresqlRunningServer(FactBase[RunningServer | None]):
         return RunningServer(contexts, frozenset(pending), written > loaded, tuple(errors))
 
 
-class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
-    """Login attributes, connection limit and stored SCRAM verifier of the named roles."""
+class PostgresqlPasswordSalts(FactBase[dict[str, str]]):
+    """The ``<iterations>:<salt>`` header of each named role's stored SCRAM verifier, never the
+    verifier itself.
+
+    pyinfra -vvv prints every fact's output (``pyinfra/api/facts.py:322-326`` passes
+    ``state.print_fact_output``, which ``-vvv`` sets, ``pyinfra_cli/cli.py:624-626``): a
+    verifier printed there lets its reader test guesses of the password offline. The header is
+    what the server sends any client that starts a SCRAM login; the comparison itself runs on
+    the host (:class:`PostgresqlCurrentPasswords`). Roles without a SCRAM verifier are left out.
+    """
 
     def command(self, version: int, cluster: str, roles: tuple[str, ...]) -> str:
         # Role names are validated SQL identifiers (datalayer.spec.types.Identifier).
@@ -118,24 +124,49 @@ class PostgresqlLoginRoles(FactBase[dict[str, dict[str, Any]]]):
         return _psql(
             version,
             cluster,
-            "SELECT rolname, rolcanlogin, rolconnlimit, coalesce(rolpassword, '') "
-            f"FROM pg_authid WHERE rolname IN ({names})",
+            "SELECT rolname, split_part(rolpassword, '\\$', 2) FROM pg_authid "
+            f"WHERE rolname IN ({names}) AND rolpassword LIKE 'SCRAM-SHA-256\\$%'",
         )
 
     @staticmethod
-    def default() -> dict[str, dict[str, Any]]:
+    def default() -> dict[str, str]:
         return {}
 
-    def process(self, output: list[str]) -> dict[str, dict[str, Any]]:
-        roles: dict[str, dict[str, Any]] = {}
-        for line in output:
-            name, can_login, connection_limit, verifier = line.split("|", 3)
-            roles[name] = {
-                "login": can_login == "t",
-                "connection_limit": int(connection_limit),
-                "verifier": verifier or None,
-            }
-        return roles
+    def process(self, output: list[str]) -> dict[str, str]:
+        return dict(line.split("|", 1) for line in output)
+
+
+class PostgresqlCurrentPasswords(FactBase[list[str]]):
+    """The roles whose stored verifier equals the candidate sent on the fact's stdin
+    (:func:`current_passwords_query`), compared by the server: only role names come back, and
+    the candidates are on no command line. Call with ``_stdin=current_passwords_query(...)``."""
+
+    def command(self, version: int, cluster: str) -> str:
+        service = f"postgresql@{version}-{cluster}"
+        return (
+            f"if systemctl is-active --quiet {service}; then "
+            f"runuser -u postgres -- psql --cluster {version}/{cluster} -XAtq -d postgres -f -; fi"
+        )
+
+    @staticmethod
+    def default() -> list[str]:
+        return []
+
+    def process(self, output: list[str]) -> list[str]:
+        return [line for line in output if line]
+
+
+def current_passwords_query(candidates: dict[str, str]) -> str:
+    """SQL for :class:`PostgresqlCurrentPasswords`: the roles whose verifier is the candidate.
+    Statement logging is off for the session, so no candidate reaches the server's log."""
+    rows = ", ".join(
+        "('{}', '{}')".format(role.replace("'", "''"), verifier.replace("'", "''"))
+        for role, verifier in sorted(candidates.items())
+    )
+    return (
+        "SET log_statement = 'none';\nSET log_min_duration_statement = -1;\n"
+        f"SELECT rolname FROM pg_authid WHERE (rolname, rolpassword) IN (VALUES {rows});\n"
+    )
 
 
 class PostgresqlArchiver(FactBase[ArchiverStatus | None]):

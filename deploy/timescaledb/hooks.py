@@ -16,10 +16,17 @@ from pyinfra.api.operation import operation
 from pyinfra.context import host
 from pyinfra.operations import apt, files
 
+from datalayer import scram
 from datalayer.hooks.build import password_changes
 from datalayer.hooks.plan import HookPlan
 from datalayer.paths import REPOSITORY_ROOT
-from deploy.timescaledb.facts import HooksDrift, PostgresqlLoginRoles
+from deploy.stdin import hidden_stdin
+from deploy.timescaledb.facts import (
+    HooksDrift,
+    PostgresqlCurrentPasswords,
+    PostgresqlPasswordSalts,
+    current_passwords_query,
+)
 
 RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
 PLAN_FILE = "/usr/local/lib/datalayer/hooks-plan.json"
@@ -88,12 +95,27 @@ def post_provision_hooks(
     changed, this is a noop. Will not drop tables, roles or grants to roles the spec does not
     name.
     """
-    stored = host.get_fact(
-        PostgresqlLoginRoles, version=version, cluster=cluster, roles=tuple(sorted(passwords))
+    salts = host.get_fact(
+        PostgresqlPasswordSalts, version=version, cluster=cluster, roles=tuple(sorted(passwords))
     )
-    verifiers = password_changes(
-        passwords, {name: state["verifier"] for name, state in stored.items()}
+    candidates = {
+        role: candidate
+        for role, header in salts.items()
+        if role in passwords
+        and (candidate := scram.verifier_with(passwords[role].get_secret_value(), header))
+    }
+    current = (
+        host.get_fact(
+            PostgresqlCurrentPasswords,
+            version=version,
+            cluster=cluster,
+            _stdin=hidden_stdin(current_passwords_query(candidates)),
+        )
+        if candidates
+        else []
     )
+    # A current role's stored verifier is its candidate; the others need a new one.
+    verifiers = password_changes(passwords, {role: candidates[role] for role in current})
     check = host.get_fact(HooksDrift, command=remote_command("check", port))
     skipped = "".join(f"; {line}" for line in check["skipped"])
     if not check["drift"] and not verifiers:

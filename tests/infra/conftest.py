@@ -15,6 +15,9 @@ import pytest
 from datalayer.spec import EnvironmentSpec, load_environment
 from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.layout import PostgresqlLayout, debian_layout
+from tests.infra.redaction import pytest_runtest_makereport
+
+__all__ = ["pytest_runtest_makereport"]  # a hook of every suite here: secrets out of reports
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

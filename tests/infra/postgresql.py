@@ -10,6 +10,7 @@ from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.layout import PostgresqlLayout
 from datalayer.units import parse_memory
 from tests.infra.conftest import Endpoint
+from tests.infra.redaction import revealed
 
 
 def query(host: Any, layout: PostgresqlLayout, sql: str, database: str = "postgres") -> str:
@@ -67,4 +68,4 @@ def connect(
 def role_password(spec: TimescaleDb, role: str) -> str:
     """The login role's password, from the secret its spec names."""
     variable = next(r.password_secret for r in spec.roles if r.name == role)
-    return read_secret(variable).get_secret_value()
+    return revealed(read_secret(variable).get_secret_value())

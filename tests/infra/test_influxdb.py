@@ -28,6 +28,7 @@ from datalayer.spec import EnvironmentSpec
 from datalayer.spec.influxdb import InfluxDb, InfluxToken
 from tests.infra.conftest import Endpoint, endpoint_of
 from tests.infra.postgresql import journal
+from tests.infra.redaction import revealed
 
 PROBE_MEASUREMENT = "datalayer_verify_probe"
 
@@ -91,7 +92,7 @@ def _token(host: Any, influxdb: InfluxDb, role: str) -> str:
     if token is None:
         pytest.skip(f"the spec declares no {role} token")
     content: str = host.file(token.file).content_string
-    return content.strip()
+    return revealed(content.strip())
 
 
 def _write(api: Endpoint, context: ssl.SSLContext | None, spec: InfluxDb, token: str) -> int:

@@ -21,6 +21,7 @@ from datalayer.spec import EnvironmentSpec
 from datalayer.spec.redis import Redis
 from tests.infra.conftest import Endpoint, endpoint_of
 from tests.infra.postgresql import journal
+from tests.infra.redaction import revealed
 
 PROBE = "datalayer-probe"
 OUTSIDE_KEY = "datalayer:probe:outside-every-pattern"
@@ -51,7 +52,8 @@ class Clients:
         self.spec = spec
         self.endpoint = endpoint
         self.passwords = {
-            user: password.get_secret_value() for user, password in redis_passwords(spec).items()
+            user: revealed(password.get_secret_value())
+            for user, password in redis_passwords(spec).items()
         }
         self.opened: list[redis.Redis] = []
 

@@ -135,7 +135,7 @@ BAD_BACKUPS = [
     ({"repository": S3 | {"region": "FRA 1"}}, "repository.region: 'FRA 1'", "not a region name"),
     (
         {"repository": S3 | {"access_key_secret": "lower"}},
-        "repository.access_key_secret: 'lower'",
+        "repository.access_key_secret: '***'",
         "String should match pattern",
     ),
     (

@@ -3,6 +3,7 @@
 from datalayer.redis.changes import (
     RUNTIME_SETTINGS,
     LoadedAcl,
+    acl_change,
     acl_in_force,
     decide,
     parse_settings,
@@ -25,7 +26,13 @@ user app on #bbbb ~price:* resetchannels -@all +@read +@write
 
 
 def test_nothing_changed_does_nothing() -> None:
-    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        CONF,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert not decision.restart
     assert not decision.acl_load
     assert decision.runtime_settings == ()
@@ -34,7 +41,11 @@ def test_nothing_changed_does_nothing() -> None:
 
 def test_changed_app_password_loads_the_acl_without_restart() -> None:
     decision = decide(
-        CONF, CONF, ACL, ACL.replace("#bbbb", "#cccc"), running=True, admin_user="admin"
+        CONF,
+        CONF,
+        acl_change(ACL, ACL.replace("#bbbb", "#cccc"), "admin"),
+        running=True,
+        admin_user="admin",
     )
     assert decision.acl_load
     assert not decision.restart
@@ -43,7 +54,11 @@ def test_changed_app_password_loads_the_acl_without_restart() -> None:
 
 def test_changed_admin_user_restarts() -> None:
     decision = decide(
-        CONF, CONF, ACL, ACL.replace("#aaaa", "#dddd"), running=True, admin_user="admin"
+        CONF,
+        CONF,
+        acl_change(ACL, ACL.replace("#aaaa", "#dddd"), "admin"),
+        running=True,
+        admin_user="admin",
     )
     assert decision.restart_reasons == ("users.acl changes the admin user",)
     assert not decision.acl_load
@@ -51,15 +66,26 @@ def test_changed_admin_user_restarts() -> None:
 
 def test_runtime_setting_is_set_without_restart() -> None:
     wanted = CONF.replace("maxmemory 268435456", "maxmemory 314572800")
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert not decision.restart
     assert decision.runtime_settings == (("maxmemory", "314572800"),)
 
 
 def test_runtime_setting_and_acl_change_do_both() -> None:
     wanted = CONF.replace("appendfsync everysec", "appendfsync always")
-    decision = decide(CONF, wanted, ACL, ACL.replace("#bbbb", "#cccc"), running=True,
-                      admin_user="admin")  # fmt: skip
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL.replace("#bbbb", "#cccc"), "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.runtime_settings == (("appendfsync", "always"),)
     assert decision.acl_load
     assert decision.describe() == "CONFIG SET appendfsync, ACL LOAD"
@@ -67,13 +93,25 @@ def test_runtime_setting_and_acl_change_do_both() -> None:
 
 def test_save_rules_are_set_as_one_value() -> None:
     wanted = CONF.replace('save "3600 1 300 100"', 'save ""')
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.runtime_settings == (("save", ""),)
 
 
 def test_bind_change_restarts() -> None:
     wanted = CONF.replace("bind 127.0.0.1", "bind 127.0.0.1 10.0.0.5")
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("bind",)
     assert decision.runtime_settings == ()
 
@@ -82,8 +120,13 @@ def test_restart_setting_with_runtime_setting_restarts_once() -> None:
     wanted = CONF.replace("port 6379", "port 6380").replace(
         "appendfsync everysec", "appendfsync no"
     )
-    decision = decide(CONF, wanted, ACL, ACL.replace("#bbbb", "#cccc"), running=True,
-                      admin_user="admin")  # fmt: skip
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL.replace("#bbbb", "#cccc"), "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("port",)
     assert decision.runtime_settings == ()
     assert not decision.acl_load  # the restart reads the new file
@@ -91,18 +134,36 @@ def test_restart_setting_with_runtime_setting_restarts_once() -> None:
 
 def test_runtime_setting_removed_from_the_file_restarts() -> None:
     wanted = CONF.replace("maxmemory-policy volatile-lru\n", "")
-    decision = decide(CONF, wanted, ACL, ACL, running=True, admin_user="admin")
+    decision = decide(
+        CONF,
+        wanted,
+        acl_change(ACL, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("maxmemory-policy",)
 
 
 def test_stopped_server_is_restarted_even_without_changes() -> None:
-    decision = decide(CONF, CONF, ACL, ACL, running=False, admin_user="admin")
+    decision = decide(
+        CONF,
+        CONF,
+        acl_change(ACL, ACL, "admin"),
+        running=False,
+        admin_user="admin",
+    )
     assert decision.restart_reasons == ("the server is not running",)
 
 
 def test_first_install_over_debians_file_restarts() -> None:
     debian = "bind 127.0.0.1 -::1\nport 6379\ndaemonize yes\nappendonly no\n"
-    decision = decide(debian, CONF, None, ACL, running=True, admin_user="admin")
+    decision = decide(
+        debian,
+        CONF,
+        acl_change(None, ACL, "admin"),
+        running=True,
+        admin_user="admin",
+    )
     assert decision.restart
     assert "bind" in decision.restart_reasons
     assert "users.acl changes the admin user" in decision.restart_reasons
@@ -125,13 +186,11 @@ def test_user_rules_of_an_undeclared_user_is_none() -> None:
 # ACL LIST of Redis 8.0.2 (Debian 13's redis-server in the sandbox image) after loading ACL:
 # each user rebuilt from scratch, the sanitize-payload flag printed, resetpass and resetkeys gone
 # (Redis 8.0 src/acl.c:422-423 ACLCreateUser, :846-905 ACLDescribeUser), users sorted by name.
-LOADED = LoadedAcl(
-    (
-        "user admin on sanitize-payload #aaaa resetchannels -@all +config|set",
-        "user app on sanitize-payload #bbbb ~price:* resetchannels -@all +@read +@write",
-        "user default off sanitize-payload resetchannels -@all",
-    )
-)
+LOADED = [
+    "user admin on sanitize-payload #aaaa resetchannels -@all +config|set",
+    "user app on sanitize-payload #bbbb ~price:* resetchannels -@all +@read +@write",
+    "user default off sanitize-payload resetchannels -@all",
+]
 
 
 def test_acl_list_of_the_loaded_file_is_in_force() -> None:
@@ -143,21 +202,26 @@ def test_acl_list_with_another_password_is_not_in_force() -> None:
 
 
 def test_unchanged_file_the_server_has_not_loaded_loads_the_acl() -> None:
-    wanted = ACL.replace("#bbbb", "#cccc")
     decision = decide(
-        CONF, CONF, wanted, wanted, running=True, admin_user="admin", loaded_acl=LOADED
-    )
+        CONF, CONF, acl_change(ACL, ACL, "admin"), running=True, admin_user="admin",
+        loaded_acl=LoadedAcl(in_force=False),
+    )  # fmt: skip
     assert decision.acl_load
     assert not decision.restart
 
 
 def test_loaded_acl_as_in_the_file_does_nothing() -> None:
-    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin", loaded_acl=LOADED)
+    decision = decide(
+        CONF, CONF, acl_change(ACL, ACL, "admin"), running=True, admin_user="admin",
+        loaded_acl=LoadedAcl(in_force=True),
+    )  # fmt: skip
     assert not decision.acl_load
     assert not decision.restart
 
 
 def test_server_refusing_the_admin_password_restarts() -> None:
-    refused = LoadedAcl((), admin_refused=True)
-    decision = decide(CONF, CONF, ACL, ACL, running=True, admin_user="admin", loaded_acl=refused)
+    decision = decide(
+        CONF, CONF, acl_change(ACL, ACL, "admin"), running=True, admin_user="admin",
+        loaded_acl=LoadedAcl(in_force=False, admin_refused=True),
+    )  # fmt: skip
     assert decision.restart_reasons == ("the running server refuses the admin user's password",)

@@ -17,8 +17,22 @@ def test_secret_from_variable() -> None:
 def test_secret_from_file_named_by_variable(tmp_path: Path) -> None:
     path = tmp_path / "secret"
     path.write_text(GOOD + "\n")
+    path.chmod(0o600)
     environ = {"X_PASSWORD_FILE": str(path)}
     assert read_secret("X_PASSWORD", environ).get_secret_value() == GOOD
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o644], ids=lambda mode: f"{mode:04o}")
+def test_secret_file_open_to_group_or_others_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "secret"
+    path.write_text(GOOD + "\n")
+    path.chmod(mode)
+    with pytest.raises(SecretError) as refused:
+        read_secret("X_PASSWORD", {"X_PASSWORD_FILE": str(path)})
+    assert str(refused.value).startswith(
+        f"secret X_PASSWORD: X_PASSWORD_FILE is readable by group or others (mode {mode:04o};"
+    )
+    assert GOOD not in str(refused.value)
 
 
 def test_missing_secret_names_the_variable() -> None:

@@ -104,6 +104,7 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(MockMonitor):
     def __init__(self, mocks: _Mocks) -> None:
         super().__init__(mocks)
+        self.recorded_mocks = mocks
         self.options: dict[tuple[str, str], Any] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC's name)
@@ -135,7 +136,38 @@ def run_stack(
     return contextvars.copy_context().run(_run, stack, document, secrets or {})
 
 
-def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, str]) -> StackRun:
+@dataclass
+class Refusal:
+    """A run that stopped: its error, and the resources it had registered by then."""
+
+    error: BaseException
+    registered: list[str]
+
+
+def refusal(stack: str, document: Mapping[str, Any]) -> Refusal:
+    """Run the program for ``document``, which it must refuse; what it had registered (besides
+    the stack itself) when it stopped."""
+    return contextvars.copy_context().run(_refusal, stack, document)
+
+
+def _refusal(stack: str, document: Mapping[str, Any]) -> Refusal:
+    monitor = _start(stack, document, {})
+    try:
+        _sync_await(run_pulumi_func(_program))
+    except Exception as error:
+        registered = [name for (type_, name) in monitor.options if type_ != "pulumi:pulumi:Stack"]
+        return Refusal(error, registered)
+    raise AssertionError(f"the program accepted stack {stack}")
+
+
+def _program() -> None:
+    runpy.run_path(str(MAIN), run_name="__main__")
+
+
+def _start(
+    stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, str]
+) -> "_RecordingMonitor":
+    """Mocks and config for one run of the program; the monitor that records it."""
     # What pulumi.runtime.test does between tests: a failed run must not leave its pending RPCs
     # or its unhandled exception to the next one.
     settings.ROOT.set(None)
@@ -148,11 +180,13 @@ def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, s
     mocks = _Mocks()
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    return monitor
 
-    def program() -> None:
-        runpy.run_path(str(MAIN), run_name="__main__")
 
-    _sync_await(run_pulumi_func(program))
+def _run(stack: str, document: Mapping[str, Any] | None, secrets: Mapping[str, str]) -> StackRun:
+    monitor = _start(stack, document, secrets)
+    mocks = monitor.recorded_mocks
+    _sync_await(run_pulumi_func(_program))
     resources = [
         Registration(
             type=type_,

@@ -1,0 +1,88 @@
+"""Facts about a Redis host that keep its secrets on it.
+
+users.acl holds each user's password as an unsalted SHA-256 (``#<hex>``): read back as a file
+(pyinfra's ``FileContents``), it would be printed by ``pyinfra -vvv``, which shows every fact's
+output (``pyinfra/api/facts.py:322-326``; ``-vvv`` sets ``print_fact_output``,
+``pyinfra_cli/cli.py:624-626``), and a hash without salt is a fast password-guessing oracle.
+"""
+
+import shlex
+from collections.abc import Sequence
+
+from pyinfra.api.facts import FactBase
+
+from datalayer.redis.changes import NO_OP_RULES, AclChange, LoadedAcl
+from datalayer.redis.passwords import ADMIN_USER
+
+
+def admin_call(socket: str, arguments: Sequence[str]) -> str:
+    """redis-cli as the admin user over the Unix socket, the password read from stdin."""
+    return shlex.join(["redis-cli", "-s", socket, "--user", ADMIN_USER, "--askpass", *arguments])
+
+
+class RedisAclChange(FactBase[AclChange]):
+    """How the users.acl at ``path`` differs from the one sent on the fact's stdin, compared on
+    the host as :func:`datalayer.redis.changes.acl_change` compares two texts: the whole file,
+    then the admin user's rules (its first ``user ADMIN`` line, after the name). Only the words
+    ``same``, ``changed`` or ``admin-changed`` come back. Call with ``_stdin=wanted_acl``."""
+
+    def command(self, path: str, admin_user: str) -> str:
+        rules = (
+            f'$1 == "user" && $2 == "{admin_user}" '
+            '{ sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]*/, ""); print "=" $0; exit }'
+        )
+        # $(...) drops trailing newlines: an "x" after the text keeps them, then is cut off. A
+        # missing file reads as empty, as acl_change takes None.
+        return (
+            "wanted=$(cat; printf x); wanted=${wanted%x}; "
+            f"current=$(cat {shlex.quote(path)} 2>/dev/null; printf x); current=${{current%x}}; "
+            'if [ "$current" = "$wanted" ]; then echo same; '
+            f'elif [ "$(printf %s "$current" | awk \'{rules}\')" = '
+            f'"$(printf %s "$wanted" | awk \'{rules}\')" ]; then echo changed; '
+            "else echo admin-changed; fi"
+        )
+
+    def process(self, output: list[str]) -> AclChange:
+        answer = output[-1].strip()
+        return AclChange(changed=answer != "same", admin_changed=answer == "admin-changed")
+
+
+# ACL LIST's and users.acl's user lines, the no-op rules left out, in one order: the shell form
+# of datalayer.redis.changes.acl_in_force (LC_ALL=C sort orders as Python's sorted does).
+_USERS = (
+    'awk \'$1 == "user" { line = ""; for (i = 1; i <= NF; i++) if ('
+    + " && ".join(f'$i != "{rule}"' for rule in sorted(NO_OP_RULES))
+    + ') line = line (line == "" ? "" : " ") $i; print line }\' | LC_ALL=C sort'
+)
+
+
+class RedisLoadedAcl(FactBase[LoadedAcl | None]):
+    """Whether the running server has loaded the users.acl the deploy wants, compared on the
+    host (``ACL LIST`` as the admin user against the wanted file): only ``in-force``,
+    ``not-in-force``, ``admin-refused`` or ``unknown`` come back, never a hash. None (unknown)
+    while the server is not running or does not answer: the files alone then decide.
+
+    Call with ``_stdin=hidden_stdin(ADMIN_PASSWORD + "\\n" + wanted_acl)``: the first line is the
+    admin password, which goes to redis-cli through a shell builtin, on no command line.
+    """
+
+    def command(self, socket: str, service: str) -> str:
+        listed = admin_call(socket, ["ACL", "LIST"])
+        return (
+            f"if systemctl is-active --quiet {shlex.quote(service)} && "
+            f"[ -S {shlex.quote(socket)} ]; then IFS= read -r password; wanted=$(cat); "
+            f"reply=$(printf '%s\\n' \"$password\" | {listed} 2>&1); "
+            'case "$reply" in *WRONGPASS*) echo admin-refused ;; '
+            f'user\\ *) if [ "$(printf \'%s\\n\' "$reply" | {_USERS})" = '
+            f'"$(printf \'%s\\n\' "$wanted" | {_USERS})" ]; then echo in-force; '
+            "else echo not-in-force; fi ;; *) echo unknown ;; esac; "
+            "else cat >/dev/null; echo unknown; fi"
+        )
+
+    def process(self, output: list[str]) -> LoadedAcl | None:
+        answer = output[-1].strip() if output else "unknown"
+        if answer == "admin-refused":
+            return LoadedAcl(in_force=False, admin_refused=True)
+        if answer in ("in-force", "not-in-force"):
+            return LoadedAcl(in_force=answer == "in-force")
+        return None
