@@ -169,7 +169,7 @@ class HbaRule(SpecModel):
     database: Annotated[
         str,
         AfterValidator(_hba_databases),
-        Constraint("the spec's database, or all, sameuser, samerole, replication"),
+        Constraint("the spec's database, or postgres, all, sameuser, samerole, replication"),
     ]
     """Database name(s), comma-separated, or all / sameuser / samerole / replication."""
     user: Annotated[
@@ -461,11 +461,12 @@ class TimescaleDb(SpecModel):
                         f"hba[{index}].user {name!r} is not a declared role "
                         f"(roles: {', '.join(roles) or 'none'}; or all, postgres, +role)"
                     )
+            # postgres, the maintenance database: the hooks over a DSN connect to it first.
             for name in rule.database.split(","):
-                if name not in HBA_DATABASE_KEYWORDS and name != self.database:
+                if name not in HBA_DATABASE_KEYWORDS and name not in (self.database, "postgres"):
                     raise ValueError(
                         f"hba[{index}].database {name!r} is not the spec's database "
-                        f"{self.database!r} (or all, sameuser, samerole, replication)"
+                        f"{self.database!r} (or postgres, all, sameuser, samerole, replication)"
                     )
 
     def _check_memory_overrides(self) -> None:

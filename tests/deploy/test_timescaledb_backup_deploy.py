@@ -374,6 +374,7 @@ def test_missing_s3_key_stops_before_any_change(
     stack = changed_stack(lambda t: t.update(backup={"repository": S3_REPOSITORY}))
     access_key = tmp_path / "access-key"
     access_key.write_text("DO00" + secrets.token_hex(8).upper())
+    access_key.chmod(0o600)
     result = deployment.deploy({**stack, "DATALAYER_BACKUP_ACCESS_KEY_FILE": str(access_key)})
     assert result.returncode != 0
     assert "secret DATALAYER_BACKUP_SECRET_KEY is not set" in result.output
@@ -436,6 +437,7 @@ def test_s3_repository_by_deploy_and_back(
     }
     for variable, value in keys.items():
         (tmp_path / variable).write_text(value)
+        (tmp_path / variable).chmod(0o600)
     environ = changed_stack(lambda t: t.update(backup={"repository": repository})) | {
         f"{variable}_FILE": str(tmp_path / variable) for variable in keys
     }

@@ -119,13 +119,16 @@ def test_inventory_follows_the_deploy_contract(sandbox: Sandbox, droplet: Drople
 
 def test_pyinfra_runs_a_command_over_the_inventory(sandbox: Sandbox, droplet: Droplet) -> None:
     pyinfra = [sys.executable, "-m", "pyinfra", "-y", str(sandbox.paths.inventory)]
-    # pyinfra reports on stderr, the command's output included.
+    # pyinfra reports on stderr, the command's output included. Started outside the repository:
+    # in its root, group_data/all.py judges the environment and its secrets first (the
+    # deploy's preflight), which is the deploy's business, not the harness's.
     completed = subprocess.run(
         [*pyinfra, "exec", "--", "hostname"],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
+        cwd=sandbox.paths.inventory.parent,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert f"[{NAME}] {NAME}" in completed.stderr

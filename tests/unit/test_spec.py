@@ -491,7 +491,7 @@ def test_hba_rule_for_an_undeclared_role_is_refused(
     )
 
 
-@pytest.mark.parametrize("database", ["tradng", "trading,postgres", "template1"])
+@pytest.mark.parametrize("database", ["tradng", "trading,tradng", "template1"])
 def test_hba_rule_for_another_database_is_refused(
     timescaledb_config: dict[str, Any], database: str
 ) -> None:
@@ -500,6 +500,14 @@ def test_hba_rule_for_another_database_is_refused(
     assert f"hba[0].database {undeclared!r} is not the spec's database 'trading'" in error_of(
         timescaledb_config
     )
+
+
+def test_hba_rule_for_the_maintenance_database_is_accepted(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    # The hooks over a DSN connect to postgres first (datalayer.hooks.runner).
+    timescaledb_config["hba"][0] |= {"database": "trading,postgres", "user": "postgres"}
+    assert parse(timescaledb_config).timescaledb.hba[0].database == "trading,postgres"
 
 
 @pytest.mark.parametrize(
