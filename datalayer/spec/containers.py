@@ -39,7 +39,7 @@ _IMAGE = re.compile(
 
 
 def _pinned_image(value: str) -> str:
-    if not _IMAGE.match(value):
+    if not _IMAGE.fullmatch(value):
         raise ValueError("is not an image reference such as 'redis:8.0.2'")
     name, _, digest = value.partition("@")
     tag = name.rsplit("/", 1)[-1].partition(":")[2]

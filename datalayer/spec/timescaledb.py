@@ -31,6 +31,7 @@ from datalayer.spec.types import (
     Identifier,
     ListenAddress,
     MemorySize,
+    MemorySizeOrZero,
     Network,
     QualifiedName,
     RoleName,
@@ -145,7 +146,7 @@ class Tls(ServerTls):
 
 def _hba_names(value: str, keywords: frozenset[str]) -> str:
     for name in value.split(","):
-        if name not in keywords and not _HBA_NAME.match(name):
+        if name not in keywords and not _HBA_NAME.fullmatch(name):
             raise ValueError(
                 f"{name!r} is neither a keyword ({', '.join(sorted(keywords))}) nor a name"
             )
@@ -225,7 +226,7 @@ class Logging(SpecModel):
     """Log waits longer than deadlock_timeout: the first sign of ingest contention."""
     log_checkpoints: Annotated[StrictBool, _judged("log_checkpoints")] = True
     """Log checkpoints; needed to judge max_wal_size."""
-    log_temp_files: Annotated[MemorySize | Literal[0], _judged("log_temp_files")] = 0
+    log_temp_files: Annotated[MemorySizeOrZero, _judged("log_temp_files")] = 0
     """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
     log_line_prefix: Annotated[str, _judged("log_line_prefix")] = "%m [%p] %q%u@%d "
     """Prefix of every log line (Debian's default)."""
