@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     ModelWrapValidatorHandler,
     ValidationInfo,
@@ -99,6 +100,17 @@ _FIELDS_THAT_ARE_SETTINGS = (
 def _judged(name: str) -> Constraint:
     """The constraint of a field that is PostgreSQL's setting ``name``: what its catalogue says."""
     return Constraint(catalogue.describe(name))
+
+
+def _setting_scalar(value: Any) -> Any:
+    if not isinstance(value, str | int | float):  # a bool is an int
+        raise ValueError("is not a setting's value: a word, a number, or true or false")
+    return value
+
+
+SettingInput = Annotated[SettingValue, BeforeValidator(_setting_scalar)]
+"""A setting's value as the file gives it: refused in one line when it is none of the types a
+setting may have, rather than in one line for each of them."""
 
 
 class PackageSource(StrEnum):
@@ -272,7 +284,7 @@ class LoginRole(SpecModel):
     connection_limit: StrictInt = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
     settings: Annotated[
-        dict[SettingName, SettingValue],
+        dict[SettingName, SettingInput],
         Constraint("only settings of context user, judged by PostgreSQL's catalogue"),
     ] = {}
     """Settings in force for this role in the application database, e.g. statement_timeout:
@@ -361,7 +373,7 @@ class TimescaleDb(SpecModel):
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
     host unless ``repository`` names object storage."""
     settings: Annotated[
-        dict[SettingName, SettingValue],
+        dict[SettingName, SettingInput],
         Constraint("names, types, units, ranges and values of the version's pg_settings"),
     ] = {}
     """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""
