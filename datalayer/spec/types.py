@@ -339,8 +339,8 @@ _INTERVAL_SECONDS = {
 def _interval(value: Any) -> str:
     if not isinstance(value, str) or not _INTERVAL.fullmatch(value):
         raise ValueError(
-            f"{value!r} is not a supported interval (a count and a unit: '7 days', '1 hour', "
-            "'2 years'; units second, minute, hour, day, week, month, year)"
+            "is not a supported interval (a count and a unit: '7 days', '1 hour', '2 years'; "
+            "units second, minute, hour, day, week, month, year)"
         )
     return value
 
@@ -363,7 +363,7 @@ PostgreSQL and TimescaleDB might read differently."""
 
 def _qualified_name(value: Any) -> str:
     if not isinstance(value, str) or value.count(".") != 1:
-        raise ValueError(f"{value!r} is not a schema-qualified name such as 'market_data.candles'")
+        raise ValueError("is not a schema-qualified name such as 'market_data.candles'")
     for part in value.split("."):
         _identifier(part)
     return value
