@@ -258,6 +258,12 @@ _SYSTEM_DIRECTORIES = frozenset(
 # creates belongs anywhere inside them.
 _SYSTEM_TREES = ("/bin", "/boot", "/dev", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
                  "/sbin", "/sys", "/usr")  # fmt: skip
+# Trees whose owners and modes guard logins and privileges: homes with their ssh keys, sshd,
+# sudo, PAM, cron, systemd's units, apt's sources and keys. A directory chowned to a service
+# account inside one hands that guard over (sshd's StrictModes refuses the keys of a ~/.ssh that
+# postgres owns), and a file replaced inside one (root's authorized_keys) is worse.
+_GUARDED_TREES = ("/root", "/home", "/etc/ssh", "/etc/sudoers.d", "/etc/pam.d", "/etc/security",
+                  "/etc/cron.d", "/etc/systemd", "/etc/apt")  # fmt: skip
 
 
 def _plain_absolute_path(value: str) -> PurePosixPath:
@@ -274,6 +280,9 @@ def _system_reason(path: PurePosixPath) -> str | None:
     for tree in _SYSTEM_TREES:
         if text == tree or text.startswith(tree + "/"):
             return f"{text} is inside {tree}, which holds the system's own files"
+    for tree in _GUARDED_TREES:
+        if text.startswith(tree + "/"):
+            return f"{text} is inside {tree}, whose owners and modes guard logins"
     return None
 
 
@@ -301,7 +310,10 @@ def _managed_file(value: str) -> str:
 ManagedDirectory = Annotated[
     str,
     AfterValidator(_managed_directory),
-    Constraint("an absolute path of its own: no system directory (/, /etc, /var/lib, /usr/...)"),
+    Constraint(
+        "an absolute path of its own: no system directory (/, /etc, /var/lib, /usr/...), "
+        "nothing under /root, /home, /etc/ssh..."
+    ),
 ]
 """A directory on the host that the deploy creates and hands to a service account: never a
 system directory such as /, /etc, /var/lib or anything under /usr."""
@@ -309,7 +321,10 @@ system directory such as /, /etc, /var/lib or anything under /usr."""
 ManagedFile = Annotated[
     str,
     AfterValidator(_managed_file),
-    Constraint("an absolute path in a directory of its own: not in /etc, /root, /var/lib..."),
+    Constraint(
+        "an absolute path in a directory of its own: not in /etc, /root, /var/lib..., "
+        "nor under /root, /home, /etc/ssh..."
+    ),
 ]
 """A file on the host that the deploy replaces, in a directory it creates and hands to a service
 account: neither may be a system file or directory (/etc/passwd, a file directly in /etc)."""
