@@ -14,13 +14,15 @@ import jinja2
 from datalayer.paths import TEMPLATES_DIRECTORY
 
 _BARE_VALUE = re.compile(r"^(-?[0-9]+(\.[0-9]+)?([kMGT]B|ms|s|min|h|d)?|on|off|true|false)$")
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def has_control_characters(text: str) -> bool:
     """Whether ``text`` holds a line break, tab or other control character, which no
     configuration file here can carry inside a value: the one rule, for the spec's types and
-    for the filters below."""
+    for the filters below. Control characters are Unicode's (C0, DEL and C1, whose NEL is a line
+    break to some readers), and the line and paragraph separators count as line breaks, as
+    Python's own str.splitlines and many editors read them."""
     return _CONTROL_CHARACTER.search(text) is not None
 
 

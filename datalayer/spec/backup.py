@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
+from datalayer.render import has_control_characters
 from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.types import (
     AbsolutePath,
@@ -59,6 +60,13 @@ _FIELD_RANGES = {
 
 
 def _calendar_event(value: str) -> str:
+    # OnCalendar= ends at the line break: a value split over lines would leave the timer its
+    # first line and systemd the rest to misread as settings of their own.
+    if has_control_characters(value):
+        raise ValueError(
+            "cannot hold line breaks, tabs or other control characters: it is written into a "
+            "systemd unit"
+        )
     tokens = value.split()
     if len(tokens) == 1 and tokens[0].lower() in _CALENDAR_SHORTHANDS:
         return value

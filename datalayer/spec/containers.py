@@ -39,7 +39,7 @@ _IMAGE = re.compile(
 
 
 def _pinned_image(value: str) -> str:
-    if not _IMAGE.match(value):
+    if not _IMAGE.fullmatch(value):
         raise ValueError("is not an image reference such as 'redis:8.0.2'")
     name, _, digest = value.partition("@")
     tag = name.rsplit("/", 1)[-1].partition(":")[2]
@@ -171,7 +171,7 @@ class Containers(SpecModel):
     engine: ContainerEngine = ContainerEngine.LOCAL
     """'local': this machine's Docker engine, ports published on 127.0.0.1 (dev). 'ssh': a
     droplet's engine over SSH, ports published on its private address only (prod)."""
-    docker_host: str | None = Field(default=None, pattern=r"^ssh://[^\s/]+$")
+    docker_host: str | None = Field(default=None, pattern=r"^ssh://[^\s/[:cntrl:]]+$")
     """The droplet's Docker engine, e.g. 'ssh://deploy@10.110.0.40'; engine 'ssh' only."""
     private_address: PrivateAddress | None = None
     """The droplet's private (VPC) address, the only one its ports are published on; engine

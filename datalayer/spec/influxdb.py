@@ -40,7 +40,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def duration_seconds(value: str) -> int:
     """Seconds in an InfluxDB duration literal such as '30d', '52w' or '1w12h'."""
-    if not _DURATION.match(value):
+    if not _DURATION.fullmatch(value):
         raise ValueError(
             "is not a duration: use a number and a unit (w, d, h, m, s), e.g. '30d', '52w', "
             "or '0s' for infinite"
@@ -79,7 +79,7 @@ def _ipv4_bind_address(value: str) -> str:
 
 def _name(value: str) -> str:
     # A leading underscore is reserved for InfluxDB's system buckets (_monitoring, _tasks).
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             "must start with a letter or digit and hold only letters, digits, '.', '_', '-' "
             "(at most 64 characters)"

@@ -34,7 +34,7 @@ class Compression(SpecModel):
     @model_validator(mode="after")
     def _order_by_columns(self) -> Self:
         for entry in self.order_by:
-            if not _ORDER_BY.match(entry):
+            if not _ORDER_BY.fullmatch(entry):
                 raise ValueError(f"order_by entry {entry!r} is not 'column' or 'column ASC|DESC'")
         return self
 

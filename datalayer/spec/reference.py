@@ -7,6 +7,8 @@ the :class:`~datalayer.spec.base.Constraint` its type carries beside the validat
 The README embeds this output between markers; a unit test fails when they drift apart.
 """
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import Enum
 from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -120,26 +122,50 @@ def _variant(model: type[BaseModel]) -> str:
     return model.__name__
 
 
-def _rows(model: type[BaseModel], prefix: str, variant: str = "") -> list[str]:
-    rows = []
+@dataclass(frozen=True)
+class SpecKey:
+    """One key of the spec as the table names it: dotted, ``[]`` after a list, ``.<name>`` after
+    a mapping, and the union variant it belongs to (``s3``), if any."""
+
+    key: str
+    variant: str
+    field: FieldInfo
+
+    @property
+    def label(self) -> str:
+        """The key with its variant, as the table's first column writes it (without backticks)."""
+        return f"{self.key} ({self.variant})" if self.variant else self.key
+
+    @property
+    def holds_models(self) -> bool:
+        """Whether the key holds models whose own keys follow it in the table."""
+        return bool(_nested_models(self.field.annotation))
+
+
+def spec_keys(model: type[BaseModel] = EnvironmentSpec, prefix: str = "") -> Iterator[SpecKey]:
+    """Every key of ``model`` and of the models it holds, in the table's order."""
     for name, field in model.model_fields.items():
         if model is EnvironmentSpec and name == "name":
             continue
-        key = f"{prefix}{name}"
         origin = get_origin(field.annotation)
         suffix = "[]" if origin is list else ".<name>" if origin is dict else ""
-        description = " ".join((field.description or "").split())
-        qualifier = f" ({variant})" if variant else ""
-        constraints = _constraints(field) if not _nested_models(field.annotation) else ""
-        rows.append(
-            f"| `{key}{suffix}`{qualifier} | {_default(field)} | {constraints} | {description} |"
-        )
+        key = f"{prefix}{name}{suffix}"
+        yield SpecKey(key, "", field)
         nested = _nested_models(field.annotation)
         for model_ in nested:
             # The variants of a union (a repository's posix or s3) share keys such as type and
-            # path with different defaults: each variant's rows say which one they belong to.
-            rows += _rows(model_, f"{key}{suffix}.", _variant(model_) if len(nested) > 1 else "")
-    return rows
+            # path with different defaults: each variant's keys say which one they belong to.
+            variant = _variant(model_) if len(nested) > 1 else ""
+            for inner in spec_keys(model_, f"{key}."):
+                yield inner if inner.variant else SpecKey(inner.key, variant, inner.field)
+
+
+def _row(spec_key: SpecKey) -> str:
+    field = spec_key.field
+    description = " ".join((field.description or "").split())
+    qualifier = f" ({spec_key.variant})" if spec_key.variant else ""
+    constraints = _constraints(field) if not spec_key.holds_models else ""
+    return f"| `{spec_key.key}`{qualifier} | {_default(field)} | {constraints} | {description} |"
 
 
 def reference_table() -> str:
@@ -150,7 +176,7 @@ def reference_table() -> str:
         "| key | default | constraints | meaning |",
         "| --- | --- | --- | --- |",
     ]
-    return "\n".join(header + _rows(EnvironmentSpec, "")) + "\n"
+    return "\n".join(header + [_row(spec_key) for spec_key in spec_keys()]) + "\n"
 
 
 if __name__ == "__main__":

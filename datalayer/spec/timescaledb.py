@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     ModelWrapValidatorHandler,
     ValidationInfo,
@@ -31,6 +32,7 @@ from datalayer.spec.types import (
     Identifier,
     ListenAddress,
     MemorySize,
+    MemorySizeOrZero,
     Network,
     QualifiedName,
     RoleName,
@@ -100,6 +102,17 @@ def _judged(name: str) -> Constraint:
     return Constraint(catalogue.describe(name))
 
 
+def _setting_scalar(value: Any) -> Any:
+    if not isinstance(value, str | int | float):  # a bool is an int
+        raise ValueError("is not a setting's value: a word, a number, or true or false")
+    return value
+
+
+SettingInput = Annotated[SettingValue, BeforeValidator(_setting_scalar)]
+"""A setting's value as the file gives it: refused in one line when it is none of the types a
+setting may have, rather than in one line for each of them."""
+
+
 class PackageSource(StrEnum):
     """Where PostgreSQL and TimescaleDB packages come from on a droplet."""
 
@@ -145,7 +158,7 @@ class Tls(ServerTls):
 
 def _hba_names(value: str, keywords: frozenset[str]) -> str:
     for name in value.split(","):
-        if name not in keywords and not _HBA_NAME.match(name):
+        if name not in keywords and not _HBA_NAME.fullmatch(name):
             raise ValueError(
                 f"{name!r} is neither a keyword ({', '.join(sorted(keywords))}) nor a name"
             )
@@ -225,7 +238,7 @@ class Logging(SpecModel):
     """Log waits longer than deadlock_timeout: the first sign of ingest contention."""
     log_checkpoints: Annotated[StrictBool, _judged("log_checkpoints")] = True
     """Log checkpoints; needed to judge max_wal_size."""
-    log_temp_files: Annotated[MemorySize | Literal[0], _judged("log_temp_files")] = 0
+    log_temp_files: Annotated[MemorySizeOrZero, _judged("log_temp_files")] = 0
     """Log temporary files at least this large (0: all), the sign of a too small work_mem."""
     log_line_prefix: Annotated[str, _judged("log_line_prefix")] = "%m [%p] %q%u@%d "
     """Prefix of every log line (Debian's default)."""
@@ -271,7 +284,7 @@ class LoginRole(SpecModel):
     connection_limit: StrictInt = Field(default=-1, ge=-1)
     """Most concurrent connections for this role; -1 means no limit."""
     settings: Annotated[
-        dict[SettingName, SettingValue],
+        dict[SettingName, SettingInput],
         Constraint("only settings of context user, judged by PostgreSQL's catalogue"),
     ] = {}
     """Settings in force for this role in the application database, e.g. statement_timeout:
@@ -360,7 +373,7 @@ class TimescaleDb(SpecModel):
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
     host unless ``repository`` names object storage."""
     settings: Annotated[
-        dict[SettingName, SettingValue],
+        dict[SettingName, SettingInput],
         Constraint("names, types, units, ranges and values of the version's pg_settings"),
     ] = {}
     """Overrides of any tuned or other setting, by PostgreSQL's own name (e.g. work_mem: 64MB)."""

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, Strict
+from pydantic import AfterValidator, AllowInfNan, BeforeValidator, Field, PlainSerializer, Strict
 
 from datalayer.render import has_control_characters
 from datalayer.spec.base import Constraint
@@ -23,8 +23,9 @@ StrictInt = Annotated[int, Strict()]
 a quoted string."""
 StrictBool = Annotated[bool, Strict()]
 """true or false as YAML writes them: never 1, 0 or a string such as 'off'."""
-StrictFloat = Annotated[float, Strict()]
-"""A number as YAML writes it (2 or 0.5): never a boolean or a quoted string."""
+StrictFloat = Annotated[float, Strict(), AllowInfNan(False)]
+"""A number as YAML writes it (2 or 0.5): never a boolean, a quoted string, or YAML's .inf and
+.nan (which a limit in nanoseconds or bytes cannot hold)."""
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
@@ -54,8 +55,28 @@ MemorySize = Annotated[
 """A size with a unit as PostgreSQL writes it: '512MB', '4GB' (1kB = 1024 B)."""
 
 
+def _size_or_zero(value: Any) -> int:
+    if type(value) is int and value == 0:
+        return 0
+    return _positive_size(_memory_from_yaml(value))
+
+
+def _size_or_zero_text(num_bytes: int) -> int | str:
+    return 0 if num_bytes == 0 else format_pg_memory(num_bytes)
+
+
+MemorySizeOrZero = Annotated[
+    int,
+    BeforeValidator(_size_or_zero),
+    PlainSerializer(_size_or_zero_text, return_type=int | str),
+    Constraint("0, or a size with a unit: B, kB, MB, GB, TB (1kB = 1024 B)"),
+]
+"""0, or a :data:`MemorySize`: one type rather than a union, whose refusal would be one line per
+variant, each naming pydantic's validator functions instead of the key."""
+
+
 def _identifier(value: str) -> str:
-    if not _IDENTIFIER.match(value):
+    if not _IDENTIFIER.fullmatch(value):
         raise ValueError(
             "must be a lower-case SQL identifier (a-z, 0-9, _; starting with a letter or _; "
             "at most 63 characters)"
@@ -122,7 +143,7 @@ DatabaseName = Annotated[
 
 
 def _setting_name(value: str) -> str:
-    if not _SETTING_NAME.match(value):
+    if not _SETTING_NAME.fullmatch(value):
         raise ValueError("is not a PostgreSQL setting name (lower case, optionally 'prefix.name')")
     return value
 
@@ -237,6 +258,12 @@ _SYSTEM_DIRECTORIES = frozenset(
 # creates belongs anywhere inside them.
 _SYSTEM_TREES = ("/bin", "/boot", "/dev", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
                  "/sbin", "/sys", "/usr")  # fmt: skip
+# Trees whose owners and modes guard logins and privileges: homes with their ssh keys, sshd,
+# sudo, PAM, cron, systemd's units, apt's sources and keys. A directory chowned to a service
+# account inside one hands that guard over (sshd's StrictModes refuses the keys of a ~/.ssh that
+# postgres owns), and a file replaced inside one (root's authorized_keys) is worse.
+_GUARDED_TREES = ("/root", "/home", "/etc/ssh", "/etc/sudoers.d", "/etc/pam.d", "/etc/security",
+                  "/etc/cron.d", "/etc/systemd", "/etc/apt")  # fmt: skip
 
 
 def _plain_absolute_path(value: str) -> PurePosixPath:
@@ -253,6 +280,9 @@ def _system_reason(path: PurePosixPath) -> str | None:
     for tree in _SYSTEM_TREES:
         if text == tree or text.startswith(tree + "/"):
             return f"{text} is inside {tree}, which holds the system's own files"
+    for tree in _GUARDED_TREES:
+        if text.startswith(tree + "/"):
+            return f"{text} is inside {tree}, whose owners and modes guard logins"
     return None
 
 
@@ -280,7 +310,10 @@ def _managed_file(value: str) -> str:
 ManagedDirectory = Annotated[
     str,
     AfterValidator(_managed_directory),
-    Constraint("an absolute path of its own: no system directory (/, /etc, /var/lib, /usr/...)"),
+    Constraint(
+        "an absolute path of its own: no system directory (/, /etc, /var/lib, /usr/...), "
+        "nothing under /root, /home, /etc/ssh..."
+    ),
 ]
 """A directory on the host that the deploy creates and hands to a service account: never a
 system directory such as /, /etc, /var/lib or anything under /usr."""
@@ -288,7 +321,10 @@ system directory such as /, /etc, /var/lib or anything under /usr."""
 ManagedFile = Annotated[
     str,
     AfterValidator(_managed_file),
-    Constraint("an absolute path in a directory of its own: not in /etc, /root, /var/lib..."),
+    Constraint(
+        "an absolute path in a directory of its own: not in /etc, /root, /var/lib..., "
+        "nor under /root, /home, /etc/ssh..."
+    ),
 ]
 """A file on the host that the deploy replaces, in a directory it creates and hands to a service
 account: neither may be a system file or directory (/etc/passwd, a file directly in /etc)."""
@@ -316,17 +352,17 @@ _INTERVAL_SECONDS = {
 
 
 def _interval(value: Any) -> str:
-    if not isinstance(value, str) or not _INTERVAL.match(value):
+    if not isinstance(value, str) or not _INTERVAL.fullmatch(value):
         raise ValueError(
-            f"{value!r} is not a supported interval (a count and a unit: '7 days', '1 hour', "
-            "'2 years'; units second, minute, hour, day, week, month, year)"
+            "is not a supported interval (a count and a unit: '7 days', '1 hour', '2 years'; "
+            "units second, minute, hour, day, week, month, year)"
         )
     return value
 
 
 def interval_seconds(value: str) -> int:
     """Approximate length of an interval accepted by :data:`Interval`, for comparisons."""
-    match = _INTERVAL.match(value)
+    match = _INTERVAL.fullmatch(value)
     assert match is not None, value
     return int(match.group(1)) * _INTERVAL_SECONDS[match.group(2)]
 
@@ -342,7 +378,7 @@ PostgreSQL and TimescaleDB might read differently."""
 
 def _qualified_name(value: Any) -> str:
     if not isinstance(value, str) or value.count(".") != 1:
-        raise ValueError(f"{value!r} is not a schema-qualified name such as 'market_data.candles'")
+        raise ValueError("is not a schema-qualified name such as 'market_data.candles'")
     for part in value.split("."):
         _identifier(part)
     return value

@@ -35,7 +35,18 @@ CONTAINERS_SECTION = {
 }
 """What the sandbox's stack file lacks to be run as a Pulumi stack (it describes droplets)."""
 
-_KEYS = {"id", "stack", "stack_file", "hosts", "secrets", "secret_files", "expect", "absent", "cli"}
+_KEYS = {
+    "id",
+    "key",
+    "stack",
+    "stack_file",
+    "hosts",
+    "secrets",
+    "secret_files",
+    "expect",
+    "absent",
+    "cli",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,9 @@ class Case:
     secret_files: dict[str, int] = field(default_factory=dict)
     absent: tuple[str, ...] = ()
     cli: bool = False
+    key: str | None = None
+    """The spec key the case gives a malformed value, as the README's table names it; unset:
+    the keys its ``stack`` patch names (tests/unit/test_bad_input_keys.py)."""
 
     @property
     def reads_only_the_stack(self) -> bool:
@@ -82,6 +96,7 @@ def _case(entry: Mapping[str, Any], source: str) -> Case:
         },
         absent=tuple(entry.get("absent") or ()),
         cli=bool(entry.get("cli", False)),
+        key=entry.get("key"),
     )
 
 
@@ -145,6 +160,8 @@ def patched_document(case: Case) -> dict[str, Any]:
     config = document["config"]
     for dotted, value in case.stack.items():
         config_key, _, path = dotted.partition(".")
+        # A copy: a value the case file shares between cases (a YAML alias) stays as written.
+        value = copy.deepcopy(value)
         if not path:
             config[config_key] = value
         else:
