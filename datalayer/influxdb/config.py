@@ -114,6 +114,7 @@ def setup_plan(spec: InfluxDb) -> Plan:
     return Plan(
         url=api_url(spec),
         ca_file=spec.tls.cert_file if spec.tls.enabled else None,
+        server_name=None,  # the server's own certificate, pinned: see http_transport
         org=spec.org,
         bucket=spec.bucket,
         retention_seconds=spec.retention_seconds,

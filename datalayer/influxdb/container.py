@@ -108,7 +108,8 @@ def influxdb_container(environment: EnvironmentSpec) -> ServiceContainer:
 
 def container_setup_plan(environment: EnvironmentSpec) -> Plan:
     """The setup step's plan against the container: the droplets' plan, with the API reached at
-    the published address and port, and the certificate checked against the stack's CA file."""
+    the published address and port, and the certificate checked against the stack's CA file and
+    for the stack's server name."""
     containers = environment.containers
     assert containers is not None
     spec = _section(environment)
@@ -120,6 +121,8 @@ def container_setup_plan(environment: EnvironmentSpec) -> Plan:
         plan,
         url=f"{scheme}://{address}:{port}",
         ca_file=containers.tls_ca_file if spec.tls.enabled else None,
+        # A CA bundle may sign certificates for any host: the name is checked too.
+        server_name=containers.server_name if spec.tls.enabled else None,
         # The stack's state keeps the tokens, not files: the setup step's lines name the output.
         tokens=tuple(replace(token, file=f"{TOKENS_OUTPUT}.{token.role}") for token in plan.tokens),
     )

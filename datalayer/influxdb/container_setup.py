@@ -81,7 +81,7 @@ def main() -> int:
     given = json.load(sys.stdin)
     plan = Plan.from_json(given["plan"])
     credentials = Credentials(given["admin_password"], given["admin_token"])
-    transport = http_transport(plan.url, plan.ca_file)
+    transport = http_transport(plan.url, plan.ca_file, plan.server_name)
     try:
         wait_until_ready(transport)
         known = {

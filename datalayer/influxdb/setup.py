@@ -64,6 +64,9 @@ class Plan:
 
     url: str
     ca_file: str | None
+    server_name: str | None
+    """The name the server's certificate must carry, whatever address ``url`` names; None with a
+    ``ca_file``: that file is the server's own certificate, pinned (see :func:`http_transport`)."""
     org: str
     bucket: str
     retention_seconds: int
@@ -74,6 +77,7 @@ class Plan:
         return {
             "url": self.url,
             "ca_file": self.ca_file,
+            "server_name": self.server_name,
             "org": self.org,
             "bucket": self.bucket,
             "retention_seconds": self.retention_seconds,
@@ -90,6 +94,7 @@ class Plan:
         return cls(
             url=data["url"],
             ca_file=data["ca_file"],
+            server_name=data["server_name"],
             org=data["org"],
             bucket=data["bucket"],
             retention_seconds=int(data["retention_seconds"]),
@@ -379,15 +384,43 @@ def pending(transport: Transport, plan: Plan, files: TokenFiles) -> list[str]:
 # --- On the droplet: HTTP, token files, command line ------------------------------------------
 
 
-def http_transport(url: str, ca_file: str | None) -> Transport:
-    """Requests to ``url`` with urllib. With TLS, the server's own certificate is the trust
-    anchor: the API is reached on the host itself, under an address the certificate may not
-    name, so the certificate is pinned instead of its name checked."""
-    context: ssl.SSLContext | None = None
-    if ca_file is not None:
-        context = ssl.create_default_context(cafile=ca_file)
-        context.check_hostname = False
-        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+class _NamedServerContext(ssl.SSLContext):
+    """A client context that checks the server's certificate against ``server_name`` whatever
+    address the connection goes to. http.client hands ``wrap_socket`` the URL's host as
+    ``server_hostname`` (CPython 3.11 Lib/http/client.py, HTTPSConnection.connect, lines
+    1444-1455), which OpenSSL then matches against the certificate's subjectAltName, an IP
+    address included (Lib/ssl.py, SSLContext.wrap_socket, line 511; ``check_hostname``)."""
+
+    server_name: str
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(*args, **kwargs)
+
+
+def _tls_context(ca_file: str, server_name: str | None) -> ssl.SSLContext:
+    """Checks the chain to ``ca_file`` and that the certificate names ``server_name`` (a
+    container's API, reached at a published address). Without a name, ``ca_file`` is the
+    server's own certificate, the only one accepted (partial chain: the leaf is its own trust
+    anchor), and its name is not checked: on a droplet the API is reached on the host itself,
+    under an address the certificate may not name."""
+    if server_name is None:
+        pinned = ssl.create_default_context(cafile=ca_file)
+        pinned.check_hostname = False
+        pinned.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return pinned
+    # What ssl.create_default_context does for a client (Lib/ssl.py, line 745): TLS_CLIENT
+    # turns on CERT_REQUIRED and check_hostname; then the CA file.
+    context = _NamedServerContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.server_name = server_name
+    context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+def http_transport(url: str, ca_file: str | None, server_name: str | None) -> Transport:
+    """Requests to ``url`` with urllib; with TLS, the server's certificate is checked as
+    :func:`_tls_context` says."""
+    context = None if ca_file is None else _tls_context(ca_file, server_name)
 
     def send(method: str, path: str, body: Any, token: str | None) -> Answer:
         headers = {"Accept": "application/json"}
@@ -447,6 +480,11 @@ def wait_until_ready(transport: Transport, seconds: float = 60.0) -> None:
         try:
             status = transport("GET", "/health", None, None).status
         except OSError as error:  # refused or reset while influxd starts
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, ssl.SSLCertVerificationError):  # no retry fixes a certificate
+                raise SetupError(
+                    f"InfluxDB's certificate is refused: {reason.verify_message}"
+                ) from None
             problem = str(error)
         else:
             if status == 200:
@@ -465,14 +503,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.check is not None:
             plan = Plan.from_json(json.loads(arguments.check))
-            transport = http_transport(plan.url, plan.ca_file)
+            transport = http_transport(plan.url, plan.ca_file, plan.server_name)
             wait_until_ready(transport)
             lines = pending(transport, plan, HostTokenFiles())
         else:
             given = json.load(sys.stdin)
             plan = Plan.from_json(given["plan"])
             credentials = Credentials(given["admin_password"], given["admin_token"])
-            transport = http_transport(plan.url, plan.ca_file)
+            transport = http_transport(plan.url, plan.ca_file, plan.server_name)
             wait_until_ready(transport)
             lines = converge(transport, plan, credentials, HostTokenFiles())
     except SetupError as error:

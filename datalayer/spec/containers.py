@@ -82,6 +82,26 @@ PrivateAddress = Annotated[
 ]
 
 
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _server_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a host name such as 'db.prod.internal', got {value!r}")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    labels = value.removesuffix(".").split(".")
+    if len(value) > 253 or not all(_DNS_LABEL.match(label) for label in labels):
+        raise ValueError("is not a DNS name or IP address")
+    return value
+
+
+ServerName = Annotated[str, BeforeValidator(_server_name), Constraint("a DNS name or IP address")]
+"""A name a server certificate carries in its subjectAltName (RFC 1123 labels), or an IP."""
+
+
 def _docker_network(
     value: ipaddress.IPv4Network | ipaddress.IPv6Network,
 ) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -181,6 +201,11 @@ class Containers(SpecModel):
     post-provision hooks and InfluxDB's setup step check the services' certificates with when
     they serve TLS. The services' own TLS files are on the Docker host, at the paths their
     sections name, and are mounted read-only into the containers."""
+    tls_server_name: ServerName | None = None
+    """The name (subjectAltName) the services' certificates carry, which the post-provision
+    hooks and InfluxDB's setup step check them against while connecting to the address the
+    ports are published on; unset: that address itself, which the certificates must then name
+    as an IP address."""
     network: ContainerNetwork = ContainerNetwork()
     """The containers' private Docker network."""
     timescaledb: TimescaleDbContainer = TimescaleDbContainer()
@@ -222,3 +247,8 @@ class Containers(SpecModel):
     def publish_address(self) -> str:
         """The Docker host's address the ports are published on."""
         return self.private_address or "127.0.0.1"
+
+    @property
+    def server_name(self) -> str:
+        """The name the post-provision steps check the services' certificates against."""
+        return self.tls_server_name or self.publish_address

@@ -155,15 +155,22 @@ def hooks_run(environment: EnvironmentSpec, python: str) -> HooksRun:
     containers = environment.containers
     assert containers is not None
     spec = environment.timescaledb
-    dsn = {
-        "host": containers.publish_address,
+    address = containers.publish_address
+    name = containers.server_name if spec.tls.enabled else address
+    # With both, libpq connects to hostaddr and checks the certificate against host, which it
+    # does not look up then (libpq docs, "Parameter Key Words", hostaddr).
+    dsn = {"host": name} if name == address else {"host": name, "hostaddr": address}
+    dsn |= {
         "port": str(published_ports(environment)["timescaledb"]),
         "dbname": HOOKS_DATABASE,
         "user": SUPERUSER,
     }
     if spec.tls.enabled:
         assert containers.tls_ca_file is not None  # checked by containers_section
-        dsn |= {"sslmode": "verify-ca", "sslrootcert": containers.tls_ca_file}
+        # verify-full: the chain to sslrootcert, and the certificate names host (a DNS name, or
+        # an IP address in its subjectAltName since libpq 14); verify-ca would take any
+        # certificate the CA signed (libpq docs, "SSL Support", "SSL Mode Descriptions").
+        dsn |= {"sslmode": "verify-full", "sslrootcert": containers.tls_ca_file}
     command = shlex.join(
         [
             python, "-m", "datalayer.hooks", "apply", "--env", environment.name,

@@ -77,6 +77,26 @@ def test_private_address_must_be_a_private_ip(address: str) -> None:
     assert "datalayer:containers.private_address" in error_of(SSH | {"private_address": address})
 
 
+def test_the_servers_are_expected_to_name_the_publish_address_by_default() -> None:
+    containers = parse(SSH).containers
+    assert containers is not None
+    assert containers.server_name == "10.110.0.40"
+
+
+@pytest.mark.parametrize("name", ["db.prod.internal", "db-1", "10.110.0.40", "fd00::40"])
+def test_the_tls_server_name_is_what_the_servers_are_expected_to_name(name: str) -> None:
+    containers = parse(SSH | {"tls_server_name": name}).containers
+    assert containers is not None
+    assert containers.server_name == name
+
+
+@pytest.mark.parametrize(
+    "name", ["db prod", "-db.internal", "db..internal", "a" * 64 + ".internal", "db_1", 42]
+)
+def test_tls_server_name_must_be_a_dns_name_or_ip_address(name: object) -> None:
+    assert "datalayer:containers.tls_server_name" in error_of(SSH | {"tls_server_name": name})
+
+
 @pytest.mark.parametrize(
     "image",
     [

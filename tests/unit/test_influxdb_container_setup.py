@@ -36,7 +36,7 @@ def run(
     JSON on stdout, the lines on stderr."""
     given = {"plan": plan.to_json(), "admin_password": ADMIN.password, "admin_token": ADMIN.token}
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(given)))
-    monkeypatch.setattr(container_setup, "http_transport", lambda url, ca_file: server)
+    monkeypatch.setattr(container_setup, "http_transport", lambda url, ca_file, server_name: server)
     monkeypatch.setattr(container_setup, "wait_until_ready", lambda transport: None)
     if previous is None:
         monkeypatch.delenv(container_setup.PREVIOUS_OUTPUT_VARIABLE, raising=False)

@@ -33,6 +33,19 @@ def prod() -> StackRun:
     return run_stack("prod", secrets=CONFIGURED_SECRETS)
 
 
+TLS_SERVER_NAME = "containers.prod.internal"
+"""The name the prod stack's certificates carry in the variant that names it."""
+
+
+@pytest.fixture(scope="module")
+def prod_named() -> StackRun:
+    """The prod stack with ``containers.tls_server_name`` set: certificates that name the Docker
+    host by a DNS name, reached at its private address."""
+    document = load_stack_file("prod")
+    document["config"]["datalayer:containers"]["tls_server_name"] = TLS_SERVER_NAME
+    return run_stack("prod", document, secrets=CONFIGURED_SECRETS)
+
+
 @pytest.fixture(params=["dev", "prod"])
 def stack(request: pytest.FixtureRequest) -> StackRun:
     """Each stack in turn, for what must hold in both."""

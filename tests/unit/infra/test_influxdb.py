@@ -9,6 +9,7 @@ import pytest
 from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config
 from datalayer.influxdb.container import container_setup_plan, container_spec
 from datalayer.spec import load_environment
+from tests.unit.infra.conftest import TLS_SERVER_NAME
 from tests.unit.infra.harness import (
     StackRun,
     command,
@@ -143,6 +144,18 @@ def test_setup_reaches_the_api_on_the_private_address_and_checks_its_certificate
         "/etc/datalayer/tls/prod-ca.crt",
     )
     assert [token["role"] for token in plan["tokens"]] == ["app", "reader"]
+
+
+def test_setup_checks_the_certificate_names_the_private_address(prod: StackRun) -> None:
+    plan = json.loads(unwrap(command(prod, "influxdb-setup")["stdin"]))["plan"]
+    assert plan["server_name"] == "10.110.0.40"
+
+
+def test_setup_checks_the_certificate_names_the_stacks_tls_server_name(
+    prod_named: StackRun,
+) -> None:
+    plan = json.loads(unwrap(command(prod_named, "influxdb-setup")["stdin"]))["plan"]
+    assert (plan["url"], plan["server_name"]) == ("https://10.110.0.40:8086", TLS_SERVER_NAME)
 
 
 def test_setup_keeps_its_tokens_secret_and_out_of_the_logs(dev: StackRun) -> None:

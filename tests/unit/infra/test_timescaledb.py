@@ -234,11 +234,25 @@ def test_hooks_command_names_the_environment_and_dsn_and_no_secret(dev: StackRun
     ]  # fmt: skip
 
 
-def test_hooks_verify_the_servers_certificate_in_prod(prod: StackRun) -> None:
+def test_hooks_verify_the_servers_certificate_and_its_address_in_prod(prod: StackRun) -> None:
+    # libpq's verify-full checks the chain and that the certificate names the host parameter;
+    # verify-ca checks the chain only (libpq docs, "SSL Support", table "SSL Mode Descriptions").
     dsn = shlex.split(command(prod, "timescaledb-hooks")["create"])[-1]
     assert dsn == (
-        "host=10.110.0.40 port=5432 dbname=postgres user=postgres sslmode=verify-ca "
+        "host=10.110.0.40 port=5432 dbname=postgres user=postgres sslmode=verify-full "
         "sslrootcert=/etc/datalayer/tls/prod-ca.crt"
+    )
+
+
+def test_hooks_verify_the_certificate_names_the_stacks_tls_server_name(
+    prod_named: StackRun,
+) -> None:
+    # hostaddr is where libpq connects; host is the name verify-full checks the certificate
+    # against (libpq docs, "Parameter Key Words", hostaddr).
+    dsn = shlex.split(command(prod_named, "timescaledb-hooks")["create"])[-1]
+    assert dsn == (
+        "host=containers.prod.internal hostaddr=10.110.0.40 port=5432 dbname=postgres "
+        "user=postgres sslmode=verify-full sslrootcert=/etc/datalayer/tls/prod-ca.crt"
     )
 
 
