@@ -207,3 +207,52 @@ def test_setting_postgresql_refuses_stops_the_deploy_naming_file_and_line(
     assert not again.succeeded, again.output
     back = deployment.deploy()
     assert back.succeeded, back.output
+
+
+# Values that get past the spec (PostgreSQL's catalogue types both settings as free strings) but
+# that the server's own check hooks refuse; the messages are what `postgres -C` printed on the
+# droplet's PostgreSQL 17. One setting reloads, the other needs a restart: today's code installs
+# both, leaving the reloaded server on its old value over a file it cannot start with, and the
+# restarted one down.
+REFUSED_BY_POSTGRESQL = [
+    pytest.param(
+        "synchronous_standby_names", "FIRST 2 (standby_1",
+        'invalid value for parameter "synchronous_standby_names": "FIRST 2 (standby_1"; '
+        "syntax error at end of input",
+        id="reloadable-setting",
+    ),
+    pytest.param(
+        "debug_io_direct", "data,wal,everything",
+        'invalid value for parameter "debug_io_direct": "data,wal,everything"; '
+        'Invalid option "everything"',
+        id="restart-setting",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value", "message"), REFUSED_BY_POSTGRESQL)
+def test_configuration_postgresql_refuses_is_not_installed_and_the_server_stays_up(
+    deployment: Deployment,
+    first_deploy: DeployResult,
+    changed_stack: Stack,
+    name: str,
+    value: str,
+    message: str,
+) -> None:
+    assert deployment.deploy().succeeded  # from the repository's spec
+    conf = "/etc/postgresql/17/main/postgresql.conf"
+    before = deployment.sh(f"sha256sum {conf}")
+    started = deployment.postmaster_started()
+    try:
+        result = deployment.deploy(
+            changed_stack(lambda t: t.setdefault("settings", {}).update({name: value}))
+        )
+        assert deployment.sh(f"sha256sum {conf}") == before, result.output
+        assert deployment.sh("systemctl is-active postgresql@17-main || true") == "active"
+        assert deployment.postmaster_started() == started
+        assert not result.succeeded, result.output
+        assert f"{conf}: not installed, PostgreSQL 17 refuses it: {message}" in result.output
+        assert deployment.sh(f"ls {conf}.candidate 2>&1 | grep -c 'No such file'") == "1"
+    finally:
+        back = deployment.deploy()  # leave the droplet as the repository's spec says
+    assert back.succeeded, back.output
