@@ -70,9 +70,15 @@ def configuration(
     A changed postgresql.conf is checked by the server binary itself before it replaces the
     one in force (:func:`_checked_install`): one PostgreSQL refuses stops the deploy with one
     line, and the running server, its file and pg_hba.conf are left as they were. What that
-    check cannot see (a value only the running server's extensions judge) is caught once the
-    files are in force: the deploy stops, naming file, line and error, rather than let the
-    server go on running with the old value, silently.
+    check cannot see (an extension's setting, a placeholder until its library loads) is caught
+    once the files are in force: the deploy stops, naming file, line and error, rather than let
+    the server go on running with the old value, silently.
+
+    pg_hba.conf has no such check: PostgreSQL reads only the file ``hba_file`` names (a
+    postmaster setting; ``pg_hba_file_rules`` reads that file, ``postgres -C`` none), so a
+    candidate cannot be judged elsewhere. Its lines come from records the spec judges whole,
+    and a reload onto a file PostgreSQL refuses keeps the rules it had ('pg_hba.conf was not
+    reloaded'), which the check after the install then reports.
     """
     cluster_name = layout.cluster_name.split("/")[1]
     managed = (layout.postgresql_conf, layout.pg_hba_conf)
