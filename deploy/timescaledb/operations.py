@@ -131,9 +131,9 @@ def _checked_install(version: int, layout: PostgresqlLayout, candidate: str) -> 
 
     ``postgres -C`` reads the whole configuration (the candidate, then postgresql.auto.conf in
     the data directory) as a starting server would, judging every value with the server's own
-    parsers and check hooks, and exits before it takes the data directory's lock
-    (src/backend/postmaster/postmaster.c, PostmasterMain: the ``-C`` branch follows
-    ``SelectConfigFiles`` and precedes ``CreateDataDirLockFile``): it runs beside a live server.
+    parsers and check hooks, and exits before it takes the data directory's lock, so it runs
+    beside a live server (PostgreSQL's reference page for ``postgres``: "This can be used on a
+    running server"; seen on PostgreSQL 17.12, whose postmaster kept its start time).
     It does not see what is judged later in startup (memory to allocate, ports to bind, checks
     across settings such as wal_level against archive_mode) nor the values of extensions'
     settings, which their libraries judge once loaded. A refusal is reported as one line: the
