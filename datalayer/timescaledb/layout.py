@@ -25,6 +25,10 @@ class PostgresqlLayout:
     wal_archive_directory: str | None = None
     """Where archive_command copies finished WAL segments, when not to pgBackRest (containers:
     a volume of its own; the images carry no pgBackRest)."""
+    server_binary: str | None = None
+    """The ``postgres`` server binary, with which the deploy checks a candidate postgresql.conf
+    before installing it (droplets; containers start from the rendered file and are not
+    checked this way)."""
 
     @property
     def postgresql_conf(self) -> str:
@@ -49,6 +53,7 @@ def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
         pid_file=f"/var/run/postgresql/{version}-{cluster}.pid",
         service=f"postgresql@{version}-{cluster}",
         cluster_name=f"{version}/{cluster}",
+        server_binary=f"/usr/lib/postgresql/{version}/bin/postgres",
     )
 
 

@@ -3,6 +3,7 @@
 Each reads a fact, compares it with the wanted state, and yields commands or says ``noop``.
 """
 
+import hashlib
 from collections.abc import Generator
 from io import StringIO
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.facts.files import Directory, FileContents
+from pyinfra.facts.files import Directory, FileContents, Sha1File
 from pyinfra.operations import files
 
 from datalayer.timescaledb.changes import Action, decide
@@ -66,8 +67,18 @@ def configuration(
     there) is finished by the next one although the files no longer differ: files written after
     the server last loaded them reload, a setting in them only a restart applies restarts.
 
-    Stops, naming file, line and error, when PostgreSQL finds an error in the files once they
-    are in force: it would otherwise go on running with the old value, silently.
+    A changed postgresql.conf is checked by the server binary itself before it replaces the
+    one in force (:func:`_checked_install`): one PostgreSQL refuses stops the deploy with one
+    line, and the running server, its file and pg_hba.conf are left as they were. What that
+    check cannot see (an extension's setting, a placeholder until its library loads) is caught
+    once the files are in force: the deploy stops, naming file, line and error, rather than let
+    the server go on running with the old value, silently.
+
+    pg_hba.conf has no such check: PostgreSQL reads only the file ``hba_file`` names (a
+    postmaster setting; ``pg_hba_file_rules`` reads that file, ``postgres -C`` none), so a
+    candidate cannot be judged elsewhere. Its lines come from records the spec judges whole,
+    and a reload onto a file PostgreSQL refuses keeps the rules it had ('pg_hba.conf was not
+    reloaded'), which the check after the install then reports.
     """
     cluster_name = layout.cluster_name.split("/")[1]
     managed = (layout.postgresql_conf, layout.pg_hba_conf)
@@ -84,13 +95,25 @@ def configuration(
         server,
         version,
     )
-    for content, path, mode in (
-        (postgresql_conf, layout.postgresql_conf, "644"),
-        (pg_hba_conf, layout.pg_hba_conf, "640"),
+    conf_sha1 = hashlib.sha1(postgresql_conf.encode(), usedforsecurity=False).hexdigest()
+    if layout.server_binary is not None and conf_sha1 != host.get_fact(
+        Sha1File, path=layout.postgresql_conf
     ):
+        candidate = f"{layout.postgresql_conf}.candidate"
         yield from files.put._inner(
-            src=StringIO(content), dest=path, user="postgres", group="postgres", mode=mode
-        )
+            src=StringIO(postgresql_conf), dest=candidate, user="postgres", group="postgres",
+            mode="600",
+        )  # fmt: skip
+        yield _checked_install(version, layout, candidate)
+    else:
+        yield from files.put._inner(
+            src=StringIO(postgresql_conf), dest=layout.postgresql_conf, user="postgres",
+            group="postgres", mode="644",
+        )  # fmt: skip
+    yield from files.put._inner(
+        src=StringIO(pg_hba_conf), dest=layout.pg_hba_conf, user="postgres", group="postgres",
+        mode="640",
+    )  # fmt: skip
     check = _file_errors_check(version, cluster_name, managed)
     if decision.action is Action.NONE:
         if server is not None and server.file_errors:
@@ -101,6 +124,50 @@ def configuration(
     verb = "restart" if decision.action is Action.RESTART else "reload"
     yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
     yield check
+
+
+def _checked_install(version: int, layout: PostgresqlLayout, candidate: str) -> StringCommand:
+    """Moves ``candidate`` onto postgresql.conf only if the server binary accepts it.
+
+    ``postgres -C`` reads the whole configuration (the candidate, then postgresql.auto.conf in
+    the data directory) as a starting server would, judging every value with the server's own
+    parsers and check hooks, and exits before it takes the data directory's lock, so it runs
+    beside a live server (PostgreSQL's reference page for ``postgres``: "This can be used on a
+    running server"; seen on PostgreSQL 17.12, whose postmaster kept its start time).
+    It does not see what is judged later in startup (memory to allocate, ports to bind, checks
+    across settings such as wal_level against archive_mode) nor the values of extensions'
+    settings, which their libraries judge once loaded. A refusal is reported as one line: the
+    file, then PostgreSQL's messages with their log prefix cut, the candidate's name replaced by
+    the file's (line numbers are the rendered file's), and its closing 'contains errors' left
+    out. The move is a rename within one directory: the file in place is always whole.
+    """
+    assert layout.server_binary is not None
+    real = layout.postgresql_conf
+    check = (
+        f"runuser -u postgres -- {layout.server_binary} -D {layout.data_directory} "
+        f"-c config_file={candidate} -C data_directory"
+    )
+    refused = f'$(printf "%s\\n" "$refusal" | {refusal_line(candidate, real)})'
+    return StringCommand(
+        f"if refusal=$({check} 2>&1 >/dev/null); then chmod 644 {candidate} && mv -f {candidate} "
+        f'{real}; else rm -f {candidate}; echo "{real}: not installed, PostgreSQL {version} '
+        f'refuses it: {refused}" >&2; exit 1; fi',
+        "#",
+        "PostgreSQL accepts the new postgresql.conf: move it into place",
+    )
+
+
+def refusal_line(candidate: str, real: str) -> str:
+    """A shell filter that makes what ``postgres -C`` wrote to stderr about ``candidate`` one
+    line about ``real``: each message without its log line prefix (the candidate's own
+    log_line_prefix may already apply), joined by '; ', and without the closing
+    'configuration file ... contains errors', which the line says already. Lines without a
+    severity (runuser's own errors) are kept whole."""
+    return (
+        f"sed 's#{candidate}#{real}#g' | awk '/ contains errors$/ {{ next }} "
+        '{ sub(/^.*(LOG|DETAIL|HINT|ERROR|FATAL):  /, ""); '
+        'line = line (line == "" ? "" : "; ") $0 } END { print line }\''
+    )
 
 
 def _file_errors_check(version: int, cluster: str, files: tuple[str, ...]) -> StringCommand:

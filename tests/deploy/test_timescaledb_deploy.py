@@ -207,3 +207,63 @@ def test_setting_postgresql_refuses_stops_the_deploy_naming_file_and_line(
     assert not again.succeeded, again.output
     back = deployment.deploy()
     assert back.succeeded, back.output
+
+
+# Values that get past the spec but that the server's own check hooks refuse; the messages are
+# what `postgres -C` printed on the droplet's PostgreSQL 17. The catalogue types the first two
+# settings as free text; the third is within max_connections' own range, but with the tuned
+# autovacuum_max_workers (10), max_worker_processes (21) and max_wal_senders (10) it passes
+# PostgreSQL's limit on backends (262143). Today's code installs them all: a reloaded server is
+# left on its old value over a file it cannot start with, a restarted one down.
+REFUSED_BY_POSTGRESQL = [
+    pytest.param(
+        {"settings": {"synchronous_standby_names": "FIRST 2 (standby_1"}},
+        'invalid value for parameter "synchronous_standby_names": "FIRST 2 (standby_1"; '
+        "syntax error at end of input",
+        id="reloadable-setting",
+    ),
+    pytest.param(
+        {"settings": {"debug_io_direct": "data,wal,everything"}},
+        'invalid value for parameter "debug_io_direct": "data,wal,everything"; '
+        'Invalid option "everything"',
+        id="restart-setting",
+    ),
+    pytest.param(
+        {"max_connections": 262140},
+        'invalid value for parameter "max_connections": 262140',
+        id="backends-over-the-limit",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "message"), REFUSED_BY_POSTGRESQL)
+def test_configuration_postgresql_refuses_is_not_installed_and_the_server_stays_up(
+    deployment: Deployment,
+    first_deploy: DeployResult,
+    changed_stack: Stack,
+    change: dict[str, Any],
+    message: str,
+) -> None:
+    assert deployment.deploy().succeeded  # from the repository's spec
+    conf = "/etc/postgresql/17/main/postgresql.conf"
+    before = deployment.sh(f"sha256sum {conf}")
+    started = deployment.postmaster_started()
+
+    def apply(timescaledb: dict[str, Any]) -> None:
+        for key, value in change.items():
+            if key == "settings":
+                timescaledb.setdefault("settings", {}).update(value)
+            else:
+                timescaledb[key] = value
+
+    try:
+        result = deployment.deploy(changed_stack(apply))
+        assert deployment.sh(f"sha256sum {conf}") == before, result.output
+        assert deployment.sh("systemctl is-active postgresql@17-main || true") == "active"
+        assert deployment.postmaster_started() == started
+        assert not result.succeeded, result.output
+        assert f"{conf}: not installed, PostgreSQL 17 refuses it: {message}" in result.output
+        assert deployment.sh(f"ls {conf}.candidate 2>&1 | grep -c 'No such file'") == "1"
+    finally:
+        back = deployment.deploy()  # leave the droplet as the repository's spec says
+    assert back.succeeded, back.output
