@@ -189,26 +189,6 @@ def test_reload_that_failed_after_the_file_was_written_is_done_by_the_next_run(
     assert back.succeeded, back.output
 
 
-def test_setting_postgresql_refuses_stops_the_deploy_naming_file_and_line(
-    deployment: Deployment, first_deploy: DeployResult, changed_stack: Stack
-) -> None:
-    stack = changed_stack(lambda t: t.setdefault("settings", {}).update(log_statement="every"))
-    result = deployment.deploy(stack)
-    assert not result.succeeded, result.output
-    line = deployment.sh("grep -n '^log_statement' /etc/postgresql/17/main/postgresql.conf")
-    number = line.split(":")[0]
-    assert (
-        f"/etc/postgresql/17/main/postgresql.conf:{number}: log_statement: "
-        "setting could not be applied" in result.output
-    )
-    assert deployment.sql("SHOW log_statement") != "every"
-    # The next run meets the same file: it stops again rather than report nothing to do.
-    again = deployment.deploy(stack)
-    assert not again.succeeded, again.output
-    back = deployment.deploy()
-    assert back.succeeded, back.output
-
-
 # Values that get past the spec but that the server's own check hooks refuse; the messages are
 # what `postgres -C` printed on the droplet's PostgreSQL 17. The catalogue types the first two
 # settings as free text; the third is within max_connections' own range, but with the tuned
