@@ -92,12 +92,15 @@ class Deployment:
         return self.sql("SELECT pg_postmaster_start_time()")
 
 
-@pytest.fixture(scope="session")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-deploy")
+def timescaledb_droplet(
+    state: str, name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """A droplet in the ``timescaledb`` group, sized as the sandbox stack says, in the sandbox
+    state directory ``.sandbox/<state>``; removed afterwards unless DATALAYER_KEEP_SANDBOX."""
+    sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / state)
     spec = load_environment(ENVIRONMENT).timescaledb
     (droplet,) = sandbox.up(
-        [DropletSpec(DROPLET, ("timescaledb",))],
+        [DropletSpec(name, ("timescaledb",))],
         env=ENVIRONMENT,
         memory=spec.resources.model_dump()["memory"],
         cpus=float(spec.resources.cpus),
@@ -105,7 +108,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     secret_dir = tmp_path_factory.mktemp("secrets")
     yield Deployment(sandbox, droplet.container, droplet.published_ports, secret_dir)
     if not os.environ.get("DATALAYER_KEEP_SANDBOX"):
-        sandbox.down([DROPLET])
+        sandbox.down([name])
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    yield from timescaledb_droplet("tests-deploy", DROPLET, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

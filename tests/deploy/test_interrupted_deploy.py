@@ -8,7 +8,6 @@ postgresql-common's maintainer script has created the postgres user.
 """
 
 import hashlib
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -16,9 +15,7 @@ import pytest
 
 from datalayer.deploy_run import DeployResult
 from datalayer.paths import REPOSITORY_ROOT
-from datalayer.sandbox import DropletSpec, Sandbox
-from datalayer.spec import load_environment
-from tests.deploy.conftest import ENVIRONMENT, Deployment
+from tests.deploy.conftest import Deployment, timescaledb_droplet
 
 pytestmark = pytest.mark.sandbox
 
@@ -41,19 +38,7 @@ HOLD_DPKG_LOCK = (
 
 @pytest.fixture(scope="module")
 def fresh_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-interrupt")
-    spec = load_environment(ENVIRONMENT).timescaledb
-    (droplet,) = sandbox.up(
-        [DropletSpec(DROPLET, ("timescaledb",))],
-        env=ENVIRONMENT,
-        memory=spec.resources.model_dump()["memory"],
-        cpus=float(spec.resources.cpus),
-    )
-    yield Deployment(
-        sandbox, droplet.container, droplet.published_ports, tmp_path_factory.mktemp("secrets")
-    )
-    if not os.environ.get("DATALAYER_KEEP_SANDBOX"):
-        sandbox.down([DROPLET])
+    yield from timescaledb_droplet("tests-interrupt", DROPLET, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
