@@ -11,7 +11,7 @@ Parsing follows PostgreSQL's own functions (postgres/postgres, src/backend/utils
 ``parse_int``, ``parse_real``, ``convert_to_base_unit`` and its ``memory_unit_conversion_table``
 and ``time_unit_conversion_table``; src/backend/utils/adt/bool.c: ``parse_bool_with_len``;
 guc.c ``config_enum_lookup_by_name``), and its answers were compared with PostgreSQL 17.12's own
-for the same text (``postgres -c NAME=VALUE -C NAME``; tests/unit/test_catalogue.py).
+for the same text (``postgres -c NAME=VALUE -C NAME``; tests/unit/timescaledb/test_catalogue.py).
 """
 
 import difflib

@@ -6,7 +6,7 @@
 These need a real InfluxDB 2, provisioned by the deploy: run them against real hosts (or through
 ``python -m datalayer.verify INVENTORY``). No machine of this repository's CI can install InfluxDB
 2 (no reachable registry ships it), so this repository's CI does not run them; the setup step's
-decisions are unit-tested from recorded answers in ``tests/unit/test_influxdb_setup.py``.
+decisions are unit-tested from recorded answers in ``tests/unit/influxdb/test_setup.py``.
 
 Commands on the host run as root; API requests go from where pytest runs, with the tokens the
 setup step stored on the host. With TLS, the host's own certificate is the trust anchor.

@@ -1,4 +1,4 @@
-"""Malformed inputs as data: the cases of ``tests/unit/data/bad_input/*.yaml`` and their setup.
+"""Malformed inputs as data: the cases of ``tests/unit/spec/data/bad_input/*.yaml`` and their setup.
 
 Each case changes one thing of a valid starting point (the sandbox environment, its secrets, an
 inventory of ``db-1`` in ``timescaledb`` and ``cache-1`` in ``redis``) and names the substring
@@ -65,7 +65,7 @@ class Case:
     cli: bool = False
     key: str | None = None
     """The spec key the case gives a malformed value, as the README's table names it; unset:
-    the keys its ``stack`` patch names (tests/unit/test_bad_input_keys.py)."""
+    the keys its ``stack`` patch names (tests/unit/spec/test_bad_input_keys.py)."""
 
     @property
     def reads_only_the_stack(self) -> bool:

@@ -1,5 +1,5 @@
-"""Every malformed input of ``tests/unit/data/bad_input/`` is refused in one line, naming the key,
-before any host is contacted, by every entry point that reads it.
+"""Every malformed input of ``tests/unit/spec/data/bad_input/`` is refused in one line, naming the
+key, before any host is contacted, by every entry point that reads it.
 
 Two layers, to stay fast on CI's two cores:
 
@@ -30,7 +30,8 @@ from pyinfra.api.inventory import Inventory
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.secrets import SecretError
 from datalayer.spec import SpecError
-from tests.unit.bad_input import (
+from tests.unit.infra.harness import refusal
+from tests.unit.spec.bad_input import (
     ENVIRONMENT,
     Case,
     Prepared,
@@ -38,7 +39,6 @@ from tests.unit.bad_input import (
     prepare,
     pulumi_document,
 )
-from tests.unit.infra.harness import refusal
 
 MOST_CHARACTERS = 300
 """An error line's bound: file, key, a value shortened to 80 characters, and the reason."""

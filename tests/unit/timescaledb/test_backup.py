@@ -26,7 +26,7 @@ from datalayer.timescaledb.backup import (
 from datalayer.timescaledb.changes import parse_settings
 from datalayer.timescaledb.config import render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
-from tests.unit.test_backup_spec import S3
+from tests.unit.spec.test_backup import S3
 
 ACCESS_KEY = "DO00EXAMPLEACCESSKEY"
 SECRET_KEY = "example/secret+key-0123456789abcdefghij"

@@ -1,6 +1,6 @@
 """The InfluxDB setup step's decisions, fed recorded server answers instead of a server.
 
-Each case in ``tests/unit/data/influxdb/`` holds the answers InfluxDB v2.7.12 gives for one
+Each case in ``tests/unit/influxdb/data/`` holds the answers InfluxDB v2.7.12 gives for one
 situation: a fresh server, one already set up, a bucket whose retention differs or is shortened
 below its shard-group duration, a bucket or a token gone missing. Every answer carries its
 ``source``: the file and lines of influxd's own handlers (tag v2.7.12) that produce that status and
@@ -29,7 +29,7 @@ from datalayer.influxdb.setup import (
 )
 from datalayer.spec import load_environment
 
-DATA = Path(__file__).parent / "data" / "influxdb"
+DATA = Path(__file__).parent / "data"
 ADMIN = Credentials(password="operator-password-0123", token="operator-token-from-the-secret-0123")
 BUCKET_ID = "9f8e7d6c5b4a3921"
 NEW_BUCKET_ID = "0f1e2d3c4b5a6978"

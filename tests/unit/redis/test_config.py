@@ -10,7 +10,7 @@ from datalayer.redis.changes import parse_settings, user_rules
 from datalayer.redis.commands import COMMANDS
 from datalayer.redis.config import ADMIN_COMMANDS, render_redis_conf, render_users_acl
 from datalayer.spec.redis import Redis
-from tests.unit.test_redis_spec import MINIMAL_REDIS, parse
+from tests.unit.spec.test_redis import MINIMAL_REDIS, parse
 
 PASSWORDS = {
     "app": SecretStr("app-password-0123456789"),

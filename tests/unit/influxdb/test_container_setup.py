@@ -14,7 +14,7 @@ from datalayer.influxdb import container_setup
 from datalayer.influxdb.container import container_setup_plan
 from datalayer.influxdb.setup import Answer, Plan
 from datalayer.spec import load_environment
-from tests.unit.test_influxdb_setup import ADMIN, RecordedServer
+from tests.unit.influxdb.test_setup import ADMIN, RecordedServer
 
 APP_TOKEN = "recorded-app-token-Zx8pQ2"
 READER_TOKEN = "recorded-reader-token-Yw7oP1"

@@ -1,4 +1,4 @@
-"""Every key of the spec has a malformed case in ``tests/unit/data/bad_input/``.
+"""Every key of the spec has a malformed case in ``tests/unit/spec/data/bad_input/``.
 
 The keys are those of the README's reference table (:func:`datalayer.spec.reference.spec_keys`,
 the walk that prints it): each key a value is written under, and each mapping whose entries'
@@ -19,7 +19,7 @@ import pytest
 
 from datalayer.spec.load import PROJECT_NAMESPACE
 from datalayer.spec.reference import SpecKey, spec_keys
-from tests.unit.bad_input import Case, load_cases
+from tests.unit.spec.bad_input import CASES_DIRECTORY, Case, load_cases
 
 _NAME = r"\.[^.]+(?:\.[^.]+)?"
 """The name of a mapping's entry, as a patch writes it: one part, or two (``schema.table``,
@@ -64,7 +64,7 @@ def _all_covered() -> frozenset[str]:
 
 @pytest.mark.parametrize("key", KEYS)
 def test_spec_key_has_a_malformed_case(key: str) -> None:
-    assert key in _all_covered(), f"no case in tests/unit/data/bad_input/ gives {key} a bad value"
+    assert key in _all_covered(), f"no case in {CASES_DIRECTORY} gives {key} a bad value"
 
 
 @pytest.mark.parametrize(
