@@ -66,11 +66,18 @@ def checked_secret(variable: str, value: str) -> SecretStr:
     return SecretStr(value)
 
 
+def read_secrets(model: BaseModel, environ: Mapping[str, str] = os.environ) -> dict[str, SecretStr]:
+    """Every secret ``model`` names, by name: the walk (:func:`secret_variables`) by which the
+    Pulumi program reads the stack's secrets, read here from the control machine for pyinfra.
+    All are read before any is used, so one missing secret stops a deploy before any change."""
+    return {name: read_secret(name, environ) for name in secret_variables(model)}
+
+
 def role_passwords(
     spec: TimescaleDb, environ: Mapping[str, str] = os.environ
 ) -> dict[str, SecretStr]:
     """Every login role's password, keyed by role name; all are read before any is used."""
-    return {role.name: read_secret(role.password_secret, environ) for role in spec.roles}
+    return {role.name: read_secrets(role, environ)[role.password_secret] for role in spec.roles}
 
 
 def secret_variables(model: BaseModel) -> list[str]:

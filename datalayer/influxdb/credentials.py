@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from datalayer.secrets import read_secret
+from datalayer.secrets import read_secrets
 from datalayer.spec.influxdb import InfluxDb
 
 
@@ -20,7 +20,8 @@ class InfluxDbSecrets:
 
 def influxdb_secrets(spec: InfluxDb, environ: Mapping[str, str] = os.environ) -> InfluxDbSecrets:
     """Both secrets the spec names; both are read before either is used."""
+    secrets = read_secrets(spec, environ)
     return InfluxDbSecrets(
-        admin_password=read_secret(spec.admin_password_secret, environ),
-        admin_token=read_secret(spec.admin_token_secret, environ),
+        admin_password=secrets[spec.admin_password_secret],
+        admin_token=secrets[spec.admin_token_secret],
     )

@@ -4,25 +4,8 @@ Kept apart from the deploy so that the choice, including InfluxData's repository
 machines cannot reach, is plain data a unit test can check.
 """
 
-from dataclasses import dataclass
-
+from datalayer.apt import AptRepository, PackagePlan
 from datalayer.spec.influxdb import InfluxDb
-from datalayer.timescaledb.packages import AptRepository
-
-
-@dataclass(frozen=True)
-class SignedRepository:
-    """An apt repository whose key is trusted only when it has the published fingerprint."""
-
-    repository: AptRepository
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class PackagePlan:
-    repository: SignedRepository
-    packages: tuple[str, ...]
-
 
 # InfluxData's repository signing key and its fingerprint, as InfluxData's install instructions
 # publish them; the key is checked against the fingerprint before apt is told to trust it.
@@ -43,9 +26,10 @@ def package_plan(spec: InfluxDb, distribution: str) -> PackagePlan:
     repository = AptRepository(
         name="influxdata",
         key_url=INFLUXDATA_KEY_URL,
+        key_fingerprint=INFLUXDATA_KEY_FINGERPRINT,
         uri=f"https://repos.influxdata.com/{distribution}",
         suite="stable",
     )
     # The CLI is versioned apart from the server (influx-cli's own releases): current version.
     packages = (f"influxdb2={spec.version}", "influxdb2-cli")
-    return PackagePlan(SignedRepository(repository, INFLUXDATA_KEY_FINGERPRINT), packages)
+    return PackagePlan((repository,), packages)

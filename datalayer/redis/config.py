@@ -42,6 +42,13 @@ class AclLine:
         return " ".join((self.state, password, keys, "resetchannels", "-@all", *self.commands))
 
 
+USER_COMMENTS = {
+    "app": "The application reads and writes its keys.",
+    "reader": "Dashboards and analysts read its keys.",
+}
+"""The line written above each application user's record in users.acl, by user name."""
+
+
 def password_hash(password: SecretStr) -> str:
     """The SHA-256 hex digest Redis stores for a password (ACL '#<hash>' syntax)."""
     return hashlib.sha256(password.get_secret_value().encode()).hexdigest()
@@ -63,13 +70,10 @@ def acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[AclLine]:
         tuple(f"+{rule}" for rule in ADMIN_COMMANDS),
         "The deploy's own user (ACL LOAD, CONFIG SET, checks); no keys.",
     )  # fmt: skip
-    app = _user_line(
-        "app", spec.users.app, passwords["app"], "The application reads and writes its keys."
-    )
-    reader = _user_line(
-        "reader", spec.users.reader, passwords["reader"], "Dashboards and analysts read its keys."
-    )
-    return [default, admin, app, reader]
+    users = [
+        _user_line(name, user, passwords[name], USER_COMMENTS[name]) for name, user in spec.users
+    ]
+    return [default, admin, *users]
 
 
 def render_redis_conf(

@@ -22,7 +22,7 @@ from datalayer.containers import (
 )
 from datalayer.redis.config import render_redis_conf, render_users_acl
 from datalayer.redis.layout import CONTAINER_LAYOUT
-from datalayer.redis.passwords import ADMIN_USER
+from datalayer.redis.passwords import ADMIN_USER, user_secrets
 from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.redis import Redis
 
@@ -36,15 +36,6 @@ def container_spec(spec: Redis) -> Redis:
     namespace. The spec's bind addresses are the droplet's; here the published port decides what
     the Docker host exposes."""
     return spec.model_copy(update={"bind": ["0.0.0.0"]})
-
-
-def user_secrets(spec: Redis) -> dict[str, str]:
-    """Each ACL user's secret name, by user (app, reader, admin)."""
-    return {
-        "app": spec.users.app.password_secret,
-        "reader": spec.users.reader.password_secret,
-        ADMIN_USER: spec.admin_password_secret,
-    }
 
 
 def redis_container(environment: EnvironmentSpec) -> ServiceContainer:

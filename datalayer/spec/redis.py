@@ -329,11 +329,7 @@ class Redis(SpecModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        secrets = [
-            self.users.app.password_secret,
-            self.users.reader.password_secret,
-            self.admin_password_secret,
-        ]
+        secrets = [user.password_secret for _, user in self.users] + [self.admin_password_secret]
         if len(set(secrets)) != len(secrets):
             raise ValueError(f"every user needs its own password secret, got {secrets}")
         return self

@@ -4,37 +4,28 @@ Kept apart from the deploy so that the choice, including Timescale's repository 
 machines cannot reach, is plain data a unit test can check.
 """
 
-from dataclasses import dataclass
-
+from datalayer.apt import AptRepository, PackagePlan
 from datalayer.spec.timescaledb import PackageSource, TimescaleDb
 
-KEYRING_DIRECTORY = "/etc/apt/keyrings"
+# The PostgreSQL project's (PGDG) repository key, "PostgreSQL Debian Repository". The same key
+# text ships in Debian's own postgresql-common (248+deb12u2:
+# /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc; `gpg --show-keys` prints this
+# fingerprint), and the official postgres image pins it (docker-library/postgres,
+# 17/trixie/Dockerfile at fd482cf: "Key fingerprint = B97B 0AFC AA1A 47F0 44F2 44A0 7FCC 7D46
+# ACCC 4CF8", then key='B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8').
+PGDG_KEY_URL = "https://www.postgresql.org/media/keys/ACCC4CF8.asc"
+PGDG_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8"
 
-
-@dataclass(frozen=True)
-class AptRepository:
-    """A signed apt source: its key is fetched to a keyring that only this source trusts."""
-
-    name: str
-    key_url: str
-    uri: str
-    suite: str
-    component: str = "main"
-
-    @property
-    def keyring(self) -> str:
-        # apt reads ASCII-armoured keys when the file name ends in .asc: no gpg --dearmor needed.
-        return f"{KEYRING_DIRECTORY}/{self.name}.asc"
-
-    @property
-    def source_line(self) -> str:
-        return f"deb [signed-by={self.keyring}] {self.uri} {self.suite} {self.component}"
-
-
-@dataclass(frozen=True)
-class PackagePlan:
-    repositories: tuple[AptRepository, ...]
-    packages: tuple[str, ...]
+# Timescale's packagecloud repository key, "https://packagecloud.io/timescale/timescaledb
+# (https://packagecloud.io/docs#gpg_signing) <support@packagecloud.io>", rsa4096 of 2018-10-19
+# (packagecloud's per-repository keys, blog.packagecloud.io 2018-10-17 "GPG Key Migration").
+# Timescale's install instructions give the key's URL but no fingerprint; this one is what
+# independent public records of that URL show: yum's "Importing GPG key 0x47F24417 ...
+# Fingerprint: 1005 fb68 604c e9b8 f687 9cf7 59f1 8edf 47f2 4417 From:
+# https://packagecloud.io/timescale/timescaledb/gpgkey", an `apt-key list` of the same uid, and
+# Puppet and shell installers that pin it. Unreachable from the machines this was written on.
+TIMESCALE_KEY_URL = "https://packagecloud.io/timescale/timescaledb/gpgkey"
+TIMESCALE_KEY_FINGERPRINT = "1005FB68604CE9B8F6879CF759F18EDF47F24417"
 
 
 def package_plan(spec: TimescaleDb, distribution: str, codename: str) -> PackagePlan:
@@ -57,13 +48,15 @@ def package_plan(spec: TimescaleDb, distribution: str, codename: str) -> Package
         # Timescale's packages are built against the PostgreSQL project's (PGDG) server packages.
         AptRepository(
             name="pgdg",
-            key_url="https://www.postgresql.org/media/keys/ACCC4CF8.asc",
+            key_url=PGDG_KEY_URL,
+            key_fingerprint=PGDG_KEY_FINGERPRINT,
             uri="https://apt.postgresql.org/pub/repos/apt",
             suite=f"{codename}-pgdg",
         ),
         AptRepository(
             name="timescaledb",
-            key_url="https://packagecloud.io/timescale/timescaledb/gpgkey",
+            key_url=TIMESCALE_KEY_URL,
+            key_fingerprint=TIMESCALE_KEY_FINGERPRINT,
             uri=f"https://packagecloud.io/timescale/timescaledb/{distribution}/",
             suite=codename,
         ),

@@ -9,7 +9,7 @@ from io import StringIO
 from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import files, systemd
 
 from datalayer.influxdb import setup as setup_script
 from datalayer.influxdb.config import (
@@ -23,8 +23,7 @@ from datalayer.influxdb.credentials import InfluxDbSecrets
 from datalayer.influxdb.packages import package_plan
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.influxdb import InfluxDb
-from datalayer.timescaledb.packages import KEYRING_DIRECTORY
-from deploy import dpkg
+from deploy import apt, dpkg
 from deploy.influxdb import operations
 
 # Where the setup step is uploaded: root's, beside nothing else of this project.
@@ -42,44 +41,6 @@ def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
     return environment.influxdb
 
 
-def _install_packages(spec: InfluxDb) -> None:
-    distribution = host.get_fact(LinuxDistribution)["release_meta"]["ID"]
-    plan = package_plan(spec, distribution)
-    repository = plan.repository.repository
-    dpkg.finish_interrupted_install(
-        name="Finish an interrupted package install, waiting for a running apt or dpkg",
-    )
-    apt.packages(
-        name="Install curl and gpg to fetch and check the repository signing key",
-        packages=["ca-certificates", "curl", "gpg"],
-        cache_time=3600,
-        no_recommends=True,
-    )
-    files.directory(
-        name=f"Create {KEYRING_DIRECTORY} for repository signing keys",
-        path=KEYRING_DIRECTORY,
-        mode="755",
-    )
-    operations.signing_key(
-        name=f"Install the {repository.name} repository signing key, checked by fingerprint",
-        url=repository.key_url,
-        keyring=repository.keyring,
-        fingerprint=plan.repository.fingerprint,
-    )
-    apt.repo(
-        name=f"Add the {repository.name} apt repository",
-        src=repository.source_line,
-        filename=repository.name,
-    )
-    apt.packages(
-        name=f"Install {', '.join(plan.packages)}",
-        packages=list(plan.packages),
-        update=True,
-        cache_time=3600,
-        no_recommends=True,
-    )
-
-
 @deploy("InfluxDB")
 def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
     """Install, configure, start and set up InfluxDB 2 as ``environment`` declares.
@@ -89,7 +50,10 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
       before the deploy starts so that a missing secret stops it before any change
     """
     spec = influxdb_section(environment, host.name)
-    _install_packages(spec)
+    dpkg.finish_interrupted_install(
+        name="Finish an interrupted package install, waiting for a running apt or dpkg",
+    )
+    apt.install(package_plan(spec, host.get_fact(LinuxDistribution)["release_meta"]["ID"]))
     config = files.put(
         name=f"Install {CONFIG_PATH}",
         src=StringIO(render_influxdb_config(spec, environment.name)),

@@ -1,30 +1,12 @@
-"""Facts about InfluxData's signing key and InfluxDB's setup, read on the droplet as root.
+"""Facts about InfluxDB's setup, read on the droplet as root.
 
-Neither needs a secret: the key's fingerprints come from the keyring file, and what the setup
-step still has to do from the public setup status and the stored scoped tokens.
+It needs no secret: what the setup step still has to do comes from the public setup status and
+the stored scoped tokens.
 """
 
 import shlex
 
 from pyinfra.api.facts import FactBase
-
-
-class KeyFingerprints(FactBase[list[str]]):
-    """Fingerprints of the OpenPGP keys in a keyring file; empty when the file does not exist."""
-
-    def command(self, path: str) -> str:
-        quoted = shlex.quote(path)
-        return (
-            f"if [ -f {quoted} ]; then gpg --show-keys --with-colons {quoted} "
-            "| sed -n 's/^fpr:*\\([0-9A-F]*\\):$/\\1/p'; fi"
-        )
-
-    @staticmethod
-    def default() -> list[str]:
-        return []
-
-    def process(self, output: list[str]) -> list[str]:
-        return [line.strip() for line in output if line.strip()]
 
 
 class InfluxdbSetupPending(FactBase[list[str]]):

@@ -13,41 +13,7 @@ from pyinfra.api.operation import operation
 from pyinfra.context import host
 
 from datalayer.influxdb.setup import Plan
-from deploy.influxdb.facts import InfluxdbSetupPending, KeyFingerprints
-
-
-@operation()
-def signing_key(url: str, keyring: str, fingerprint: str) -> Generator[str, None, None]:
-    """Install a repository signing key, trusted only if it has the published fingerprint.
-
-    + url: where the key is published
-    + keyring: the file apt's ``signed-by`` names (ASCII-armoured, ``.asc``)
-    + fingerprint: the key's full fingerprint, as its publisher announces it
-
-    The key is fetched beside the keyring and moved into place only after ``gpg`` shows the
-    fingerprint, so a substituted key never reaches apt. Will not replace a keyring that already
-    holds the key.
-
-    **Example:**
-
-    .. code:: python
-
-        signing_key(
-            name="Install InfluxData's repository signing key",
-            url="https://repos.influxdata.com/influxdata-archive.key",
-            keyring="/etc/apt/keyrings/influxdata.asc",
-            fingerprint="24C975CBA61A024EE1B631787C3D57159FC2F927",
-        )
-    """
-    if fingerprint in host.get_fact(KeyFingerprints, path=keyring):
-        host.noop(f"{keyring} holds key {fingerprint}")
-        return
-    partial = shlex.quote(f"{keyring}.download")
-    yield f"curl --fail --silent --show-error --location --output {partial} {shlex.quote(url)}"
-    # grep decides the pipeline's status: no matching fingerprint line, no trust.
-    yield f"gpg --show-keys --with-colons {partial} | grep -q '^fpr:*{fingerprint}:$'"
-    yield f"install -m 644 {partial} {shlex.quote(keyring)}"
-    yield f"rm {partial}"
+from deploy.influxdb.facts import InfluxdbSetupPending
 
 
 @operation()

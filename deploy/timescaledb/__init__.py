@@ -8,47 +8,16 @@ from pydantic import SecretStr
 from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import systemd
 
 from datalayer.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.backup import RepositoryKeys
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
-from datalayer.timescaledb.packages import KEYRING_DIRECTORY, package_plan
-from deploy import dpkg
+from datalayer.timescaledb.packages import package_plan
+from deploy import apt, dpkg
 from deploy.timescaledb import backup, hooks, operations
-
-
-def _install_packages(environment: EnvironmentSpec) -> None:
-    distribution = host.get_fact(LinuxDistribution)
-    meta = distribution["release_meta"]
-    plan = package_plan(environment.timescaledb, meta["ID"], meta["VERSION_CODENAME"])
-    if plan.repositories:
-        files.directory(
-            name=f"Create {KEYRING_DIRECTORY} for repository signing keys",
-            path=KEYRING_DIRECTORY,
-            mode="755",
-        )
-    for repository in plan.repositories:
-        files.download(
-            name=f"Fetch the {repository.name} repository signing key",
-            src=repository.key_url,
-            dest=repository.keyring,
-            mode="644",
-        )
-        apt.repo(
-            name=f"Add the {repository.name} apt repository",
-            src=repository.source_line,
-            filename=repository.name,
-        )
-    apt.packages(
-        name=f"Install {', '.join(plan.packages)}",
-        packages=list(plan.packages),
-        update=True,
-        cache_time=3600,
-        no_recommends=True,
-    )
 
 
 @deploy("TimescaleDB")
@@ -75,7 +44,8 @@ def timescaledb(
     dpkg.finish_interrupted_install(
         name="Finish an interrupted package install, waiting for a running apt or dpkg",
     )
-    _install_packages(environment)
+    release = host.get_fact(LinuxDistribution)["release_meta"]
+    apt.install(package_plan(spec, release["ID"], release["VERSION_CODENAME"]))
     operations.cluster(
         name=f"Create the PostgreSQL {layout.cluster_name} cluster if missing",
         version=spec.version,

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import pulumi
 
 from datalayer.containers import ServiceContainer
-from datalayer.redis.container import connection_url, user_secrets
+from datalayer.redis.container import connection_url
+from datalayer.redis.passwords import ADMIN_USER, user_secrets
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.redis import Redis as RedisSpec
 from infra.components.service import declare_service, endpoint
-
-CLIENT_USERS = ("app", "reader")
 
 
 @dataclass
@@ -41,9 +40,10 @@ class Redis(pulumi.ComponentResource):
         )
         self.container = resources.container
         self.endpoint = endpoint(args.container)
-        names = user_secrets(spec)
+        # A URL for each client user; the deploy's admin reaches Redis over its socket only.
+        clients = {user: name for user, name in user_secrets(spec).items() if user != ADMIN_USER}
         self.urls: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
-            pulumi.Output.all(**{user: args.secrets[names[user]] for user in CLIENT_USERS}).apply(
+            pulumi.Output.all(**{user: args.secrets[name] for user, name in clients.items()}).apply(
                 lambda passwords: {
                     user: connection_url(environment, user, password)
                     for user, password in passwords.items()

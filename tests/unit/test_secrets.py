@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from datalayer.secrets import SecretError, read_secret, role_passwords, secret_variables
+from datalayer.secrets import (
+    SecretError,
+    read_secret,
+    read_secrets,
+    role_passwords,
+    secret_variables,
+)
 from datalayer.spec import load_environment
 
 GOOD = "s3cure-and-long-enough"
@@ -85,3 +91,21 @@ def test_secret_variables_collects_every_section() -> None:
 def test_secret_variables_includes_influxdb_where_declared() -> None:
     variables = secret_variables(load_environment("prod"))
     assert {"DATALAYER_INFLUXDB_ADMIN_PASSWORD", "DATALAYER_INFLUXDB_ADMIN_TOKEN"} <= set(variables)
+
+
+def test_read_secrets_reads_every_secret_the_walk_finds_by_name() -> None:
+    spec = load_environment("prod").influxdb
+    assert spec is not None
+    environ = {
+        "DATALAYER_INFLUXDB_ADMIN_PASSWORD": GOOD,
+        "DATALAYER_INFLUXDB_ADMIN_TOKEN": GOOD + "!",
+    }
+    secrets = read_secrets(spec, environ)
+    assert {name: secret.get_secret_value() for name, secret in secrets.items()} == environ
+
+
+def test_read_secrets_stops_at_the_first_missing_one() -> None:
+    spec = load_environment("prod").influxdb
+    assert spec is not None
+    with pytest.raises(SecretError, match="secret DATALAYER_INFLUXDB_ADMIN_TOKEN is not set"):
+        read_secrets(spec, {"DATALAYER_INFLUXDB_ADMIN_PASSWORD": GOOD})

@@ -123,13 +123,13 @@ def test_setup_pins_the_servers_certificate_with_tls() -> None:
 
 
 def test_repository_is_signed_by_its_own_keyring() -> None:
-    repository = package_plan(spec_of("prod"), "debian").repository
-    assert repository.repository.source_line == (
+    (repository,) = package_plan(spec_of("prod"), "debian").repositories
+    assert repository.source_line == (
         "deb [signed-by=/etc/apt/keyrings/influxdata.asc] "
         "https://repos.influxdata.com/debian stable main"
     )
-    assert repository.repository.key_url == "https://repos.influxdata.com/influxdata-archive.key"
-    assert repository.fingerprint == "24C975CBA61A024EE1B631787C3D57159FC2F927"
+    assert repository.key_url == "https://repos.influxdata.com/influxdata-archive.key"
+    assert repository.key_fingerprint == "24C975CBA61A024EE1B631787C3D57159FC2F927"
 
 
 def test_server_package_is_pinned_and_the_cli_installed() -> None:

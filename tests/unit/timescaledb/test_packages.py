@@ -22,3 +22,20 @@ def test_timescale_source_adds_signed_pgdg_and_timescale_repositories() -> None:
     ]
     assert "timescaledb-2-postgresql-17" in plan.packages
     assert "postgresql-17-timescaledb" not in plan.packages
+
+
+def test_timescale_source_checks_each_repository_key_by_its_published_fingerprint() -> None:
+    plan = package_plan(load_environment("prod").timescaledb, "debian", "trixie")
+    keys = [(r.name, r.key_url, r.key_fingerprint) for r in plan.repositories]
+    assert keys == [
+        (
+            "pgdg",
+            "https://www.postgresql.org/media/keys/ACCC4CF8.asc",
+            "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8",
+        ),
+        (
+            "timescaledb",
+            "https://packagecloud.io/timescale/timescaledb/gpgkey",
+            "1005FB68604CE9B8F6879CF759F18EDF47F24417",
+        ),
+    ]
