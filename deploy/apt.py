@@ -16,15 +16,19 @@ from pyinfra.operations import apt, files
 
 from datalayer.apt import KEYRING_DIRECTORY, PackagePlan
 
+# The primary keys' fingerprints of a key file: in ``--with-colons`` output a key's ``fpr``
+# record follows its ``pub`` record, and each subkey's follows its ``sub`` (gnupg's doc/DETAILS).
+_PRIMARY_FINGERPRINTS = 'awk -F: \'$1 == "fpr" && primary { print $10 } { primary = $1 == "pub" }\''
+
 
 class KeyFingerprints(FactBase[list[str]]):
-    """Fingerprints of the OpenPGP keys in a keyring file; empty when the file does not exist."""
+    """Fingerprints of the primary OpenPGP keys in a keyring file; empty when there is none."""
 
     def command(self, path: str) -> str:
         quoted = shlex.quote(path)
         return (
             f"if [ -f {quoted} ]; then gpg --show-keys --with-colons {quoted} "
-            "| sed -n 's/^fpr:*\\([0-9A-F]*\\):$/\\1/p'; fi"
+            f"| {_PRIMARY_FINGERPRINTS}; fi"
         )
 
     @staticmethod
@@ -43,9 +47,10 @@ def signing_key(url: str, keyring: str, fingerprint: str) -> Generator[str, None
     + keyring: the file apt's ``signed-by`` names (ASCII-armoured, ``.asc``)
     + fingerprint: the key's full fingerprint, as its publisher announces it
 
-    The key is fetched beside the keyring and moved into place only after ``gpg`` shows the
-    fingerprint, so a substituted key never reaches apt. Will not replace a keyring that already
-    holds the key.
+    The key is fetched beside the keyring, and only the key with the pinned fingerprint is taken
+    out of the download (in a throwaway GnuPG home) and moved into place, after ``gpg`` shows it
+    holds exactly that key: a substituted key never reaches apt, and neither does any other key
+    published in the same file. A keyring that holds exactly the key is left alone.
 
     **Example:**
 
@@ -58,15 +63,25 @@ def signing_key(url: str, keyring: str, fingerprint: str) -> Generator[str, None
             fingerprint="24C975CBA61A024EE1B631787C3D57159FC2F927",
         )
     """
-    if fingerprint in host.get_fact(KeyFingerprints, path=keyring):
+    if host.get_fact(KeyFingerprints, path=keyring) == [fingerprint]:
         host.noop(f"{keyring} holds key {fingerprint}")
         return
-    partial = shlex.quote(f"{keyring}.download")
-    yield f"curl --fail --silent --show-error --location --output {partial} {shlex.quote(url)}"
-    # grep decides the pipeline's status: no matching fingerprint line, no trust.
-    yield f"gpg --show-keys --with-colons {partial} | grep -q '^fpr:*{fingerprint}:$'"
-    yield f"install -m 644 {partial} {shlex.quote(keyring)}"
-    yield f"rm {partial}"
+    download = shlex.quote(f"{keyring}.download")
+    pinned = shlex.quote(f"{keyring}.pinned")
+    yield f"curl --fail --silent --show-error --location --output {download} {shlex.quote(url)}"
+    yield (
+        'home=$(mktemp -d) && gpg --batch --quiet --homedir "$home" --import '
+        f'{download} && gpg --batch --homedir "$home" --armor --export {fingerprint} '
+        f'> {pinned}; status=$?; gpgconf --homedir "$home" --kill all; rm -rf "$home"; '
+        "exit $status"
+    )
+    # test decides the step's status: anything but exactly the pinned key, no trust.
+    yield (
+        f'test "$(gpg --show-keys --with-colons {pinned} | {_PRIMARY_FINGERPRINTS})" '
+        f"= {fingerprint}"
+    )
+    yield f"install -m 644 {pinned} {shlex.quote(keyring)}"
+    yield f"rm {download} {pinned}"
 
 
 def install(plan: PackagePlan) -> None:

@@ -21,29 +21,52 @@ class PublishedKey:
     fingerprint: str
 
 
-@pytest.fixture(scope="module")
-def published_key(tmp_path_factory: pytest.TempPathFactory) -> PublishedKey:
-    """A fresh signing key, ASCII-armoured as publishers serve theirs, and its fingerprint."""
-    directory = tmp_path_factory.mktemp("publisher")
+def primary_fingerprints(path: Path) -> list[str]:
+    """The fingerprints of the primary keys in an OpenPGP key file (not their subkeys')."""
+    listing = subprocess.run(
+        ["gpg", "--show-keys", "--with-colons", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    fingerprints, after_primary = [], False
+    for fields in (line.split(":") for line in listing.splitlines()):
+        if fields[0] == "fpr" and after_primary:
+            fingerprints.append(fields[9])
+        after_primary = fields[0] == "pub"
+    return fingerprints
+
+
+def publish(directory: Path, users: list[str]) -> PublishedKey:
+    """Fresh signing keys for ``users``, ASCII-armoured in one file as publishers serve theirs;
+    the fingerprint is the first key's."""
     home = directory / "gnupg"
     home.mkdir(mode=0o700)
     gpg = ["gpg", "--batch", "--homedir", str(home), "--passphrase", ""]
-    subprocess.run(
-        [*gpg, "--quick-generate-key", "Test Repository <repo@example.org>", "ed25519", "sign"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    for user in users:
+        subprocess.run(
+            [*gpg, "--quick-generate-key", user, "ed25519", "sign"],
+            check=True, capture_output=True,
+        )  # fmt: skip
     key = directory / "repository.asc"
     key.write_bytes(
         subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout
     )
-    listing = subprocess.run(
-        [*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True, text=True
-    ).stdout
-    fingerprint = next(
-        line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
-    )
     subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
-    return PublishedKey(key, fingerprint)
+    return PublishedKey(key, primary_fingerprints(key)[0])
+
+
+@pytest.fixture(scope="module")
+def published_key(tmp_path_factory: pytest.TempPathFactory) -> PublishedKey:
+    """One fresh signing key and its fingerprint."""
+    return publish(tmp_path_factory.mktemp("publisher"), ["Test Repository <repo@example.org>"])
+
+
+@pytest.fixture(scope="module")
+def key_file_with_a_stranger(tmp_path_factory: pytest.TempPathFactory) -> PublishedKey:
+    """A key file that holds the pinned key and, beside it, a key nobody pinned."""
+    return publish(
+        tmp_path_factory.mktemp("publisher"),
+        ["Test Repository <repo@example.org>", "Stranger <stranger@example.org>"],
+    )
 
 
 def install_key(
@@ -73,7 +96,16 @@ def test_key_with_the_pinned_fingerprint_is_installed(
     keyring = tmp_path / "repository.asc"
     result = install_key(published_key, keyring, published_key.fingerprint)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert keyring.read_bytes() == published_key.path.read_bytes()
+    assert primary_fingerprints(keyring) == [published_key.fingerprint]
+
+
+def test_only_the_pinned_key_of_a_key_file_is_installed(
+    key_file_with_a_stranger: PublishedKey, tmp_path: Path
+) -> None:
+    keyring = tmp_path / "repository.asc"
+    result = install_key(key_file_with_a_stranger, keyring, key_file_with_a_stranger.fingerprint)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert primary_fingerprints(keyring) == [key_file_with_a_stranger.fingerprint]
 
 
 def test_key_with_another_fingerprint_is_refused(
