@@ -42,7 +42,8 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
     + stack: the validated environment and the secrets set in the stack
     + hooks_fingerprint: ``datalayer.hooks.fingerprint`` of the environment, the hooks' trigger
     """
-    environment, containers = stack.environment, stack.containers
+    environment, services = stack.environment, stack.services
+    containers = services.containers
     # Every container resource goes to this engine: the laptop's (dev) or the droplet's over
     # SSH (prod). An explicit provider, so that nothing lands on whatever DOCKER_HOST says.
     engine = docker.Provider("docker-engine", host=containers.docker_host)
@@ -66,11 +67,11 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
     timescaledb = TimescaleDb(
         "timescaledb",
         TimescaleDbArgs(
-            environment=environment,
-            container=timescaledb_container(environment),
+            service=services.timescaledb,
+            container=timescaledb_container(services.timescaledb),
             network_name=network.docker_name,
             secrets=secrets.values,
-            hooks=hooks_run(environment, PYTHON),
+            hooks=hooks_run(services.timescaledb, PYTHON),
             hooks_fingerprint=hooks_fingerprint,
             command_directory=COMMAND_DIRECTORY,
         ),
@@ -80,12 +81,12 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
     pulumi.export("timescaledb_endpoint", timescaledb.endpoint)
     pulumi.export("timescaledb_urls", timescaledb.urls)
 
-    if environment.redis is not None:
+    if services.redis is not None:
         redis = Redis(
             "redis",
             RedisArgs(
-                environment=environment,
-                container=redis_container(environment),
+                service=services.redis,
+                container=redis_container(services.redis),
                 network_name=network.docker_name,
                 secrets=secrets.values,
             ),
@@ -94,23 +95,23 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
         pulumi.export("redis_endpoint", redis.endpoint)
         pulumi.export("redis_urls", redis.urls)
 
-    if environment.influxdb is not None:
+    if services.influxdb is not None:
         influxdb = InfluxDb(
             "influxdb",
             InfluxDbArgs(
-                environment=environment,
-                container=influxdb_container(environment),
+                service=services.influxdb,
+                container=influxdb_container(services.influxdb),
                 network_name=network.docker_name,
                 secrets=secrets.values,
-                setup_plan=container_setup_plan(environment),
+                setup_plan=container_setup_plan(services.influxdb),
                 python=PYTHON,
                 command_directory=COMMAND_DIRECTORY,
             ),
             opts=on_engine,
         )
         pulumi.export("influxdb_url", influxdb.url)
-        pulumi.export("influxdb_org", environment.influxdb.org)
-        pulumi.export("influxdb_bucket", environment.influxdb.bucket)
+        pulumi.export("influxdb_org", services.influxdb.section.org)
+        pulumi.export("influxdb_bucket", services.influxdb.section.bucket)
         pulumi.export("influxdb_tokens", influxdb.tokens)
 
     # Every secret by the name the spec gives it, which is also the environment variable the
