@@ -25,7 +25,11 @@ from datalayer.containers import (
 )
 from datalayer.spec.timescaledb import HbaRule, TimescaleDb
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
-from datalayer.timescaledb.layout import container_layout, container_volume_directory
+from datalayer.timescaledb.layout import (
+    PostgresqlLayout,
+    container_layout,
+    container_volume_directory,
+)
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD_FILE = f"{SECRETS_DIRECTORY}/postgres-password"
@@ -74,18 +78,7 @@ def timescaledb_container(timescaledb: TimescaleDbService) -> ServiceContainer:
     return ServiceContainer(
         service="timescaledb",
         image=timescaledb.container.image_for(spec.version),
-        command=(
-            # The image's entrypoint execs any command that is not postgres: this one, as root,
-            # hands the fresh WAL archive volume (root-owned when Docker creates it) to postgres,
-            # then runs the entrypoint as usual. No secret is in it.
-            "sh",
-            "-c",
-            f"mkdir -p {archive} && chown postgres:postgres {archive} && chmod 700 {archive} "
-            '&& exec docker-entrypoint.sh "$@"',
-            "docker-entrypoint.sh",
-            "postgres",
-            *_settings(config_file=layout.postgresql_conf, hba_file=layout.pg_hba_conf),
-        ),
+        command=_command(layout, archive),
         environment=(
             ("PGDATA", layout.data_directory),
             ("POSTGRES_PASSWORD_FILE", SUPERUSER_PASSWORD_FILE),
@@ -93,13 +86,7 @@ def timescaledb_container(timescaledb: TimescaleDbService) -> ServiceContainer:
             ("NO_TS_TUNE", "true"),
             ("TIMESCALEDB_TELEMETRY", spec.telemetry_level),
         ),
-        files=(
-            ContainerFile(
-                layout.postgresql_conf,
-                render_postgresql_conf(spec, layout, timescaledb.environment),
-            ),
-            ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, timescaledb.environment)),
-        ),
+        files=_files(spec, layout, timescaledb.environment),
         # Read by the entrypoint as root, before it steps down to postgres.
         secret_files=(SecretFile(SUPERUSER_PASSWORD_FILE, (secret,), secret_value(secret)),),
         volumes=(
@@ -109,16 +96,7 @@ def timescaledb_container(timescaledb: TimescaleDbService) -> ServiceContainer:
         port=spec.port,
         published_port=timescaledb.published_port,
         publish_address=timescaledb.containers.publish_address,
-        # No password needed: pg_isready only asks whether the server accepts connections. Over
-        # TCP, because the image's first-start server listens on the Unix socket only.
-        healthcheck=(
-            "CMD",
-            "pg_isready",
-            "--host=127.0.0.1",
-            f"--port={spec.port}",
-            f"--username={SUPERUSER}",
-            f"--dbname={HOOKS_DATABASE}",
-        ),
+        healthcheck=_healthcheck(spec),
         memory_bytes=spec.resources.memory,
         cpus=float(spec.resources.cpus),
         # A fast shutdown writes a checkpoint of up to shared_buffers; killing it instead means
@@ -127,6 +105,48 @@ def timescaledb_container(timescaledb: TimescaleDbService) -> ServiceContainer:
         start_period_seconds=120,
         read_only_mounts=tls_directories(spec.tls.cert_file, spec.tls.key_file, spec.tls.ca_file),
         shm_bytes=timescaledb.container.shm_size,
+    )
+
+
+def _command(layout: PostgresqlLayout, archive: str) -> tuple[str, ...]:
+    """The image's entrypoint, running postgres with the rendered configuration files.
+
+    The entrypoint execs any command that is not postgres: this one, as root, hands the fresh
+    WAL archive volume (root-owned when Docker creates it) to postgres, then runs the entrypoint
+    as usual. No secret is in it.
+    """
+    return (
+        "sh",
+        "-c",
+        f"mkdir -p {archive} && chown postgres:postgres {archive} && chmod 700 {archive} "
+        '&& exec docker-entrypoint.sh "$@"',
+        "docker-entrypoint.sh",
+        "postgres",
+        *_settings(config_file=layout.postgresql_conf, hba_file=layout.pg_hba_conf),
+    )
+
+
+def _files(
+    spec: TimescaleDb, layout: PostgresqlLayout, environment: str
+) -> tuple[ContainerFile, ...]:
+    """postgresql.conf and pg_hba.conf, rendered as for a droplet."""
+    return (
+        ContainerFile(layout.postgresql_conf, render_postgresql_conf(spec, layout, environment)),
+        ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, environment)),
+    )
+
+
+def _healthcheck(spec: TimescaleDb) -> tuple[str, ...]:
+    """pg_isready, which needs no password: it only asks whether the server accepts
+    connections. Over TCP, because the image's first-start server listens on the Unix socket
+    only."""
+    return (
+        "CMD",
+        "pg_isready",
+        "--host=127.0.0.1",
+        f"--port={spec.port}",
+        f"--username={SUPERUSER}",
+        f"--dbname={HOOKS_DATABASE}",
     )
 
 
