@@ -2,7 +2,8 @@
 
 The Pulumi components (``infra/``) turn a :class:`ServiceContainer` into Docker resources and
 compute nothing themselves; the per-service builders (``datalayer/<service>/container.py``) fill
-it from the environment spec with the same renderers and templates as the droplet deploys. Being
+it from a :class:`StackService`, the environment narrowed once to what the service's container
+needs, with the same renderers and templates as the droplet deploys. Being
 free of Pulumi, all of it is checked by plain unit tests as well as through Pulumi's mocks.
 
 Secrets never appear in a command line, an environment variable or a label: a container reads
@@ -11,17 +12,23 @@ A :class:`SecretFile` names the secrets its content is rendered from; the compon
 once Pulumi has resolved them, and keeps the result secret.
 """
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from pydantic import SecretStr
 
-from datalayer.docker_forms import cpus_read_back_exactly, whole_megabytes
-from datalayer.spec.containers import Containers
-from datalayer.spec.environment import EnvironmentSpec
-from datalayer.spec.errors import SpecError
-from datalayer.spec.load import PROJECT_NAMESPACE
+from datalayer.spec.containers import (
+    Containers,
+    InfluxDbContainer,
+    RedisContainer,
+    TimescaleDbContainer,
+)
+from datalayer.spec.environment import EnvironmentSpec, published_ports
+from datalayer.spec.errors import SpecError, not_set_line
+from datalayer.spec.influxdb import InfluxDb
+from datalayer.spec.redis import Redis
+from datalayer.spec.timescaledb import TimescaleDb
 
 SECRETS_DIRECTORY = "/run/secrets"
 """Where secret files are placed in a container, as Docker's own secrets are."""
@@ -111,135 +118,94 @@ def container_name(environment: str, service: str, suffix: str = "") -> str:
     return "-".join(part for part in ("datalayer", environment, service, suffix) if part)
 
 
-def containers_section(environment: EnvironmentSpec, source: str) -> Containers:
-    """The environment's containers section, after the checks that need the other sections too;
-    every problem is reported at once, as a :class:`SpecError` naming file, key and value."""
+SectionT = TypeVar("SectionT")
+ContainerT = TypeVar("ContainerT")
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """How a post-provision step, run from the machine that runs pulumi up, checks the
+    certificate of a service that serves TLS."""
+
+    ca_file: str
+    server_name: str
+
+
+@dataclass(frozen=True)
+class StackService(Generic[SectionT, ContainerT]):
+    """One service as a stack runs it, narrowed once from the environment (:func:`stack_services`):
+    its section and its container's settings, both set, so that its builder asserts nothing."""
+
+    environment: str
+    """The environment's name."""
+    section: SectionT
+    container: ContainerT
+    """Its settings in ``containers.<service>``."""
+    containers: Containers
+    """The whole containers section: engine, addresses, network."""
+    published_port: int
+    """Its port on the Docker host."""
+    certificate_check: CertificateCheck | None
+    """Set when it serves TLS and a post-provision step connects to it (TimescaleDB's hooks,
+    InfluxDB's setup step); the spec requires ``containers.tls_ca_file`` then."""
+
+
+TimescaleDbService = StackService[TimescaleDb, TimescaleDbContainer]
+RedisService = StackService[Redis, RedisContainer]
+InfluxDbService = StackService[InfluxDb, InfluxDbContainer]
+
+
+@dataclass(frozen=True)
+class StackServices:
+    """Every service an environment's stack runs, each narrowed once."""
+
+    containers: Containers
+    timescaledb: TimescaleDbService
+    redis: RedisService | None
+    influxdb: InfluxDbService | None
+
+
+def stack_services(environment: EnvironmentSpec, source: str) -> StackServices:
+    """The services of ``environment`` as its stack runs them; a :class:`SpecError` naming
+    ``source`` when it has no containers section. The spec's own checks have made sure that
+    every other section the stack needs is set (``EnvironmentSpec``)."""
     containers = environment.containers
     if containers is None:
         raise SpecError(
-            f"{source}: {PROJECT_NAMESPACE}:containers is not set: the Pulumi program needs it "
-            "(engine, images, published address, limits)"
+            not_set_line(
+                source,
+                "containers",
+                "the Pulumi program needs it (engine, images, published address, limits)",
+            )
         )
-    problems = [f"{source}: {PROJECT_NAMESPACE}:{line}" for line in _problems(environment)]
-    if problems:
-        raise SpecError("\n".join(problems))
-    return containers
+    ports = published_ports(environment, containers)
 
+    def service(
+        name: str, section: SectionT, container: ContainerT, checked: bool
+    ) -> StackService[SectionT, ContainerT]:
+        check = None
+        if checked and containers.tls_ca_file is not None:
+            check = CertificateCheck(containers.tls_ca_file, containers.server_name)
+        return StackService(environment.name, section, container, containers, ports[name], check)
 
-_PG_TAG = re.compile(r"-pg([0-9]+)(?:[^0-9]|$)")
-
-
-def _problems(environment: EnvironmentSpec) -> list[str]:
-    containers = environment.containers
-    assert containers is not None
-    problems: list[str] = []
-    for service in ("redis", "influxdb"):
-        section = getattr(environment, service)
-        container = getattr(containers, service)
-        if section is not None and container is None:
-            problems.append(
-                f"containers.{service} is not set: the environment runs {service} "
-                f"({PROJECT_NAMESPACE}:{service}), whose container needs its memory and cpus"
-            )
-        if section is None and container is not None:
-            problems.append(
-                f"containers.{service} is set, but there is no {PROJECT_NAMESPACE}:{service} to run"
-            )
     timescaledb = environment.timescaledb
-    image = containers.timescaledb.image_for(timescaledb.version)
-    tagged = _PG_TAG.search(image.rsplit("/", 1)[-1])
-    if tagged and int(tagged.group(1)) != timescaledb.version:
-        problems.append(
-            f"containers.timescaledb.image: {image!r} is built for PostgreSQL {tagged.group(1)}, "
-            f"but timescaledb.version is {timescaledb.version}"
-        )
-    redis, redis_container = environment.redis, containers.redis
-    if redis and redis_container and redis_container.memory <= redis.maxmemory:
-        problems.append(
-            f"containers.redis.memory: {redis_container.model_dump()['memory']!r} must be above "
-            f"redis.maxmemory ({redis.model_dump()['maxmemory']}), with room for the fork that "
-            "writes snapshots"
-        )
-    if environment.influxdb is not None and containers.influxdb is not None:
-        image = containers.influxdb.image_for(environment.influxdb.version)
-        tag = image.partition("@")[0].rsplit("/", 1)[-1].partition(":")[2]
-        if tag and not tag.startswith("2."):
-            problems.append(
-                f"containers.influxdb.image: {image!r} is not InfluxDB 2: pin a 2.x tag "
-                "(InfluxDB 3 is another product, with another API)"
-            )
-    tls = [
-        name
-        for name, section in (("timescaledb", timescaledb), ("influxdb", environment.influxdb))
-        if section is not None and section.tls.enabled
-    ]
-    if tls and containers.tls_ca_file is None:
-        problems.append(
-            f"containers.tls_ca_file is not set: {' and '.join(tls)} serve TLS, and the "
-            "post-provision steps that connect to them from this machine check their certificate "
-            "with it"
-        )
-    problems += _limit_problems(environment)
-    ports: dict[int, str] = {}
-    for service, port in published_ports(environment).items():
-        if port in ports:
-            problems.append(
-                f"containers.{service}.published_port: {port} is already {ports[port]}'s "
-                "port on the Docker host"
-            )
-        ports.setdefault(port, service)
-    return problems
-
-
-def _limit_problems(environment: EnvironmentSpec) -> list[str]:
-    """Limits the stacks' Docker provider cannot hold as given (``datalayer.docker_forms``): a
-    size that is not whole MiB would be cut, and a CPU count it reads back as another amount
-    would show as a change, replacing the container, on every ``pulumi up``."""
-    containers = environment.containers
-    assert containers is not None
-    resources = environment.timescaledb.resources
-    sizes = {
-        "timescaledb.resources.memory": (resources.memory, resources.model_dump()["memory"]),
-        "containers.timescaledb.shm_size": (
-            containers.timescaledb.shm_size,
-            containers.timescaledb.model_dump()["shm_size"],
+    redis, influxdb = environment.redis, environment.influxdb
+    return StackServices(
+        containers=containers,
+        timescaledb=service(
+            "timescaledb", timescaledb, containers.timescaledb, timescaledb.tls.enabled
         ),
-    }
-    counts: dict[str, float] = {"timescaledb.resources.cpus": resources.cpus}
-    for service in ("redis", "influxdb"):
-        container = getattr(containers, service)
-        if container is not None:
-            sizes[f"containers.{service}.memory"] = (
-                container.memory,
-                container.model_dump()["memory"],
-            )
-            counts[f"containers.{service}.cpus"] = container.cpus
-    problems = [
-        f"{key}: {written!r} is not a whole number of MiB, the unit the Docker provider sets "
-        "container limits in"
-        for key, (size, written) in sizes.items()
-        if not whole_megabytes(size)
-    ]
-    problems += [
-        f"{key}: {count!r} cannot be set exactly: the Docker provider reads the limit back as "
-        "another amount (0.05 as 0.1) or refuses it (finer than a billionth); choose a value "
-        "such as 0.5, 1.5 or 2.25"
-        for key, count in counts.items()
-        if not cpus_read_back_exactly(count)
-    ]
-    return problems
-
-
-def published_ports(environment: EnvironmentSpec) -> dict[str, int]:
-    """The Docker host's port of each service the environment runs."""
-    containers = environment.containers
-    assert containers is not None
-    ports = {"timescaledb": containers.timescaledb.published_port or environment.timescaledb.port}
-    if environment.redis is not None and containers.redis is not None:
-        ports["redis"] = containers.redis.published_port or environment.redis.port
-    if environment.influxdb is not None and containers.influxdb is not None:
-        ports["influxdb"] = containers.influxdb.published_port or environment.influxdb.http_port
-    return ports
+        redis=(
+            service("redis", redis, containers.redis, False)
+            if redis is not None and containers.redis is not None
+            else None
+        ),
+        influxdb=(
+            service("influxdb", influxdb, containers.influxdb, influxdb.tls.enabled)
+            if influxdb is not None and containers.influxdb is not None
+            else None
+        ),
+    )
 
 
 def tls_directories(*files: str | None) -> tuple[str, ...]:

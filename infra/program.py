@@ -3,12 +3,18 @@ component per service the environment runs; connection strings as (secret) stack
 
 import ipaddress
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
-from datalayer.containers import container_name
+from datalayer.containers import (
+    InfluxDbService,
+    RedisService,
+    TimescaleDbService,
+    container_name,
+)
 from datalayer.influxdb.container import container_setup_plan, influxdb_container
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.container import redis_container
@@ -36,18 +42,44 @@ stack is deployed from another one. Wherever the repository is checked out, the 
 own ``.venv/bin/python`` against its own ``sql/`` and stack files."""
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every service's component is declared with."""
+
+    on_engine: pulumi.ResourceOptions
+    """The stack's Docker engine as the components' provider."""
+    secrets: dict[str, pulumi.Output[str]]
+    """Every secret of the stack, by the spec's name."""
+    network_name: pulumi.Output[str]
+    """The Docker network the containers share."""
+
+
 def build(stack: StackConfig, hooks_fingerprint: str) -> None:
     """Declare every resource of ``stack`` and export its outputs.
 
     + stack: the validated environment and the secrets set in the stack
     + hooks_fingerprint: ``datalayer.hooks.fingerprint`` of the environment, the hooks' trigger
     """
-    environment, containers = stack.environment, stack.containers
+    services = stack.services
+    shared = _shared(stack)
+    pulumi.export("network", shared.network_name)
+    _timescaledb(services.timescaledb, shared, hooks_fingerprint)
+    if services.redis is not None:
+        _redis(services.redis, shared)
+    if services.influxdb is not None:
+        _influxdb(services.influxdb, shared)
+    # Every secret by the name the spec gives it, which is also the environment variable the
+    # droplet tooling and the testinfra suites read: the operator's way to the generated ones.
+    pulumi.export("secrets", pulumi.Output.secret(pulumi.Output.all(**shared.secrets)))
+
+
+def _shared(stack: StackConfig) -> _Shared:
+    """The engine, the stack's secrets and the network, which every service's component uses."""
+    environment, containers = stack.environment, stack.services.containers
     # Every container resource goes to this engine: the laptop's (dev) or the droplet's over
     # SSH (prod). An explicit provider, so that nothing lands on whatever DOCKER_HOST says.
     engine = docker.Provider("docker-engine", host=containers.docker_host)
     on_engine = pulumi.ResourceOptions(providers=[engine])
-
     secrets = StackSecrets(
         "secrets", StackSecretsArgs(names=stack.secret_names, configured=stack.configured_secrets)
     )
@@ -62,57 +94,60 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
         ),
         opts=on_engine,
     )
+    return _Shared(on_engine, secrets.values, network.docker_name)
 
+
+def _timescaledb(service: TimescaleDbService, shared: _Shared, hooks_fingerprint: str) -> None:
+    """TimescaleDB's component, with the post-provision hooks, and its outputs."""
     timescaledb = TimescaleDb(
         "timescaledb",
         TimescaleDbArgs(
-            environment=environment,
-            container=timescaledb_container(environment),
-            network_name=network.docker_name,
-            secrets=secrets.values,
-            hooks=hooks_run(environment, PYTHON),
+            service=service,
+            container=timescaledb_container(service),
+            network_name=shared.network_name,
+            secrets=shared.secrets,
+            hooks=hooks_run(service, PYTHON),
             hooks_fingerprint=hooks_fingerprint,
             command_directory=COMMAND_DIRECTORY,
         ),
-        opts=on_engine,
+        opts=shared.on_engine,
     )
-    pulumi.export("network", network.docker_name)
     pulumi.export("timescaledb_endpoint", timescaledb.endpoint)
     pulumi.export("timescaledb_urls", timescaledb.urls)
 
-    if environment.redis is not None:
-        redis = Redis(
-            "redis",
-            RedisArgs(
-                environment=environment,
-                container=redis_container(environment),
-                network_name=network.docker_name,
-                secrets=secrets.values,
-            ),
-            opts=on_engine,
-        )
-        pulumi.export("redis_endpoint", redis.endpoint)
-        pulumi.export("redis_urls", redis.urls)
 
-    if environment.influxdb is not None:
-        influxdb = InfluxDb(
-            "influxdb",
-            InfluxDbArgs(
-                environment=environment,
-                container=influxdb_container(environment),
-                network_name=network.docker_name,
-                secrets=secrets.values,
-                setup_plan=container_setup_plan(environment),
-                python=PYTHON,
-                command_directory=COMMAND_DIRECTORY,
-            ),
-            opts=on_engine,
-        )
-        pulumi.export("influxdb_url", influxdb.url)
-        pulumi.export("influxdb_org", environment.influxdb.org)
-        pulumi.export("influxdb_bucket", environment.influxdb.bucket)
-        pulumi.export("influxdb_tokens", influxdb.tokens)
+def _redis(service: RedisService, shared: _Shared) -> None:
+    """Redis's component and its outputs."""
+    redis = Redis(
+        "redis",
+        RedisArgs(
+            service=service,
+            container=redis_container(service),
+            network_name=shared.network_name,
+            secrets=shared.secrets,
+        ),
+        opts=shared.on_engine,
+    )
+    pulumi.export("redis_endpoint", redis.endpoint)
+    pulumi.export("redis_urls", redis.urls)
 
-    # Every secret by the name the spec gives it, which is also the environment variable the
-    # droplet tooling and the testinfra suites read: the operator's way to the generated ones.
-    pulumi.export("secrets", pulumi.Output.secret(pulumi.Output.all(**secrets.values)))
+
+def _influxdb(service: InfluxDbService, shared: _Shared) -> None:
+    """InfluxDB's component, with its setup step, and its outputs."""
+    influxdb = InfluxDb(
+        "influxdb",
+        InfluxDbArgs(
+            service=service,
+            container=influxdb_container(service),
+            network_name=shared.network_name,
+            secrets=shared.secrets,
+            setup_plan=container_setup_plan(service),
+            python=PYTHON,
+            command_directory=COMMAND_DIRECTORY,
+        ),
+        opts=shared.on_engine,
+    )
+    pulumi.export("influxdb_url", influxdb.url)
+    pulumi.export("influxdb_org", service.section.org)
+    pulumi.export("influxdb_bucket", service.section.bucket)
+    pulumi.export("influxdb_tokens", influxdb.tokens)

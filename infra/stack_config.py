@@ -22,11 +22,10 @@ from pulumi.runtime.config import (
     is_config_secret,
 )
 
-from datalayer.containers import containers_section
+from datalayer.containers import StackServices, stack_services
 from datalayer.secrets import SecretError, checked_secret, secret_variables
 from datalayer.spec import EnvironmentSpec, SpecError, parse_environment
-from datalayer.spec.containers import Containers
-from datalayer.spec.load import PROJECT_NAMESPACE
+from datalayer.spec.errors import PROJECT_NAMESPACE
 
 SECRETS_NAMESPACE = f"{PROJECT_NAMESPACE}-secrets"
 """Config namespace of the secrets set by hand: ``datalayer-secrets:DATALAYER_APP_PASSWORD``."""
@@ -42,7 +41,8 @@ class StackConfig:
     """What the program builds from: the environment and the secrets set in the stack."""
 
     environment: EnvironmentSpec
-    containers: Containers
+    services: StackServices
+    """The services the stack runs, each narrowed to what its container needs."""
     configured_secrets: dict[str, pulumi.Output[str]]
     """Secrets set with ``pulumi config set --secret``, by the spec's name; the rest are
     generated."""
@@ -99,9 +99,9 @@ def read_stack_config() -> StackConfig:
     prefix = f"{PROJECT_NAMESPACE}:"
     spec = {key: _value(raw) for key, raw in values.items() if key.startswith(prefix)}
     environment = parse_environment(stack, spec, source=source)
-    containers = containers_section(environment, source)
+    services = stack_services(environment, source)
     names = secret_variables(environment)
-    return StackConfig(environment, containers, _configured_secrets(values, names, source))
+    return StackConfig(environment, services, _configured_secrets(values, names, source))
 
 
 def _configured_secrets(

@@ -14,15 +14,14 @@ from datalayer.containers import (
     SECRETS_DIRECTORY,
     ContainerFile,
     DataVolume,
+    InfluxDbService,
     SecretFile,
     ServiceContainer,
-    published_ports,
     secret_value,
     tls_directories,
 )
 from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config, setup_plan
 from datalayer.influxdb.setup import Plan
-from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.influxdb import InfluxDb
 
 ADMIN_PASSWORD_FILE = f"{SECRETS_DIRECTORY}/influxdb-admin-password"
@@ -45,22 +44,15 @@ def container_spec(spec: InfluxDb) -> InfluxDb:
     return spec.model_copy(update={"http_bind_address": "*"})
 
 
-def _section(environment: EnvironmentSpec) -> InfluxDb:
-    assert environment.influxdb is not None  # checked by containers_section
-    return container_spec(environment.influxdb)
-
-
-def influxdb_container(environment: EnvironmentSpec) -> ServiceContainer:
-    """InfluxDB's container for ``environment``, which must have an influxdb section."""
-    containers = environment.containers
-    assert containers is not None and containers.influxdb is not None
-    spec = _section(environment)
+def influxdb_container(influxdb: InfluxDbService) -> ServiceContainer:
+    """InfluxDB's container in ``influxdb``'s stack."""
+    spec = container_spec(influxdb.section)
     layout = CONTAINER_LAYOUT
     scheme = "https" if spec.tls.enabled else "http"
     ping = ("CMD", "influx", "ping", "--host", f"{scheme}://127.0.0.1:{spec.http_port}")
     return ServiceContainer(
         service="influxdb",
-        image=containers.influxdb.image_for(spec.version),
+        image=influxdb.container.image_for(spec.version),
         command=("influxd",),
         environment=(
             ("INFLUXD_CONFIG_PATH", layout.config_path),
@@ -74,7 +66,7 @@ def influxdb_container(environment: EnvironmentSpec) -> ServiceContainer:
         ),
         files=(
             ContainerFile(
-                layout.config_path, render_influxdb_config(spec, environment.name, layout)
+                layout.config_path, render_influxdb_config(spec, influxdb.environment, layout)
             ),
         ),
         secret_files=(
@@ -93,36 +85,34 @@ def influxdb_container(environment: EnvironmentSpec) -> ServiceContainer:
         ),
         volumes=(DataVolume("data", DATA_DIRECTORY), DataVolume("config", CLI_CONFIG_DIRECTORY)),
         port=spec.http_port,
-        published_port=published_ports(environment)["influxdb"],
-        publish_address=containers.publish_address,
+        published_port=influxdb.published_port,
+        publish_address=influxdb.containers.publish_address,
         # The server's own certificate need not name 127.0.0.1: the check is of the server, not
         # of the certificate.
         healthcheck=(*ping, "--skip-verify") if spec.tls.enabled else ping,
-        memory_bytes=containers.influxdb.memory,
-        cpus=containers.influxdb.cpus,
+        memory_bytes=influxdb.container.memory,
+        cpus=influxdb.container.cpus,
         stop_grace_seconds=60,
         start_period_seconds=120,
         read_only_mounts=tls_directories(spec.tls.cert_file, spec.tls.key_file),
     )
 
 
-def container_setup_plan(environment: EnvironmentSpec) -> Plan:
+def container_setup_plan(influxdb: InfluxDbService) -> Plan:
     """The setup step's plan against the container: the droplets' plan, with the API reached at
     the published address and port, and the certificate checked against the stack's CA file and
     for the stack's server name."""
-    containers = environment.containers
-    assert containers is not None
-    spec = _section(environment)
+    spec = container_spec(influxdb.section)
+    check = influxdb.certificate_check
     scheme = "https" if spec.tls.enabled else "http"
-    address = containers.publish_address
-    port = published_ports(environment)["influxdb"]
+    address = influxdb.containers.publish_address
     plan = setup_plan(spec)
     return replace(
         plan,
-        url=f"{scheme}://{address}:{port}",
-        ca_file=containers.tls_ca_file if spec.tls.enabled else None,
+        url=f"{scheme}://{address}:{influxdb.published_port}",
+        ca_file=check.ca_file if check is not None else None,
         # A CA bundle may sign certificates for any host: the name is checked too.
-        server_name=containers.server_name if spec.tls.enabled else None,
+        server_name=check.server_name if check is not None else None,
         # The stack's state keeps the tokens, not files: the setup step's lines name the output.
         tokens=tuple(replace(token, file=f"{TOKENS_OUTPUT}.{token.role}") for token in plan.tokens),
     )

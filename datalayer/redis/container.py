@@ -14,16 +14,15 @@ from datalayer.containers import (
     SECRETS_DIRECTORY,
     ContainerFile,
     DataVolume,
+    RedisService,
     SecretFile,
     ServiceContainer,
-    published_ports,
     secret_value,
     tls_directories,
 )
 from datalayer.redis.config import render_redis_conf, render_users_acl
 from datalayer.redis.layout import CONTAINER_LAYOUT
 from datalayer.redis.passwords import ADMIN_USER, user_secrets
-from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.redis import Redis
 
 ADMIN_PASSWORD_FILE = f"{SECRETS_DIRECTORY}/redis-admin-password"
@@ -38,12 +37,9 @@ def container_spec(spec: Redis) -> Redis:
     return spec.model_copy(update={"bind": ["0.0.0.0"]})
 
 
-def redis_container(environment: EnvironmentSpec) -> ServiceContainer:
-    """Redis's container for ``environment``, which must have a redis section."""
-    containers = environment.containers
-    assert environment.redis is not None and containers is not None
-    assert containers.redis is not None  # both checked by containers_section
-    spec = container_spec(environment.redis)
+def redis_container(redis: RedisService) -> ServiceContainer:
+    """Redis's container in ``redis``'s stack."""
+    spec = container_spec(redis.section)
     layout = CONTAINER_LAYOUT
     secrets = user_secrets(spec)
 
@@ -52,11 +48,11 @@ def redis_container(environment: EnvironmentSpec) -> ServiceContainer:
 
     return ServiceContainer(
         service="redis",
-        image=containers.redis.image,
+        image=redis.container.image,
         command=("redis-server", layout.config_file),
         environment=(),
         files=(
-            ContainerFile(layout.config_file, render_redis_conf(spec, environment.name, layout)),
+            ContainerFile(layout.config_file, render_redis_conf(spec, redis.environment, layout)),
         ),
         secret_files=(
             # Password hashes only, but still nobody's business but Redis's.
@@ -72,8 +68,8 @@ def redis_container(environment: EnvironmentSpec) -> ServiceContainer:
         ),
         volumes=(DataVolume("data", layout.data_directory),),
         port=spec.port,
-        published_port=published_ports(environment)["redis"],
-        publish_address=containers.publish_address,
+        published_port=redis.published_port,
+        publish_address=redis.containers.publish_address,
         # redis-cli takes the password from REDISCLI_AUTH, so it is on no command line; the Unix
         # socket answers whatever the bind addresses and TLS are.
         healthcheck=(
@@ -81,8 +77,8 @@ def redis_container(environment: EnvironmentSpec) -> ServiceContainer:
             f'REDISCLI_AUTH="$(cat {ADMIN_PASSWORD_FILE})" '
             f"redis-cli --user {ADMIN_USER} -s {layout.socket} ping | grep -qx PONG",
         ),
-        memory_bytes=containers.redis.memory,
-        cpus=containers.redis.cpus,
+        memory_bytes=redis.container.memory,
+        cpus=redis.container.cpus,
         # Redis writes a last snapshot and flushes the append-only file when stopped.
         stop_grace_seconds=60,
         start_period_seconds=30,
@@ -90,14 +86,11 @@ def redis_container(environment: EnvironmentSpec) -> ServiceContainer:
     )
 
 
-def connection_url(environment: EnvironmentSpec, user: str, password: str) -> str:
+def connection_url(redis: RedisService, user: str, password: str) -> str:
     """The URL a client of the Docker host uses to log in as the ACL user ``user``; rediss://
     when Redis serves TLS only."""
-    containers = environment.containers
-    assert containers is not None and environment.redis is not None
-    scheme = "rediss" if environment.redis.tls.enabled else "redis"
-    port = published_ports(environment)["redis"]
+    scheme = "rediss" if redis.section.tls.enabled else "redis"
     return (
         f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}"
-        f"@{containers.publish_address}:{port}/0"
+        f"@{redis.containers.publish_address}:{redis.published_port}/0"
     )

@@ -7,7 +7,8 @@ resource limits the service sections do not already give (TimescaleDB's come fro
 ``timescaledb.resources``, which its tuning is computed from).
 
 Checks that need the other sections too (an image tag against ``timescaledb.version``, Redis's
-memory limit against ``redis.maxmemory``) are in ``datalayer.containers.check_containers``.
+memory limit against ``redis.maxmemory``) are the environment's own
+(``datalayer.spec.environment.EnvironmentSpec``).
 """
 
 import ipaddress
@@ -18,7 +19,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from datalayer.redis.commands import REDIS_VERSION
-from datalayer.spec.base import Constraint, SpecModel
+from datalayer.spec.base import Constraint, SpecModel, not_set, refused, report
 from datalayer.spec.types import (
     AbsolutePath,
     MemorySize,
@@ -218,29 +219,43 @@ class Containers(SpecModel):
     @model_validator(mode="after")
     def _engine_settings(self) -> Self:
         if self.engine is ContainerEngine.SSH:
-            if self.docker_host is None:
-                raise ValueError(
-                    "containers.docker_host is not set: engine 'ssh' needs the droplet's Docker "
-                    "engine, e.g. 'ssh://deploy@10.110.0.40'"
-                )
-            if self.private_address is None:
-                raise ValueError(
-                    "containers.private_address is not set: engine 'ssh' publishes ports on the "
-                    "droplet's private address only, e.g. '10.110.0.40'"
-                )
-            if self.timescaledb.hooks_network is None:
-                raise ValueError(
-                    "containers.timescaledb.hooks_network is not set: with engine 'ssh' the "
-                    "post-provision hooks connect from the machine that runs pulumi up; name its "
-                    "network, e.g. '10.110.1.0/24'"
-                )
+            required = {
+                ("docker_host",): (
+                    self.docker_host,
+                    "engine 'ssh' needs the droplet's Docker engine, e.g. 'ssh://deploy@10.110.0.40'",
+                ),
+                ("private_address",): (
+                    self.private_address,
+                    "engine 'ssh' publishes ports on the droplet's private address only, "
+                    "e.g. '10.110.0.40'",
+                ),
+                ("timescaledb", "hooks_network"): (
+                    self.timescaledb.hooks_network,
+                    "with engine 'ssh' the post-provision hooks connect from the machine that "
+                    "runs pulumi up; name its network, e.g. '10.110.1.0/24'",
+                ),
+            }
+            report(
+                self,
+                [
+                    not_set(location, reason)
+                    for location, (value, reason) in required.items()
+                    if value is None
+                ],
+            )
         else:
-            for name in ("docker_host", "private_address"):
-                if getattr(self, name) is not None:
-                    raise ValueError(
-                        f"containers.{name} is for engine 'ssh'; engine 'local' publishes ports "
-                        "on 127.0.0.1"
+            report(
+                self,
+                [
+                    refused(
+                        (name,),
+                        getattr(self, name),
+                        "is for engine 'ssh'; engine 'local' publishes ports on 127.0.0.1",
                     )
+                    for name in ("docker_host", "private_address")
+                    if getattr(self, name) is not None
+                ],
+            )
         return self
 
     @property

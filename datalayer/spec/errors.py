@@ -7,6 +7,9 @@ short, and never one that sits under a secret-named key.
 
 from typing import Any
 
+PROJECT_NAMESPACE = "datalayer"
+"""The Pulumi project's config namespace: every key an error line names is ``datalayer:KEY``."""
+
 MOST_SHOWN = 80
 """The most characters of a value an error line repeats; the rest is cut at an ellipsis."""
 
@@ -20,6 +23,13 @@ MASK = "***"
 
 class SpecError(ValueError):
     """An environment description that cannot be used; raised before any host is touched."""
+
+
+def not_set_line(source: str, key: str, reason: str) -> str:
+    """The one wording of a section or key an environment lacks, wherever that is found: the
+    spec's own checks, the stacks (which need ``containers``), the deploy (a host in a group
+    whose section is missing). ``key`` is dotted, without the namespace."""
+    return f"{source}: {PROJECT_NAMESPACE}:{key} is not set: {reason}"
 
 
 def is_secret_key(name: object) -> bool:

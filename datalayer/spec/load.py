@@ -13,10 +13,19 @@ import yaml
 from pydantic import ValidationError
 
 from datalayer.paths import REPOSITORY_ROOT
+from datalayer.spec.base import NOT_SET, SPEC_PROBLEMS
 from datalayer.spec.environment import EnvironmentSpec
-from datalayer.spec.errors import MASK, MOST_SHOWN, SpecError, is_secret_key, shortened, shown
+from datalayer.spec.errors import (
+    MASK,
+    MOST_SHOWN,
+    PROJECT_NAMESPACE,
+    SpecError,
+    is_secret_key,
+    not_set_line,
+    shortened,
+    shown,
+)
 
-PROJECT_NAMESPACE = "datalayer"
 _STACK_FILE_PREFIX = "Pulumi."
 _STACK_FILE_SUFFIX = ".yaml"
 STACKS_VARIABLE = "DATALAYER_STACKS"
@@ -200,7 +209,17 @@ def _describe(error: ValidationError, source: str, document: dict[str, Any]) -> 
     """
     lines = []
     for problem in error.errors():
-        location = _written_location(problem["loc"], document, missing=problem["type"] == "missing")
+        own = problem["type"] in SPEC_PROBLEMS
+        if own:
+            # The spec's own checks name the key as the file writes it, or would write it.
+            location = ".".join(str(part) for part in problem["loc"])
+        else:
+            location = _written_location(
+                problem["loc"], document, missing=problem["type"] == "missing"
+            )
+        if problem["type"] == NOT_SET:
+            lines.append(not_set_line(source, location, problem["msg"]))
+            continue
         key = f"{PROJECT_NAMESPACE}:{location}" if location else PROJECT_NAMESPACE
         reason = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
@@ -215,6 +234,9 @@ def _describe(error: ValidationError, source: str, document: dict[str, Any]) -> 
             value_text = f" {MASK!r}"
         else:
             value_text = f" {shown(value)}"
-        # The reason may quote the value again: bound it like the value, with room for words.
-        lines.append(f"{source}: {key}:{value_text} {shortened(reason, 2 * MOST_SHOWN)}")
+        if not own:
+            # Pydantic's reason may quote the value again: bound it like the value, with room
+            # for words. The spec's own reasons quote only values of bounded length.
+            reason = shortened(reason, 2 * MOST_SHOWN)
+        lines.append(f"{source}: {key}:{value_text} {reason}")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from pydantic_core import PydanticUndefined
 
 from datalayer.spec.base import Constraint
 from datalayer.spec.environment import EnvironmentSpec
-from datalayer.spec.load import PROJECT_NAMESPACE
+from datalayer.spec.errors import PROJECT_NAMESPACE
 
 BEGIN_MARKER = "<!-- spec-reference:begin -->"
 END_MARKER = "<!-- spec-reference:end -->"

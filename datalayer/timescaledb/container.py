@@ -19,14 +19,17 @@ from datalayer.containers import (
     DataVolume,
     SecretFile,
     ServiceContainer,
-    published_ports,
+    TimescaleDbService,
     secret_value,
     tls_directories,
 )
-from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.timescaledb import HbaRule, TimescaleDb
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
-from datalayer.timescaledb.layout import container_layout, container_volume_directory
+from datalayer.timescaledb.layout import (
+    PostgresqlLayout,
+    container_layout,
+    container_volume_directory,
+)
 
 SUPERUSER = "postgres"
 SUPERUSER_PASSWORD_FILE = f"{SECRETS_DIRECTORY}/postgres-password"
@@ -35,16 +38,14 @@ HOOKS_DATABASE = "postgres"
 exist yet when they run)."""
 
 
-def hooks_network(environment: EnvironmentSpec) -> str:
+def hooks_network(timescaledb: TimescaleDbService) -> str:
     """Where the post-provision hooks connect from: the stack's ``hooks_network``, else the
     Docker network's subnet (the hooks run on the Docker host itself)."""
-    containers = environment.containers
-    assert containers is not None
-    network = containers.timescaledb.hooks_network or containers.network.subnet
+    network = timescaledb.container.hooks_network or timescaledb.containers.network.subnet
     return str(network)
 
 
-def container_spec(environment: EnvironmentSpec) -> TimescaleDb:
+def container_spec(timescaledb: TimescaleDbService) -> TimescaleDb:
     """The TimescaleDB spec as the container runs it.
 
     Two differences from the droplet, both forced by the container: the server listens on every
@@ -53,13 +54,13 @@ def container_spec(environment: EnvironmentSpec) -> TimescaleDb:
     superuser from :func:`hooks_network` with scram-sha-256, since the hooks reach the server
     through the published port rather than over the droplet's Unix socket.
     """
-    spec = environment.timescaledb
+    spec = timescaledb.section
     hooks = HbaRule.model_validate(
         {
             "type": "host",
             "database": "all",
             "user": SUPERUSER,
-            "address": hooks_network(environment),
+            "address": hooks_network(timescaledb),
             "method": "scram-sha-256",
             "comment": "The post-provision hooks log in as the superuser via the published port.",
         }
@@ -67,30 +68,17 @@ def container_spec(environment: EnvironmentSpec) -> TimescaleDb:
     return spec.model_copy(update={"listen_addresses": ["*"], "hba": [hooks, *spec.hba]})
 
 
-def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
-    """TimescaleDB's container for ``environment``."""
-    containers = environment.containers
-    assert containers is not None
-    spec = container_spec(environment)
+def timescaledb_container(timescaledb: TimescaleDbService) -> ServiceContainer:
+    """TimescaleDB's container in ``timescaledb``'s stack."""
+    spec = container_spec(timescaledb)
     layout = container_layout(spec)
-    secret = containers.timescaledb.superuser_password_secret
+    secret = timescaledb.container.superuser_password_secret
     archive = layout.wal_archive_directory
     assert archive is not None  # the container layout always archives to a volume
     return ServiceContainer(
         service="timescaledb",
-        image=containers.timescaledb.image_for(spec.version),
-        command=(
-            # The image's entrypoint execs any command that is not postgres: this one, as root,
-            # hands the fresh WAL archive volume (root-owned when Docker creates it) to postgres,
-            # then runs the entrypoint as usual. No secret is in it.
-            "sh",
-            "-c",
-            f"mkdir -p {archive} && chown postgres:postgres {archive} && chmod 700 {archive} "
-            '&& exec docker-entrypoint.sh "$@"',
-            "docker-entrypoint.sh",
-            "postgres",
-            *_settings(config_file=layout.postgresql_conf, hba_file=layout.pg_hba_conf),
-        ),
+        image=timescaledb.container.image_for(spec.version),
+        command=_command(layout, archive),
         environment=(
             ("PGDATA", layout.data_directory),
             ("POSTGRES_PASSWORD_FILE", SUPERUSER_PASSWORD_FILE),
@@ -98,12 +86,7 @@ def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
             ("NO_TS_TUNE", "true"),
             ("TIMESCALEDB_TELEMETRY", spec.telemetry_level),
         ),
-        files=(
-            ContainerFile(
-                layout.postgresql_conf, render_postgresql_conf(spec, layout, environment.name)
-            ),
-            ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, environment.name)),
-        ),
+        files=_files(spec, layout, timescaledb.environment),
         # Read by the entrypoint as root, before it steps down to postgres.
         secret_files=(SecretFile(SUPERUSER_PASSWORD_FILE, (secret,), secret_value(secret)),),
         volumes=(
@@ -111,18 +94,9 @@ def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
             DataVolume("wal-archive", archive),
         ),
         port=spec.port,
-        published_port=published_ports(environment)["timescaledb"],
-        publish_address=containers.publish_address,
-        # No password needed: pg_isready only asks whether the server accepts connections. Over
-        # TCP, because the image's first-start server listens on the Unix socket only.
-        healthcheck=(
-            "CMD",
-            "pg_isready",
-            "--host=127.0.0.1",
-            f"--port={spec.port}",
-            f"--username={SUPERUSER}",
-            f"--dbname={HOOKS_DATABASE}",
-        ),
+        published_port=timescaledb.published_port,
+        publish_address=timescaledb.containers.publish_address,
+        healthcheck=_healthcheck(spec),
         memory_bytes=spec.resources.memory,
         cpus=float(spec.resources.cpus),
         # A fast shutdown writes a checkpoint of up to shared_buffers; killing it instead means
@@ -130,7 +104,49 @@ def timescaledb_container(environment: EnvironmentSpec) -> ServiceContainer:
         stop_grace_seconds=120,
         start_period_seconds=120,
         read_only_mounts=tls_directories(spec.tls.cert_file, spec.tls.key_file, spec.tls.ca_file),
-        shm_bytes=containers.timescaledb.shm_size,
+        shm_bytes=timescaledb.container.shm_size,
+    )
+
+
+def _command(layout: PostgresqlLayout, archive: str) -> tuple[str, ...]:
+    """The image's entrypoint, running postgres with the rendered configuration files.
+
+    The entrypoint execs any command that is not postgres: this one, as root, hands the fresh
+    WAL archive volume (root-owned when Docker creates it) to postgres, then runs the entrypoint
+    as usual. No secret is in it.
+    """
+    return (
+        "sh",
+        "-c",
+        f"mkdir -p {archive} && chown postgres:postgres {archive} && chmod 700 {archive} "
+        '&& exec docker-entrypoint.sh "$@"',
+        "docker-entrypoint.sh",
+        "postgres",
+        *_settings(config_file=layout.postgresql_conf, hba_file=layout.pg_hba_conf),
+    )
+
+
+def _files(
+    spec: TimescaleDb, layout: PostgresqlLayout, environment: str
+) -> tuple[ContainerFile, ...]:
+    """postgresql.conf and pg_hba.conf, rendered as for a droplet."""
+    return (
+        ContainerFile(layout.postgresql_conf, render_postgresql_conf(spec, layout, environment)),
+        ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, environment)),
+    )
+
+
+def _healthcheck(spec: TimescaleDb) -> tuple[str, ...]:
+    """pg_isready, which needs no password: it only asks whether the server accepts
+    connections. Over TCP, because the image's first-start server listens on the Unix socket
+    only."""
+    return (
+        "CMD",
+        "pg_isready",
+        "--host=127.0.0.1",
+        f"--port={spec.port}",
+        f"--username={SUPERUSER}",
+        f"--dbname={HOOKS_DATABASE}",
     )
 
 
@@ -149,48 +165,40 @@ class HooksRun:
     secret_variables: tuple[tuple[str, str], ...]
 
 
-def hooks_run(environment: EnvironmentSpec, python: str) -> HooksRun:
+def hooks_run(timescaledb: TimescaleDbService, python: str) -> HooksRun:
     """``python -m datalayer.hooks apply`` against the published port; the superuser's password
     in libpq's ``PGPASSWORD``, role passwords in the variables the spec names."""
-    containers = environment.containers
-    assert containers is not None
-    spec = environment.timescaledb
-    address = containers.publish_address
-    name = containers.server_name if spec.tls.enabled else address
+    spec = timescaledb.section
+    address = timescaledb.containers.publish_address
+    check = timescaledb.certificate_check
+    name = check.server_name if check is not None else address
     # With both, libpq connects to hostaddr and checks the certificate against host, which it
     # does not look up then (libpq docs, "Parameter Key Words", hostaddr).
     dsn = {"host": name} if name == address else {"host": name, "hostaddr": address}
-    dsn |= {
-        "port": str(published_ports(environment)["timescaledb"]),
-        "dbname": HOOKS_DATABASE,
-        "user": SUPERUSER,
-    }
-    if spec.tls.enabled:
-        assert containers.tls_ca_file is not None  # checked by containers_section
+    dsn |= {"port": str(timescaledb.published_port), "dbname": HOOKS_DATABASE, "user": SUPERUSER}
+    if check is not None:
         # verify-full: the chain to sslrootcert, and the certificate names host (a DNS name, or
         # an IP address in its subjectAltName since libpq 14); verify-ca would take any
         # certificate the CA signed (libpq docs, "SSL Support", "SSL Mode Descriptions").
-        dsn |= {"sslmode": "verify-full", "sslrootcert": containers.tls_ca_file}
+        dsn |= {"sslmode": "verify-full", "sslrootcert": check.ca_file}
     command = shlex.join(
         [
-            python, "-m", "datalayer.hooks", "apply", "--env", environment.name,
+            python, "-m", "datalayer.hooks", "apply", "--env", timescaledb.environment,
             "--dsn", " ".join(f"{key}={value}" for key, value in dsn.items()),
         ]
     )  # fmt: skip
-    variables = [("PGPASSWORD", containers.timescaledb.superuser_password_secret)]
+    variables = [("PGPASSWORD", timescaledb.container.superuser_password_secret)]
     variables += [(role.password_secret, role.password_secret) for role in spec.roles]
     return HooksRun(command, tuple(variables))
 
 
-def connection_url(environment: EnvironmentSpec, role: str, password: str) -> str:
+def connection_url(timescaledb: TimescaleDbService, role: str, password: str) -> str:
     """The URL a client of the Docker host uses to log in as ``role`` to the application
     database; TLS is required when the server serves it."""
-    containers = environment.containers
-    assert containers is not None
-    spec = environment.timescaledb
+    spec = timescaledb.section
     sslmode = "require" if spec.tls.enabled else "disable"
-    port = published_ports(environment)["timescaledb"]
     return (
         f"postgresql://{quote(role, safe='')}:{quote(password, safe='')}"
-        f"@{containers.publish_address}:{port}/{spec.database}?sslmode={sslmode}"
+        f"@{timescaledb.containers.publish_address}:{timescaledb.published_port}"
+        f"/{spec.database}?sslmode={sslmode}"
     )

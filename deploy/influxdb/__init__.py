@@ -22,6 +22,7 @@ from datalayer.influxdb.config import (
 from datalayer.influxdb.credentials import InfluxDbSecrets
 from datalayer.influxdb.packages import package_plan
 from datalayer.spec import EnvironmentSpec, SpecError
+from datalayer.spec.errors import not_set_line
 from datalayer.spec.influxdb import InfluxDb
 from deploy import apt, dpkg
 from deploy.influxdb import operations
@@ -35,8 +36,11 @@ def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
     one is a :class:`SpecError`, raised before any change."""
     if environment.influxdb is None:
         raise SpecError(
-            f"Pulumi.{environment.name}.yaml: datalayer:influxdb is not set, but host {host_name} "
-            "is in the influxdb group"
+            not_set_line(
+                f"Pulumi.{environment.name}.yaml",
+                "influxdb",
+                f"host {host_name} is in the influxdb group",
+            )
         )
     return environment.influxdb
 

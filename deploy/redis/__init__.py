@@ -13,6 +13,7 @@ from datalayer.redis.config import render_redis_conf, render_users_acl
 from datalayer.redis.layout import DEBIAN_LAYOUT
 from datalayer.redis.passwords import ADMIN_USER
 from datalayer.spec import EnvironmentSpec, SpecError
+from datalayer.spec.errors import not_set_line
 from datalayer.spec.redis import Redis
 from deploy import dpkg
 from deploy.redis import operations
@@ -23,8 +24,11 @@ def redis_section(environment: EnvironmentSpec, host_name: str) -> Redis:
     is a :class:`SpecError`, raised before any change."""
     if environment.redis is None:
         raise SpecError(
-            f"Pulumi.{environment.name}.yaml: datalayer:redis is not set, but host {host_name} "
-            "is in the redis group"
+            not_set_line(
+                f"Pulumi.{environment.name}.yaml",
+                "redis",
+                f"host {host_name} is in the redis group",
+            )
         )
     return environment.redis
 

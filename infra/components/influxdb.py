@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
-from datalayer.containers import ServiceContainer
+from datalayer.containers import InfluxDbService, ServiceContainer
 from datalayer.influxdb.setup import Plan
-from datalayer.spec import EnvironmentSpec
 from infra.components.service import declare_service
 
 SETUP_MODULE = "datalayer.influxdb.container_setup"
@@ -29,7 +28,7 @@ SETUP_MODULE = "datalayer.influxdb.container_setup"
 class InfluxDbArgs:
     """What the InfluxDB component is built from; all read and computed before it."""
 
-    environment: EnvironmentSpec
+    service: InfluxDbService
     container: ServiceContainer
     network_name: pulumi.Input[str]
     secrets: Mapping[str, pulumi.Input[str]]
@@ -54,10 +53,9 @@ class InfluxDb(pulumi.ComponentResource):
         self, name: str, args: InfluxDbArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("trading:metrics:InfluxDb", name, None, opts)
-        spec = args.environment.influxdb
-        assert spec is not None
+        spec = args.service.section
         resources = declare_service(
-            self, name, args.environment.name, args.container, args.network_name, args.secrets
+            self, name, args.service.environment, args.container, args.network_name, args.secrets
         )
         self.container = resources.container
         plan = args.setup_plan.to_json()

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from datalayer.containers import ServiceContainer
+from datalayer.containers import RedisService, ServiceContainer
 from datalayer.redis.container import connection_url
 from datalayer.redis.passwords import ADMIN_USER, user_secrets
-from datalayer.spec import EnvironmentSpec
-from datalayer.spec.redis import Redis as RedisSpec
 from infra.components.service import declare_service, endpoint
 
 
@@ -18,7 +16,7 @@ from infra.components.service import declare_service, endpoint
 class RedisArgs:
     """What the Redis component is built from; all read and computed before it."""
 
-    environment: EnvironmentSpec
+    service: RedisService
     container: ServiceContainer
     network_name: pulumi.Input[str]
     secrets: Mapping[str, pulumi.Input[str]]
@@ -32,20 +30,20 @@ class Redis(pulumi.ComponentResource):
         self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("trading:cache:Redis", name, None, opts)
-        environment = args.environment
-        spec: RedisSpec | None = environment.redis
-        assert spec is not None
+        service = args.service
         resources = declare_service(
-            self, name, environment.name, args.container, args.network_name, args.secrets
+            self, name, service.environment, args.container, args.network_name, args.secrets
         )
         self.container = resources.container
         self.endpoint = endpoint(args.container)
         # A URL for each client user; the deploy's admin reaches Redis over its socket only.
-        clients = {user: name for user, name in user_secrets(spec).items() if user != ADMIN_USER}
+        clients = {
+            user: name for user, name in user_secrets(service.section).items() if user != ADMIN_USER
+        }
         self.urls: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
             pulumi.Output.all(**{user: args.secrets[name] for user, name in clients.items()}).apply(
                 lambda passwords: {
-                    user: connection_url(environment, user, password)
+                    user: connection_url(service, user, password)
                     for user, password in passwords.items()
                 }
             )

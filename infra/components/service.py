@@ -5,14 +5,21 @@ The service components (timescaledb, redis, influxdb) call :func:`declare_servic
 themselves and add what is theirs alone (the hooks, InfluxDB's setup step).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict, TypeVar
 
 import pulumi
 import pulumi_docker as docker
 from pydantic import SecretStr
 
-from datalayer.containers import LABEL_PREFIX, SecretFile, ServiceContainer, container_name
+from datalayer.containers import (
+    LABEL_PREFIX,
+    ContainerFile,
+    SecretFile,
+    ServiceContainer,
+    container_name,
+)
 from datalayer.docker_forms import cpus, duration, megabytes
 
 HEALTH_INTERVAL_SECONDS = 10
@@ -59,19 +66,56 @@ def declare_service(
 ) -> ServiceResources:
     """The image, volumes and container of ``plan``, as children of ``parent`` named
     ``{name}-image``, ``{name}-<volume>`` and ``{name}-container``."""
-    service_labels = labels(environment, plan.service)
-    image = docker.RemoteImage(
+    image = _image(parent, name, plan)
+    volumes = _volumes(parent, name, environment, plan)
+    container = docker.Container(
+        f"{name}-container",
+        name=container_name(environment, plan.service),
+        image=image.image_id,
+        hostname=plan.service,
+        command=list(plan.command),
+        envs=[f"{key}={value}" for key, value in plan.environment],
+        uploads=_uploads(plan, secrets),
+        volumes=_mounts(plan, volumes),
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[plan.service])
+        ],
+        ports=[_published_port(plan)],
+        healthcheck=_healthcheck(plan),
+        restart="unless-stopped",
+        **_limits(plan),
+        labels=_labels(docker.ContainerLabelArgs, environment, plan.service),
+        must_run=True,
+        # Creation completes only once the health check passes, so whatever depends on the
+        # container (the hooks, InfluxDB's setup) runs against a server that answers.
+        wait=True,
+        wait_timeout=plan.start_period_seconds + HEALTH_INTERVAL_SECONDS * HEALTH_RETRIES,
+        # Fixed name and host port: the old container must be gone before its replacement starts.
+        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
+    )
+    return ServiceResources(image, volumes, container)
+
+
+def _image(parent: pulumi.Resource, name: str, plan: ServiceContainer) -> docker.RemoteImage:
+    """``plan``'s image, pulled onto the engine."""
+    return docker.RemoteImage(
         f"{name}-image",
         name=plan.image,
         # Another stack or a rollback may want it again; removing images is the operator's call.
         keep_locally=True,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    volumes = {
+
+
+def _volumes(
+    parent: pulumi.Resource, name: str, environment: str, plan: ServiceContainer
+) -> dict[str, docker.Volume]:
+    """``plan``'s data volumes, by suffix."""
+    return {
         volume.suffix: docker.Volume(
             f"{name}-{volume.suffix}",
             name=container_name(environment, plan.service, volume.suffix),
-            labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in service_labels.items()],
+            labels=_labels(docker.VolumeLabelArgs, environment, plan.service),
             # The data outlives the container and the stack: `pulumi destroy` refuses to delete
             # a protected resource, and even once unprotected, deleting it from the stack leaves
             # the Docker volume in place. A change that would replace a volume stops the update.
@@ -79,26 +123,32 @@ def declare_service(
         )
         for volume in plan.volumes
     }
-    uploads = [
+
+
+def _uploads(
+    plan: ServiceContainer, secrets: Mapping[str, pulumi.Input[str]]
+) -> list[docker.ContainerUploadArgs]:
+    """The files placed in the container before it starts: rendered ones, then secret ones."""
+    files: list[tuple[ContainerFile | SecretFile, pulumi.Input[str]]] = [
+        (file, file.content) for file in plan.files
+    ]
+    files += [(file, secret_content(file, secrets)) for file in plan.secret_files]
+    return [
         docker.ContainerUploadArgs(
             file=file.path,
-            content=file.content,
+            content=content,
             permissions=file.mode,
             owner=str(file.owner),
             group=str(file.owner),
         )
-        for file in plan.files
+        for file, content in files
     ]
-    uploads += [
-        docker.ContainerUploadArgs(
-            file=file.path,
-            content=secret_content(file, secrets),
-            permissions=file.mode,
-            owner=str(file.owner),
-            group=str(file.owner),
-        )
-        for file in plan.secret_files
-    ]
+
+
+def _mounts(
+    plan: ServiceContainer, volumes: Mapping[str, docker.Volume]
+) -> list[docker.ContainerVolumeArgs]:
+    """The data volumes at their paths, then the Docker host's read-only directories."""
     mounts = [
         docker.ContainerVolumeArgs(
             volume_name=volumes[volume.suffix].name, container_path=volume.path
@@ -109,38 +159,28 @@ def declare_service(
         docker.ContainerVolumeArgs(host_path=directory, container_path=directory, read_only=True)
         for directory in plan.read_only_mounts
     ]
-    # Limits and durations in the form the provider reads them back (datalayer.docker_forms), so
-    # that a second `pulumi up` finds nothing to change: "2" CPUs read back as "2.0" would
-    # replace the container on every run.
+    return mounts
+
+
+class _Limits(TypedDict):
+    """The container's limits, as :class:`docker.Container` takes them."""
+
+    memory: int
+    memory_swap: int
+    cpus: str
+    shm_size: int | None
+    destroy_grace_seconds: int
+
+
+def _limits(plan: ServiceContainer) -> _Limits:
+    """Memory, swap, CPUs, /dev/shm and the stop's grace period of the container.
+
+    In the form the provider reads them back (datalayer.docker_forms), so that a second
+    `pulumi up` finds nothing to change: "2" CPUs read back as "2.0" would replace the container
+    on every run.
+    """
     memory = megabytes(plan.memory_bytes)
-    container = docker.Container(
-        f"{name}-container",
-        name=container_name(environment, plan.service),
-        image=image.image_id,
-        hostname=plan.service,
-        command=list(plan.command),
-        envs=[f"{key}={value}" for key, value in plan.environment],
-        uploads=uploads,
-        volumes=mounts,
-        networks_advanced=[
-            docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[plan.service])
-        ],
-        ports=[
-            docker.ContainerPortArgs(
-                internal=plan.port,
-                external=plan.published_port,
-                ip=plan.publish_address,
-                protocol="tcp",
-            )
-        ],
-        healthcheck=docker.ContainerHealthcheckArgs(
-            tests=list(plan.healthcheck),
-            interval=duration(HEALTH_INTERVAL_SECONDS),
-            timeout=duration(HEALTH_TIMEOUT_SECONDS),
-            retries=HEALTH_RETRIES,
-            start_period=duration(plan.start_period_seconds),
-        ),
-        restart="unless-stopped",
+    return _Limits(
         memory=memory,
         # Equal to the memory limit: no swap, which would only make a database slow instead of
         # failing visibly.
@@ -148,16 +188,33 @@ def declare_service(
         cpus=cpus(plan.cpus),
         shm_size=None if plan.shm_bytes is None else megabytes(plan.shm_bytes),
         destroy_grace_seconds=plan.stop_grace_seconds,
-        labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in service_labels.items()],
-        must_run=True,
-        # Creation completes only once the health check passes, so whatever depends on the
-        # container (the hooks, InfluxDB's setup) runs against a server that answers.
-        wait=True,
-        wait_timeout=plan.start_period_seconds + HEALTH_INTERVAL_SECONDS * HEALTH_RETRIES,
-        # Fixed name and host port: the old container must be gone before its replacement starts.
-        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
     )
-    return ServiceResources(image, volumes, container)
+
+
+_Label = TypeVar("_Label", docker.ContainerLabelArgs, docker.VolumeLabelArgs)
+
+
+def _labels(kind: Callable[..., _Label], environment: str, service: str) -> list[_Label]:
+    """:func:`labels` as the label arguments of a container or a volume."""
+    return [kind(label=key, value=value) for key, value in labels(environment, service).items()]
+
+
+def _published_port(plan: ServiceContainer) -> docker.ContainerPortArgs:
+    """The service's port, published on the Docker host's address for it only."""
+    return docker.ContainerPortArgs(
+        internal=plan.port, external=plan.published_port, ip=plan.publish_address, protocol="tcp"
+    )
+
+
+def _healthcheck(plan: ServiceContainer) -> docker.ContainerHealthcheckArgs:
+    """Docker's health check of the service; durations as the provider reads them back."""
+    return docker.ContainerHealthcheckArgs(
+        tests=list(plan.healthcheck),
+        interval=duration(HEALTH_INTERVAL_SECONDS),
+        timeout=duration(HEALTH_TIMEOUT_SECONDS),
+        retries=HEALTH_RETRIES,
+        start_period=duration(plan.start_period_seconds),
+    )
 
 
 def endpoint(plan: ServiceContainer) -> str:

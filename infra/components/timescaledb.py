@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_command import local
 
-from datalayer.containers import ServiceContainer
-from datalayer.spec import EnvironmentSpec
+from datalayer.containers import ServiceContainer, TimescaleDbService
 from datalayer.timescaledb.container import HooksRun, connection_url
 from infra.components.service import declare_service, endpoint
 
@@ -22,7 +21,7 @@ from infra.components.service import declare_service, endpoint
 class TimescaleDbArgs:
     """What the TimescaleDB component is built from; all read and computed before it."""
 
-    environment: EnvironmentSpec
+    service: TimescaleDbService
     container: ServiceContainer
     network_name: pulumi.Input[str]
     secrets: Mapping[str, pulumi.Input[str]]
@@ -46,9 +45,9 @@ class TimescaleDb(pulumi.ComponentResource):
         self, name: str, args: TimescaleDbArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("trading:db:TimescaleDb", name, None, opts)
-        environment = args.environment
+        service = args.service
         resources = declare_service(
-            self, name, environment.name, args.container, args.network_name, args.secrets
+            self, name, service.environment, args.container, args.network_name, args.secrets
         )
         self.container = resources.container
         hook_secrets = {
@@ -72,13 +71,10 @@ class TimescaleDb(pulumi.ComponentResource):
         self.endpoint = endpoint(args.container)
         self.urls: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
             pulumi.Output.all(
-                **{
-                    role.name: args.secrets[role.password_secret]
-                    for role in environment.timescaledb.roles
-                }
+                **{role.name: args.secrets[role.password_secret] for role in service.section.roles}
             ).apply(
                 lambda passwords: {
-                    role: connection_url(environment, role, password)
+                    role: connection_url(service, role, password)
                     for role, password in passwords.items()
                 }
             )

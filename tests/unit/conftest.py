@@ -5,6 +5,9 @@ from typing import Any
 
 import pytest
 
+from datalayer.containers import StackServices, stack_services
+from datalayer.spec import load_environment
+
 
 def minimal_timescaledb() -> dict[str, Any]:
     return {
@@ -31,3 +34,8 @@ def minimal_timescaledb() -> dict[str, Any]:
 def timescaledb_config() -> dict[str, Any]:
     """A fresh, valid ``datalayer:timescaledb`` value to change one key of."""
     return copy.deepcopy(minimal_timescaledb())
+
+
+def services_of(name: str) -> StackServices:
+    """The services of the checked-in environment ``name`` as its stack runs them."""
+    return stack_services(load_environment(name), f"Pulumi.{name}.yaml")

@@ -13,7 +13,7 @@ import pytest
 from datalayer.influxdb import container_setup
 from datalayer.influxdb.container import container_setup_plan
 from datalayer.influxdb.setup import Answer, Plan
-from datalayer.spec import load_environment
+from tests.unit.conftest import services_of
 from tests.unit.influxdb.test_setup import ADMIN, RecordedServer
 
 APP_TOKEN = "recorded-app-token-Zx8pQ2"
@@ -22,7 +22,9 @@ READER_TOKEN = "recorded-reader-token-Yw7oP1"
 
 @pytest.fixture
 def plan() -> Plan:
-    return container_setup_plan(load_environment("dev"))
+    influxdb = services_of("dev").influxdb
+    assert influxdb is not None
+    return container_setup_plan(influxdb)
 
 
 def run(

@@ -9,6 +9,7 @@ import pytest
 from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config
 from datalayer.influxdb.container import container_setup_plan, container_spec
 from datalayer.spec import load_environment
+from tests.unit.conftest import services_of
 from tests.unit.infra.conftest import TLS_SERVER_NAME
 from tests.unit.infra.harness import (
     StackRun,
@@ -130,7 +131,9 @@ def test_setup_gets_the_plan_and_operator_secrets_on_a_secret_stdin(dev: StackRu
     stdin = command(dev, "influxdb-setup")["stdin"]
     assert is_secret_wrapper(stdin)
     given = json.loads(unwrap(stdin))
-    assert given["plan"] == container_setup_plan(load_environment("dev")).to_json()
+    influxdb = services_of("dev").influxdb
+    assert influxdb is not None
+    assert given["plan"] == container_setup_plan(influxdb).to_json()
     assert given["admin_token"] == dev.generated["secrets-datalayer-influxdb-admin-token"]
     assert given["plan"]["url"] == "http://127.0.0.1:8086"
 

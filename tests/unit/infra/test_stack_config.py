@@ -56,9 +56,7 @@ def test_prod_without_its_docker_host_or_private_address_names_the_missing_key(
 ) -> None:
     document = stack_document("prod")
     del document["config"]["datalayer:containers"][key]
-    assert failure("prod", document).startswith(
-        f"Pulumi.prod.yaml: datalayer:containers: {message}"
-    )
+    assert failure("prod", document).startswith(f"Pulumi.prod.yaml: datalayer:{message}")
 
 
 def test_a_public_address_is_refused_for_publishing() -> None:

@@ -11,6 +11,7 @@ from datalayer.spec.containers import TIMESCALEDB_IMAGE_VERSION
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.container import container_spec
 from datalayer.timescaledb.layout import container_layout
+from tests.unit.conftest import services_of
 from tests.unit.infra.conftest import CONFIGURED_SECRETS, stack_document
 from tests.unit.infra.harness import (
     StackRun,
@@ -136,8 +137,7 @@ def test_rendered_postgresql_conf_is_placed_and_in_force(
     name: str, request: pytest.FixtureRequest
 ) -> None:
     run: StackRun = request.getfixturevalue(name)
-    environment = load_environment(name)
-    spec = container_spec(environment)
+    spec = container_spec(services_of(name).timescaledb)
     layout = container_layout(spec)
     placed = uploads(run, "timescaledb")
     assert placed["/etc/postgresql/postgresql.conf"]["content"] == render_postgresql_conf(

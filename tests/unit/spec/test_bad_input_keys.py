@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from datalayer.spec.load import PROJECT_NAMESPACE
+from datalayer.spec.errors import PROJECT_NAMESPACE
 from datalayer.spec.reference import SpecKey, spec_keys
 from tests.unit.spec.bad_input import CASES_DIRECTORY, Case, load_cases
 

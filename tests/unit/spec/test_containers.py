@@ -9,6 +9,8 @@ import pytest
 from datalayer.spec import EnvironmentSpec, SpecError, parse_environment
 from datalayer.spec.containers import TIMESCALEDB_IMAGE_VERSION
 from tests.unit.conftest import minimal_timescaledb
+from tests.unit.spec.test_influxdb import MINIMAL_INFLUXDB
+from tests.unit.spec.test_redis import MINIMAL_REDIS
 
 SSH = {
     "engine": "ssh",
@@ -18,10 +20,19 @@ SSH = {
 }
 
 
+SECTIONS = {"redis": MINIMAL_REDIS, "influxdb": MINIMAL_INFLUXDB}
+"""The service sections a container of ``containers`` needs (the environment's own check)."""
+
+
 def parse(containers: dict[str, Any]) -> EnvironmentSpec:
     config = {
         "datalayer:timescaledb": minimal_timescaledb(),
         "datalayer:containers": copy.deepcopy(containers),
+    }
+    config |= {
+        f"datalayer:{service}": copy.deepcopy(section)
+        for service, section in SECTIONS.items()
+        if service in containers
     }
     return parse_environment("test", config, source="Pulumi.test.yaml")
 
@@ -59,12 +70,13 @@ def test_ssh_engine_publishes_on_the_private_address() -> None:
 )
 def test_ssh_engine_names_each_missing_key(missing: str, message: str) -> None:
     containers = {key: value for key, value in SSH.items() if key != missing}
-    assert error_of(containers).startswith(f"Pulumi.test.yaml: datalayer:containers: {message}")
+    assert error_of(containers).startswith(f"Pulumi.test.yaml: datalayer:{message}")
 
 
 @pytest.mark.parametrize("key", ["docker_host", "private_address"])
 def test_local_engine_takes_no_remote_settings(key: str) -> None:
-    assert f"containers.{key} is for engine 'ssh'" in error_of({key: SSH[key]})
+    message = error_of({key: SSH[key]})
+    assert f"datalayer:containers.{key}: {SSH[key]!r} is for engine 'ssh'" in message
 
 
 @pytest.mark.parametrize("host", ["tcp://10.110.0.40:2376", "ssh://", "10.110.0.40"])
