@@ -27,7 +27,7 @@ from datalayer.deploy_run import DeployResult
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.spec import load_environment
-from datalayer.timescaledb.backup import PGBACKREST_PATHS, backup_units
+from datalayer.timescaledb.backup.layout import PGBACKREST_PATHS, backup_units
 from tests.deploy.conftest import ENVIRONMENT, Deployment
 
 pytestmark = pytest.mark.sandbox

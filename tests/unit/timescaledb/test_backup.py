@@ -10,18 +10,14 @@ from pydantic import SecretStr
 from datalayer.secrets import SecretError
 from datalayer.spec import load_environment, parse_environment
 from datalayer.spec.timescaledb import TimescaleDb
-from datalayer.timescaledb.backup import (
-    ArchiverStatus,
-    BackupType,
-    RepositoryKeys,
-    archive_command,
-    backup_units,
-    check_reason,
+from datalayer.timescaledb.backup.archiving import ArchiverStatus, check_reason
+from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
+from datalayer.timescaledb.backup.layout import BackupType, archive_command, backup_units
+from datalayer.timescaledb.backup.render import (
     render_backup_service,
     render_backup_timer,
     render_pgbackrest_conf,
     render_repository_keys,
-    repository_keys,
 )
 from datalayer.timescaledb.changes import parse_settings
 from datalayer.timescaledb.config import render_postgresql_conf
