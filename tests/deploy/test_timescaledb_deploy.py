@@ -153,9 +153,9 @@ def test_timescale_repository_plan_is_signed_and_changes_nothing_in_dry_run(
     unplanned = [
         operation
         for operation in (
-            "Fetch the pgdg repository signing key",
+            "Install the pgdg repository signing key, checked by fingerprint",
             "Add the pgdg apt repository",
-            "Fetch the timescaledb repository signing key",
+            "Install the timescaledb repository signing key, checked by fingerprint",
             "Add the timescaledb apt repository",
         )
         if not any(line.startswith(operation) and " 1 (" in line for line in planned)
