@@ -40,7 +40,7 @@ from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
-from datalayer.timescaledb.backup import RepositoryKeys, repository_keys
+from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
 from deploy import inventory as inventory_contract
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section

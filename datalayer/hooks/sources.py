@@ -12,7 +12,9 @@ from pathlib import Path
 
 from datalayer.spec import SpecError
 
-MIGRATION_FILE = re.compile(r"^(?P<version>[0-9]{4})_(?P<name>[a-z0-9_]+)\.sql$")
+# The one rule for the files' names: read_sources applies it, and the SQL-conventions checks
+# (datalayer.hooks.sql_conventions) apply it again to the whole set.
+MIGRATION_FILE = re.compile(r"^(?P<version>[0-9]{4})_(?P<name>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
 AGGREGATE_FILE = re.compile(r"^(?P<view>[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\.sql$")
 _CREATE_SCHEMA = re.compile(r"\bCREATE\s+SCHEMA\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _CREATE_HYPERTABLE = re.compile(

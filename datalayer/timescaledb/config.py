@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from datalayer.render import render
 from datalayer.spec.timescaledb import TimescaleDb
-from datalayer.timescaledb.backup import archive_command
+from datalayer.timescaledb.backup.layout import archive_command
 from datalayer.timescaledb.layout import PostgresqlLayout
 
 SHARED_PRELOAD_LIBRARIES = ("timescaledb",)

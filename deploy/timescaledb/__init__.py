@@ -12,7 +12,7 @@ from pyinfra.operations import systemd
 
 from datalayer.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
-from datalayer.timescaledb.backup import RepositoryKeys
+from datalayer.timescaledb.backup.keys import RepositoryKeys
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import package_plan
@@ -35,7 +35,7 @@ def timescaledb(
       the deploy starts so that a missing secret stops it before any change
     + plan: the hooks' plan (``datalayer.hooks.build.build_plan``), built before the deploy
       starts for the same reason
-    + repository_keys: the backup repository's keys (``datalayer.timescaledb.backup.
+    + repository_keys: the backup repository's keys (``datalayer.timescaledb.backup.keys.
       repository_keys``), read before the deploy starts too; None when it needs none
     """
     spec = environment.timescaledb

@@ -14,11 +14,9 @@ from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from datalayer.spec import EnvironmentSpec
-from datalayer.timescaledb.backup import (
-    PGBACKREST_PATHS,
-    RepositoryKeys,
-    archive_command,
-    backup_units,
+from datalayer.timescaledb.backup.keys import RepositoryKeys
+from datalayer.timescaledb.backup.layout import PGBACKREST_PATHS, archive_command, backup_units
+from datalayer.timescaledb.backup.render import (
     render_backup_service,
     render_backup_timer,
     render_pgbackrest_conf,

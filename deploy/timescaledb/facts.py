@@ -8,7 +8,7 @@ maintainer script ran): states to act on (configure, start), not errors.
 
 from pyinfra.api.facts import FactBase
 
-from datalayer.timescaledb.backup import ArchiverStatus
+from datalayer.timescaledb.backup.archiving import ArchiverStatus
 from datalayer.timescaledb.changes import RunningServer
 
 

@@ -16,7 +16,7 @@ from pyinfra.api.operation import OperationMeta, operation
 from pyinfra.context import host
 from pyinfra.facts.files import File, Sha256File
 
-from datalayer.timescaledb.backup import StanzaStatus, check_reason
+from datalayer.timescaledb.backup.archiving import StanzaStatus, check_reason
 from deploy.timescaledb.facts import PostgresqlArchiver, as_postgres
 
 KEYS_FILE_OWNER = ("root", "postgres")

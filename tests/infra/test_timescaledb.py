@@ -24,8 +24,8 @@ PROBE_ROLE = "datalayer_probe_nobody"
 def test_postgresql_and_timescaledb_packages_are_installed(host: Any, spec: TimescaleDb) -> None:
     release = host.system_info
     plan = package_plan(spec, release.distribution, release.codename)
-    for name in plan.packages:
-        assert host.package(name).is_installed, f"package {name} is not installed"
+    missing = [name for name in plan.packages if not host.package(name).is_installed]
+    assert missing == [], f"packages not installed: {missing}"
 
 
 def test_server_runs_the_declared_major_version(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from datalayer.spec.timescaledb import TimescaleDb
-from datalayer.timescaledb.backup import PGBACKREST_PATHS, archive_command, backup_units
+from datalayer.timescaledb.backup.layout import PGBACKREST_PATHS, archive_command, backup_units
 from datalayer.timescaledb.layout import PostgresqlLayout
 from tests.infra.postgresql import journal, query
 

@@ -85,5 +85,7 @@ def test_volume_and_network_names_do_not_depend_on_settings(unchanged: StackRun)
     document = stack_document("dev")
     with_value(document, "datalayer:timescaledb", ["version"], 18)
     after = run_stack("dev", document)
-    for name in ("timescaledb-data", "redis-data", "influxdb-data", "influxdb-config"):
-        assert after.named(name).inputs == unchanged.named(name).inputs
+    names = ("timescaledb-data", "redis-data", "influxdb-data", "influxdb-config")
+    assert {name: after.named(name).inputs for name in names} == {
+        name: unchanged.named(name).inputs for name in names
+    }

@@ -1,7 +1,10 @@
 """The stack's Docker engine and network under Pulumi's mocks."""
 
+import pytest
+
 from tests.unit.infra.harness import StackRun, container
 
+SERVICES = ("timescaledb", "redis", "influxdb")
 DOCKER_TYPES = (
     "docker:index/network:Network",
     "docker:index/remoteImage:RemoteImage",
@@ -39,21 +42,25 @@ def test_network_has_the_stacks_name_and_the_specs_subnet(stack: StackRun) -> No
     assert stack.outputs["network"] == f"datalayer-{stack.stack}"
 
 
-def test_every_container_joins_the_network_under_its_service_name(stack: StackRun) -> None:
-    for service in ("timescaledb", "redis", "influxdb"):
-        inputs = container(stack, service)
-        assert inputs["networksAdvanced"] == [
-            {"name": f"datalayer-{stack.stack}", "aliases": [service]}
-        ]
-        assert inputs["hostname"] == service
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_container_joins_the_network_under_its_service_name(
+    stack: StackRun, service: str
+) -> None:
+    inputs = container(stack, service)
+    assert inputs["networksAdvanced"] == [
+        {"name": f"datalayer-{stack.stack}", "aliases": [service]}
+    ]
+    assert inputs["hostname"] == service
 
 
-def test_every_container_is_labelled_with_its_environment_and_service(stack: StackRun) -> None:
-    for service in ("timescaledb", "redis", "influxdb"):
-        assert container(stack, service)["labels"] == [
-            {"label": "org.trading.datalayer.environment", "value": stack.stack},
-            {"label": "org.trading.datalayer.service", "value": service},
-        ]
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_container_is_labelled_with_its_environment_and_service(
+    stack: StackRun, service: str
+) -> None:
+    assert container(stack, service)["labels"] == [
+        {"label": "org.trading.datalayer.environment", "value": stack.stack},
+        {"label": "org.trading.datalayer.service", "value": service},
+    ]
 
 
 def test_only_volumes_and_generated_secrets_are_protected(stack: StackRun) -> None:

@@ -2,6 +2,7 @@
 when ``pgbackrest check`` runs."""
 
 import configparser
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,18 +11,14 @@ from pydantic import SecretStr
 from datalayer.secrets import SecretError
 from datalayer.spec import load_environment, parse_environment
 from datalayer.spec.timescaledb import TimescaleDb
-from datalayer.timescaledb.backup import (
-    ArchiverStatus,
-    BackupType,
-    RepositoryKeys,
-    archive_command,
-    backup_units,
-    check_reason,
+from datalayer.timescaledb.backup.archiving import ArchiverStatus, check_reason
+from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
+from datalayer.timescaledb.backup.layout import BackupType, archive_command, backup_units
+from datalayer.timescaledb.backup.render import (
     render_backup_service,
     render_backup_timer,
     render_pgbackrest_conf,
     render_repository_keys,
-    repository_keys,
 )
 from datalayer.timescaledb.changes import parse_settings
 from datalayer.timescaledb.config import render_postgresql_conf
@@ -134,18 +131,25 @@ def test_backup_type_has_its_unit_on_its_schedule(
     assert timer["Install"]["WantedBy"] == "timers.target"
 
 
-def test_every_file_opens_with_the_managed_header(timescaledb_config: dict[str, Any]) -> None:
-    spec = spec_of(timescaledb_config, repository=S3)
-    unit = backup_units(spec.backup)[0]
-    for text in (
-        render_pgbackrest_conf(spec, debian_layout(spec), "test"),
-        render_repository_keys(spec.backup, KEYS, "test"),
-        render_backup_service(spec.backup, debian_layout(spec), unit, "test"),
-        render_backup_timer(spec.backup, unit, "test"),
-    ):
-        first, second = text.splitlines()[:2]
-        assert "rendered from templates/timescaledb/" in first
-        assert "edits here are overwritten" in second
+RENDERERS: dict[str, Callable[[TimescaleDb], str]] = {
+    "pgbackrest.conf": lambda spec: render_pgbackrest_conf(spec, debian_layout(spec), "test"),
+    "repository keys": lambda spec: render_repository_keys(spec.backup, KEYS, "test"),
+    "backup service": lambda spec: render_backup_service(
+        spec.backup, debian_layout(spec), backup_units(spec.backup)[0], "test"
+    ),
+    "backup timer": lambda spec: render_backup_timer(
+        spec.backup, backup_units(spec.backup)[0], "test"
+    ),
+}
+
+
+@pytest.mark.parametrize("render_file", RENDERERS.values(), ids=RENDERERS.keys())
+def test_every_file_opens_with_the_managed_header(
+    timescaledb_config: dict[str, Any], render_file: Callable[[TimescaleDb], str]
+) -> None:
+    first, second = render_file(spec_of(timescaledb_config, repository=S3)).splitlines()[:2]
+    assert "rendered from templates/timescaledb/" in first
+    assert "edits here are overwritten" in second
 
 
 @pytest.mark.parametrize("name", ["sandbox", "dev", "prod"])

@@ -1,5 +1,6 @@
 """Rendered postgresql.conf and pg_hba.conf: complete, ordered, and strict about missing values."""
 
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -49,8 +50,8 @@ def test_postgresql_conf_is_secure_and_preloads_timescaledb(
 def test_postgresql_conf_carries_every_tuned_setting(timescaledb_config: dict[str, Any]) -> None:
     spec = spec_of(timescaledb_config)
     settings = conf(spec)
-    for name, value in spec.tuned_settings().items():
-        assert settings[name] == value
+    tuned = spec.tuned_settings()
+    assert {name: settings.get(name) for name in tuned} == tuned
 
 
 def test_override_replaces_the_tuned_line_instead_of_adding_one(
@@ -88,14 +89,19 @@ def test_reserved_connections_only_from_postgresql_16(timescaledb_config: dict[s
     assert "allow_alter_system" not in conf(spec_of(timescaledb_config))
 
 
-def test_files_open_with_the_managed_header(timescaledb_config: dict[str, Any]) -> None:
-    spec = spec_of(timescaledb_config)
-    for text in (
-        render_postgresql_conf(spec, debian_layout(spec), "test"),
-        render_pg_hba_conf(spec, "test"),
-    ):
-        assert "rendered from templates/timescaledb/" in text.splitlines()[0]
-        assert "edits here are overwritten" in text
+RENDERERS: dict[str, Callable[[TimescaleDb], str]] = {
+    "postgresql.conf": lambda spec: render_postgresql_conf(spec, debian_layout(spec), "test"),
+    "pg_hba.conf": lambda spec: render_pg_hba_conf(spec, "test"),
+}
+
+
+@pytest.mark.parametrize("render_file", RENDERERS.values(), ids=RENDERERS.keys())
+def test_files_open_with_the_managed_header(
+    timescaledb_config: dict[str, Any], render_file: Callable[[TimescaleDb], str]
+) -> None:
+    text = render_file(spec_of(timescaledb_config))
+    assert "rendered from templates/timescaledb/" in text.splitlines()[0]
+    assert "edits here are overwritten" in text
 
 
 def test_pg_hba_starts_with_local_postgres_peer(timescaledb_config: dict[str, Any]) -> None:
@@ -145,9 +151,12 @@ def test_network_lines_become_hostssl_with_tls() -> None:
 
 @pytest.mark.parametrize("name", ["sandbox", "dev", "prod"])
 def test_no_network_line_trusts_or_uses_md5(name: str) -> None:
-    for record in hba_records(load_environment(name).timescaledb):
-        if record[0] != "local":
-            assert record[-1] in {"scram-sha-256", "cert", "reject"}
+    records = hba_records(load_environment(name).timescaledb)
+    assert [
+        record
+        for record in records
+        if record[0] != "local" and record[-1] not in {"scram-sha-256", "cert", "reject"}
+    ] == []
 
 
 def test_missing_template_value_is_an_error() -> None:

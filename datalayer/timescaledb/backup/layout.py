@@ -1,0 +1,77 @@
+"""Where pgBackRest's files live on a host, and what systemd and PostgreSQL run.
+
+The paths are pgBackRest's and systemd's own defaults; the backup units and archive_command
+follow from the spec's backup section.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from datalayer.spec.backup import Backup
+
+
+@dataclass(frozen=True)
+class PgbackrestPaths:
+    """Where pgBackRest's files live on a host.
+
+    ``/etc/pgbackrest/pgbackrest.conf`` is pgBackRest's own default; Debian's package still ships
+    the older ``/etc/pgbackrest.conf``, which pgBackRest reads only when the new one is missing,
+    so the managed file always wins. Files in the include directory are read after it.
+    """
+
+    config_file: str = "/etc/pgbackrest/pgbackrest.conf"
+    config_directory: str = "/etc/pgbackrest"
+    include_directory: str = "/etc/pgbackrest/conf.d"
+    keys_file: str = "/etc/pgbackrest/conf.d/repository-keys.conf"
+    unit_directory: str = "/etc/systemd/system"
+
+
+PGBACKREST_PATHS = PgbackrestPaths()
+
+BackupType = Literal["full", "diff"]
+
+
+@dataclass(frozen=True)
+class BackupUnit:
+    """A scheduled backup: a oneshot service running ``pgbackrest backup``, and its timer."""
+
+    type: BackupType
+    schedule: str
+
+    @property
+    def service(self) -> str:
+        return f"pgbackrest-backup-{self.type}.service"
+
+    @property
+    def timer(self) -> str:
+        return f"pgbackrest-backup-{self.type}.timer"
+
+    @property
+    def description(self) -> str:
+        return "full backup" if self.type == "full" else "differential backup"
+
+    @property
+    def schedule_key(self) -> str:
+        """The spec key that sets the schedule, for the timer's header."""
+        return "schedule_full" if self.type == "full" else "schedule_differential"
+
+
+def backup_units(backup: Backup) -> tuple[BackupUnit, ...]:
+    """The full and the differential backup, each on its schedule."""
+    return (
+        BackupUnit("full", backup.schedule_full),
+        BackupUnit("diff", backup.schedule_differential),
+    )
+
+
+def archive_command(backup: Backup, wal_archive_directory: str | None = None) -> str:
+    """PostgreSQL's archive_command: push each finished WAL segment to the stanza's repository.
+
+    pgBackRest reads everything else (repository, keys) from its configuration files, so the
+    command holds nothing secret and stays the same when the repository moves. Where the layout
+    names a WAL archive directory instead (containers, whose images carry no pgBackRest), each
+    segment is copied there, never over an archived one, as PostgreSQL's documentation does.
+    """
+    if wal_archive_directory is not None:
+        return f"test ! -f {wal_archive_directory}/%f && cp %p {wal_archive_directory}/%f"
+    return f"pgbackrest --stanza={backup.stanza} archive-push %p"

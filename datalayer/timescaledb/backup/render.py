@@ -1,0 +1,61 @@
+"""What pgBackRest's files say: its configuration, the keys file and the backup units.
+
+Each renders one whole template; the keys file is the only one that holds a secret in clear.
+"""
+
+from datalayer.render import render
+from datalayer.spec.backup import Backup
+from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.backup.keys import RepositoryKeys
+from datalayer.timescaledb.backup.layout import PGBACKREST_PATHS, BackupUnit
+from datalayer.timescaledb.layout import PostgresqlLayout
+
+
+def render_pgbackrest_conf(spec: TimescaleDb, layout: PostgresqlLayout, environment: str) -> str:
+    """The complete pgbackrest.conf: the repository, retention, and the cluster as a stanza."""
+    return render(
+        "timescaledb/pgbackrest.conf.j2",
+        environment=environment,
+        paths=PGBACKREST_PATHS,
+        backup=spec.backup,
+        repository=spec.backup.repository,
+        layout=layout,
+        port=spec.port,
+    )
+
+
+def render_repository_keys(backup: Backup, keys: RepositoryKeys, environment: str) -> str:
+    """The keys file of an S3 repository. Holds the secrets in clear: install it unprinted."""
+    return render(
+        "timescaledb/pgbackrest-keys.conf.j2",
+        environment=environment,
+        paths=PGBACKREST_PATHS,
+        repository=backup.repository,
+        access_key=keys.access_key.get_secret_value(),
+        secret_key=keys.secret_key.get_secret_value(),
+    )
+
+
+def render_backup_service(
+    backup: Backup, layout: PostgresqlLayout, unit: BackupUnit, environment: str
+) -> str:
+    """The oneshot service that takes one backup of ``unit``'s type."""
+    return render(
+        "timescaledb/pgbackrest-backup.service.j2",
+        environment=environment,
+        paths=PGBACKREST_PATHS,
+        stanza=backup.stanza,
+        layout=layout,
+        unit=unit,
+    )
+
+
+def render_backup_timer(backup: Backup, unit: BackupUnit, environment: str) -> str:
+    """The timer that starts ``unit``'s service on its schedule."""
+    return render(
+        "timescaledb/pgbackrest-backup.timer.j2",
+        environment=environment,
+        paths=PGBACKREST_PATHS,
+        stanza=backup.stanza,
+        unit=unit,
+    )
