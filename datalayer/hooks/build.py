@@ -12,7 +12,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from datalayer import scram
-from datalayer.hooks.plan import (
+from datalayer.hooks.sources import SqlSources, read_sources
+from datalayer.onhost.hooks.plan import (
     CompressionPlan,
     ContinuousAggregatePlan,
     HookPlan,
@@ -21,7 +22,6 @@ from datalayer.hooks.plan import (
     MigrationPlan,
     RetentionPlan,
 )
-from datalayer.hooks.sources import SqlSources, read_sources
 from datalayer.paths import SQL_DIRECTORY
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.timescaledb import TimescaleDb

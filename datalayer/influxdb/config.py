@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass
 
 from datalayer.influxdb.options import INFLUXD_OPTIONS
-from datalayer.influxdb.setup import Plan, TokenPlan
+from datalayer.onhost.influxdb_setup import Plan, TokenPlan
 from datalayer.render import render
 from datalayer.spec.influxdb import InfluxDb
 

@@ -21,7 +21,7 @@ from datalayer.containers import (
     tls_directories,
 )
 from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config, setup_plan
-from datalayer.influxdb.setup import Plan
+from datalayer.onhost.influxdb_setup import Plan
 from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.influxdb import InfluxDb
 

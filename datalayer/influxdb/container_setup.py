@@ -21,7 +21,7 @@ import sys
 import urllib.parse
 from collections.abc import Mapping
 
-from datalayer.influxdb.setup import (
+from datalayer.onhost.influxdb_setup import (
     Credentials,
     Plan,
     SetupError,

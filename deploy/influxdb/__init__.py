@@ -11,7 +11,6 @@ from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, systemd
 
-from datalayer.influxdb import setup as setup_script
 from datalayer.influxdb.config import (
     CONFIG_PATH,
     SERVICE,
@@ -21,6 +20,7 @@ from datalayer.influxdb.config import (
 )
 from datalayer.influxdb.credentials import InfluxDbSecrets
 from datalayer.influxdb.packages import package_plan
+from datalayer.onhost import influxdb_setup as setup_script
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.influxdb import InfluxDb
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY

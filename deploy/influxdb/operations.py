@@ -12,7 +12,7 @@ from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from datalayer.influxdb.setup import Plan
+from datalayer.onhost.influxdb_setup import Plan
 from deploy.influxdb.facts import InfluxdbSetupPending, KeyFingerprints
 
 
@@ -56,7 +56,7 @@ def setup(
 ) -> Generator[StringCommand, None, None]:
     """Onboard InfluxDB once, converge the bucket's retention, create missing scoped tokens.
 
-    + script: where the setup script (``datalayer/influxdb/setup.py``) was uploaded
+    + script: where the setup script (``datalayer/onhost/influxdb_setup.py``) was uploaded
     + service: the systemd unit of influxd
     + plan: what to converge to, from the spec (no secrets)
     + admin_password, admin_token: the operator's; passed on stdin, shown as ``***``

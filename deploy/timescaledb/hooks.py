@@ -18,7 +18,7 @@ from pyinfra.operations import apt, files
 
 from datalayer import scram
 from datalayer.hooks.build import password_changes
-from datalayer.hooks.plan import HookPlan
+from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.paths import REPOSITORY_ROOT
 from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
@@ -33,20 +33,21 @@ PLAN_FILE = "/usr/local/lib/datalayer/hooks-plan.json"
 # The hooks' modules that run on the droplet: standard library and psycopg only.
 RUNTIME_MODULES = (
     "datalayer/__init__.py",
-    "datalayer/hooks/__init__.py",
-    "datalayer/hooks/acl.py",
-    "datalayer/hooks/console.py",
-    "datalayer/hooks/context.py",
-    "datalayer/hooks/database.py",
-    "datalayer/hooks/extension.py",
-    "datalayer/hooks/migrations.py",
-    "datalayer/hooks/plan.py",
-    "datalayer/hooks/policies.py",
-    "datalayer/hooks/privileges.py",
-    "datalayer/hooks/remote.py",
-    "datalayer/hooks/report.py",
-    "datalayer/hooks/roles.py",
-    "datalayer/hooks/runner.py",
+    "datalayer/onhost/__init__.py",
+    "datalayer/onhost/hooks/__init__.py",
+    "datalayer/onhost/hooks/acl.py",
+    "datalayer/onhost/hooks/console.py",
+    "datalayer/onhost/hooks/context.py",
+    "datalayer/onhost/hooks/database.py",
+    "datalayer/onhost/hooks/extension.py",
+    "datalayer/onhost/hooks/migrations.py",
+    "datalayer/onhost/hooks/plan.py",
+    "datalayer/onhost/hooks/policies.py",
+    "datalayer/onhost/hooks/privileges.py",
+    "datalayer/onhost/hooks/remote.py",
+    "datalayer/onhost/hooks/report.py",
+    "datalayer/onhost/hooks/roles.py",
+    "datalayer/onhost/hooks/runner.py",
 )
 
 
@@ -54,7 +55,7 @@ def remote_command(mode: str, port: int) -> str:
     """The droplet's hooks command line; it holds no secret."""
     return (
         f"cd / && runuser -u postgres -- env PYTHONPATH={RUNTIME_DIRECTORY} "
-        f"python3 -m datalayer.hooks.remote {mode} {PLAN_FILE} --port {port}"
+        f"python3 -m datalayer.onhost.hooks.remote {mode} {PLAN_FILE} --port {port}"
     )
 
 

@@ -18,7 +18,7 @@ import pulumi
 from pulumi_command import local
 
 from datalayer.containers import ServiceContainer
-from datalayer.influxdb.setup import Plan
+from datalayer.onhost.influxdb_setup import Plan
 from datalayer.spec import EnvironmentSpec
 from infra.components.service import declare_service
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from datalayer.influxdb.config import setup_plan
-from datalayer.influxdb.setup import (
+from datalayer.onhost.influxdb_setup import (
     Answer,
     Credentials,
     Plan,

@@ -1,7 +1,8 @@
 """The hooks on a droplet, as the postgres OS user over the local socket (peer authentication).
 
-    runuser -u postgres -- python3 -m datalayer.hooks.remote check PLAN_FILE --port 5432
-    runuser -u postgres -- python3 -m datalayer.hooks.remote apply PLAN_FILE --port 5432 < VERIFIERS
+    runuser -u postgres -- python3 -m datalayer.onhost.hooks.remote check PLAN_FILE --port PORT
+    runuser -u postgres -- python3 -m datalayer.onhost.hooks.remote apply PLAN_FILE --port PORT \
+        < VERIFIERS
 
 The pyinfra deploy uploads this package's runtime modules (standard library and psycopg only)
 and the plan, which holds no secret. Passwords never reach the droplet: the control machine
@@ -15,15 +16,15 @@ from pathlib import Path
 
 import psycopg
 
-from datalayer.hooks.console import EXIT_BAD_INPUT, execute
-from datalayer.hooks.context import Connection
-from datalayer.hooks.plan import HookPlan
+from datalayer.onhost.hooks.console import EXIT_BAD_INPUT, execute
+from datalayer.onhost.hooks.context import Connection
+from datalayer.onhost.hooks.plan import HookPlan
 
 SOCKET_DIRECTORY = "/var/run/postgresql"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m datalayer.hooks.remote")
+    parser = argparse.ArgumentParser(prog="python3 -m datalayer.onhost.hooks.remote")
     parser.add_argument("mode", choices=("apply", "check"))
     parser.add_argument("plan", type=Path, help="the plan JSON the deploy uploaded")
     parser.add_argument("--port", type=int, default=5432)
