@@ -20,15 +20,12 @@ from datalayer.influxdb.config import (
 )
 from datalayer.influxdb.credentials import InfluxDbSecrets
 from datalayer.influxdb.packages import package_plan
-from datalayer.onhost import influxdb_setup as setup_script
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.influxdb import InfluxDb
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY
 from deploy import dpkg
 from deploy.influxdb import operations
-
-# Where the setup step is uploaded: root's, beside nothing else of this project.
-SETUP_SCRIPT = "/usr/local/lib/datalayer/influxdb_setup.py"
+from deploy.onhost import upload_host_code
 
 
 def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
@@ -111,17 +108,9 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
         running=True,
         enabled=True,
     )
-    files.put(
-        name="Upload the InfluxDB setup step",
-        src=setup_script.__file__,
-        dest=SETUP_SCRIPT,
-        user="root",
-        group="root",
-        mode="644",
-    )
+    upload_host_code()
     operations.setup(
         name="Set up InfluxDB: onboarding, bucket retention, scoped tokens",
-        script=SETUP_SCRIPT,
         service=SERVICE,
         plan=setup_plan(spec),
         admin_password=secrets.admin_password,

@@ -28,14 +28,14 @@ class KeyFingerprints(FactBase[list[str]]):
 
 
 class InfluxdbSetupPending(FactBase[list[str]]):
-    """What the setup step would still do, one line each (``setup.py --check``); empty when
-    the server is as the spec says. Before the script is uploaded or while the service is not
-    running, everything is pending."""
+    """What the setup step would still do, one line each (its ``--check``); empty when the
+    server is as the spec says. Before the step is uploaded or while the service is not running,
+    everything is pending."""
 
-    def command(self, script: str, service: str, plan_json: str) -> str:
+    def command(self, script: str, service: str, command: str) -> str:
         return (
             f"if [ -f {shlex.quote(script)} ] && systemctl is-active --quiet {service}; then "
-            f"python3 {shlex.quote(script)} --check {shlex.quote(plan_json)}; "
+            f"{command}; "
             "else echo 'InfluxDB is not installed and running yet'; fi"
         )
 

@@ -14,6 +14,7 @@ from pyinfra.context import host
 
 from datalayer.onhost.influxdb_setup import Plan
 from deploy.influxdb.facts import InfluxdbSetupPending, KeyFingerprints
+from deploy.onhost import HOST_CODE_DIRECTORY, step_command
 
 
 @operation()
@@ -50,23 +51,30 @@ def signing_key(url: str, keyring: str, fingerprint: str) -> Generator[str, None
     yield f"rm {partial}"
 
 
+SETUP_MODULE = "datalayer.onhost.influxdb_setup"
+SETUP_FILE = f"{HOST_CODE_DIRECTORY}/influxdb_setup.py"
+
+
 @operation()
 def setup(
-    script: str, service: str, plan: Plan, admin_password: SecretStr, admin_token: SecretStr
+    service: str, plan: Plan, admin_password: SecretStr, admin_token: SecretStr
 ) -> Generator[StringCommand, None, None]:
     """Onboard InfluxDB once, converge the bucket's retention, create missing scoped tokens.
 
-    + script: where the setup script (``datalayer/onhost/influxdb_setup.py``) was uploaded
     + service: the systemd unit of influxd
     + plan: what to converge to, from the spec (no secrets)
     + admin_password, admin_token: the operator's; passed on stdin, shown as ``***``
 
-    The script runs on the droplet with its python3 and prints one line per item (created,
+    The step (``datalayer.onhost.influxdb_setup``, uploaded with ``datalayer/onhost/``) runs on
+    the droplet with its python3 and prints one line per item (created,
     changed, unchanged). Will not touch the operator user or token after onboarding, other
     buckets, or authorizations it did not create.
     """
     pending = host.get_fact(
-        InfluxdbSetupPending, script=script, service=service, plan_json=json.dumps(plan.to_json())
+        InfluxdbSetupPending,
+        script=SETUP_FILE,
+        service=service,
+        command=step_command(SETUP_MODULE, "--check", shlex.quote(json.dumps(plan.to_json()))),
     )
     if not pending:
         host.noop("InfluxDB's org, bucket and tokens are as the spec says")
@@ -77,9 +85,7 @@ def setup(
         "admin_token": admin_token.get_secret_value(),
     }
     yield StringCommand(
-        "python3",
-        shlex.quote(script),
-        "--apply",
+        step_command(SETUP_MODULE, "--apply"),
         "#",
         "pending: " + "; ".join(pending).replace("\n", " "),
         _stdin=json.dumps(given),

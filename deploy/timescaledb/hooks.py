@@ -19,7 +19,7 @@ from pyinfra.operations import apt, files
 from datalayer import scram
 from datalayer.hooks.build import password_changes
 from datalayer.onhost.hooks.plan import HookPlan
-from datalayer.paths import REPOSITORY_ROOT
+from deploy.onhost import step_command, upload_host_code
 from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
     HooksDrift,
@@ -28,53 +28,25 @@ from deploy.timescaledb.facts import (
     current_passwords_query,
 )
 
-RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
 PLAN_FILE = "/usr/local/lib/datalayer/hooks-plan.json"
-# The hooks' modules that run on the droplet: standard library and psycopg only.
-RUNTIME_MODULES = (
-    "datalayer/__init__.py",
-    "datalayer/onhost/__init__.py",
-    "datalayer/onhost/hooks/__init__.py",
-    "datalayer/onhost/hooks/acl.py",
-    "datalayer/onhost/hooks/console.py",
-    "datalayer/onhost/hooks/context.py",
-    "datalayer/onhost/hooks/database.py",
-    "datalayer/onhost/hooks/extension.py",
-    "datalayer/onhost/hooks/migrations.py",
-    "datalayer/onhost/hooks/plan.py",
-    "datalayer/onhost/hooks/policies.py",
-    "datalayer/onhost/hooks/privileges.py",
-    "datalayer/onhost/hooks/remote.py",
-    "datalayer/onhost/hooks/report.py",
-    "datalayer/onhost/hooks/roles.py",
-    "datalayer/onhost/hooks/runner.py",
-)
 
 
 def remote_command(mode: str, port: int) -> str:
     """The droplet's hooks command line; it holds no secret."""
-    return (
-        f"cd / && runuser -u postgres -- env PYTHONPATH={RUNTIME_DIRECTORY} "
-        f"python3 -m datalayer.onhost.hooks.remote {mode} {PLAN_FILE} --port {port}"
+    return step_command(
+        "datalayer.onhost.hooks.remote", mode, PLAN_FILE, "--port", str(port), user="postgres"
     )
 
 
 def install_runtime(plan: HookPlan) -> None:
-    """psycopg from the distribution, the runtime modules and the plan, all root-owned."""
+    """psycopg from the distribution, the host-side code and the plan, all root-owned."""
     apt.packages(
         name="Install python3-psycopg for the post-provision hooks",
         packages=["python3-psycopg"],
         cache_time=3600,
         no_recommends=True,
     )
-    for module in RUNTIME_MODULES:
-        files.put(
-            name=f"Upload the hooks' {module}",
-            src=str(REPOSITORY_ROOT / module),
-            dest=f"{RUNTIME_DIRECTORY}/{module}",
-            mode="644",
-            create_remote_dir=True,
-        )
+    upload_host_code()
     files.put(
         name=f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
         src=StringIO(plan.to_json()),
