@@ -6,8 +6,11 @@ folder, not file by file from a list: a module added to it is uploaded, and one 
 is removed from the droplet.
 """
 
+from io import StringIO
+
 from pyinfra.operations import files
 
+from datalayer.onhost.step import EXIT_DRIFT, EXIT_OK, JsonPlan
 from datalayer.paths import REPOSITORY_ROOT
 
 RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
@@ -15,6 +18,7 @@ RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
 HOST_CODE = REPOSITORY_ROOT / "datalayer" / "onhost"
 HOST_CODE_DIRECTORY = f"{RUNTIME_DIRECTORY}/datalayer/onhost"
 """Where :data:`HOST_CODE` is synced. ``datalayer`` itself is a namespace package there."""
+PLAN_DIRECTORY = "/usr/local/lib/datalayer"
 
 
 def upload_host_code() -> None:
@@ -43,3 +47,19 @@ def step_command(module: str, *arguments: str, user: str | None = None) -> str:
         f"cd / && {as_user}env PYTHONPATH={RUNTIME_DIRECTORY} "
         f"python3 -B -m {' '.join((module, *arguments))}"
     )
+
+
+def plan_file(step: str) -> str:
+    """Where the plan of ``step`` (``hooks``, ``influxdb``) is uploaded."""
+    return f"{PLAN_DIRECTORY}/{step}-plan.json"
+
+
+def upload_plan(name: str, step: str, plan: JsonPlan) -> None:
+    """Upload ``plan`` as :func:`plan_file` of ``step``; a plan holds no secret (mode 0644)."""
+    files.put(name=name, src=StringIO(plan.to_json()), dest=plan_file(step), mode="644")
+
+
+def check_command(command: str) -> str:
+    """``command`` (a step's ``check``) for a fact: its drift status is an answer, not a
+    failure, so the fact fails only when the step does."""
+    return f"{command}; status=$?; [ $status -eq {EXIT_OK} ] || [ $status -eq {EXIT_DRIFT} ]"

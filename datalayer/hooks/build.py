@@ -115,7 +115,7 @@ def _check_policy_tables(spec: TimescaleDb, sources: SqlSources, where: str) -> 
 def fingerprint(plan: HookPlan) -> str:
     """SHA-256 of everything the hooks converge to except passwords: the SQL, the roles and the
     policies. Equal fingerprints, nothing for the hooks to do (unless a password changed or
-    someone changed the database by hand: ``--check`` finds that)."""
+    someone changed the database by hand: ``check`` finds that)."""
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
 
 

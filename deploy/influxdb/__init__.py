@@ -25,7 +25,7 @@ from datalayer.spec.influxdb import InfluxDb
 from datalayer.timescaledb.packages import KEYRING_DIRECTORY
 from deploy import dpkg
 from deploy.influxdb import operations
-from deploy.onhost import upload_host_code
+from deploy.onhost import upload_host_code, upload_plan
 
 
 def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
@@ -109,10 +109,14 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
         enabled=True,
     )
     upload_host_code()
+    upload_plan(
+        f"Upload InfluxDB's setup plan for {environment.name} (org, bucket, tokens; no secrets)",
+        "influxdb",
+        setup_plan(spec),
+    )
     operations.setup(
         name="Set up InfluxDB: onboarding, bucket retention, scoped tokens",
         service=SERVICE,
-        plan=setup_plan(spec),
         admin_password=secrets.admin_password,
         admin_token=secrets.admin_token,
     )

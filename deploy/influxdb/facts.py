@@ -8,6 +8,8 @@ import shlex
 
 from pyinfra.api.facts import FactBase
 
+from deploy.onhost import check_command
+
 
 class KeyFingerprints(FactBase[list[str]]):
     """Fingerprints of the OpenPGP keys in a keyring file; empty when the file does not exist."""
@@ -28,14 +30,14 @@ class KeyFingerprints(FactBase[list[str]]):
 
 
 class InfluxdbSetupPending(FactBase[list[str]]):
-    """What the setup step would still do, one line each (its ``--check``); empty when the
-    server is as the spec says. Before the step is uploaded or while the service is not running,
-    everything is pending."""
+    """What the setup step would still do, one line each (its ``check``, whose drift status is
+    an answer); empty when the server is as the spec says. Before the step and its plan are
+    uploaded or while the service is not running, everything is pending."""
 
-    def command(self, script: str, service: str, command: str) -> str:
+    def command(self, script: str, plan: str, service: str, command: str) -> str:
         return (
-            f"if [ -f {shlex.quote(script)} ] && systemctl is-active --quiet {service}; then "
-            f"{command}; "
+            f"if [ -f {shlex.quote(script)} ] && [ -f {shlex.quote(plan)} ] "
+            f"&& systemctl is-active --quiet {service}; then {check_command(command)}; "
             "else echo 'InfluxDB is not installed and running yet'; fi"
         )
 

@@ -8,18 +8,17 @@ new SCRAM verifiers on stdin.
 
 import json
 from collections.abc import Generator
-from io import StringIO
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.operations import apt, files
+from pyinfra.operations import apt
 
 from datalayer import scram
 from datalayer.hooks.build import password_changes
 from datalayer.onhost.hooks.plan import HookPlan
-from deploy.onhost import step_command, upload_host_code
+from deploy.onhost import plan_file, step_command, upload_host_code, upload_plan
 from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
     HooksDrift,
@@ -28,7 +27,7 @@ from deploy.timescaledb.facts import (
     current_passwords_query,
 )
 
-PLAN_FILE = "/usr/local/lib/datalayer/hooks-plan.json"
+PLAN_FILE = plan_file("hooks")
 
 
 def remote_command(mode: str, port: int) -> str:
@@ -47,11 +46,10 @@ def install_runtime(plan: HookPlan) -> None:
         no_recommends=True,
     )
     upload_host_code()
-    files.put(
-        name=f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
-        src=StringIO(plan.to_json()),
-        dest=PLAN_FILE,
-        mode="644",
+    upload_plan(
+        f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
+        "hooks",
+        plan,
     )
 
 

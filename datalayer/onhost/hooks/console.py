@@ -13,12 +13,7 @@ from datalayer.onhost.hooks.context import Connect
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.onhost.hooks.report import HookError, Outcome
 from datalayer.onhost.hooks.runner import run_hooks
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_DRIFT = 3
-"""``check`` found something to create or change."""
+from datalayer.onhost.step import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
 
 
 def print_outcome(outcome: Outcome) -> None:
