@@ -20,7 +20,9 @@ from datalayer.containers import (
     secret_value,
     tls_directories,
 )
-from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config, setup_plan
+from datalayer.influxdb.build import setup_plan
+from datalayer.influxdb.config import render_influxdb_config
+from datalayer.influxdb.layout import CONTAINER_LAYOUT
 from datalayer.onhost.influxdb_setup import Plan
 from datalayer.spec.environment import EnvironmentSpec
 from datalayer.spec.influxdb import InfluxDb

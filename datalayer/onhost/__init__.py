@@ -7,5 +7,5 @@ deploys upload this folder and run its steps there:
 - ``influxdb_setup``: InfluxDB's setup step, run as root.
 
 What builds their plans from the spec (``datalayer.hooks.build``,
-``datalayer.influxdb.config``) stays on the control machine, outside this folder.
+``datalayer.influxdb.build``) stays on the control machine, outside this folder.
 """

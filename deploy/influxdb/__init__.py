@@ -11,14 +11,10 @@ from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, systemd
 
-from datalayer.influxdb.config import (
-    CONFIG_PATH,
-    SERVICE,
-    USER,
-    render_influxdb_config,
-    setup_plan,
-)
+from datalayer.influxdb.build import setup_plan
+from datalayer.influxdb.config import render_influxdb_config
 from datalayer.influxdb.credentials import InfluxDbSecrets
+from datalayer.influxdb.layout import CONFIG_PATH, SERVICE, USER
 from datalayer.influxdb.packages import package_plan
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.influxdb import InfluxDb

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from datalayer.influxdb.config import setup_plan
+from datalayer.influxdb.build import setup_plan
 from datalayer.onhost.influxdb_setup import (
     Answer,
     Credentials,

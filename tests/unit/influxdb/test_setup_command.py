@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from datalayer.influxdb.config import setup_plan
+from datalayer.influxdb.build import setup_plan
 from datalayer.onhost.step import EXIT_DRIFT, EXIT_OK
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.spec import load_environment

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config
+from datalayer.influxdb.config import render_influxdb_config
 from datalayer.influxdb.container import container_setup_plan, container_spec
+from datalayer.influxdb.layout import CONTAINER_LAYOUT
 from datalayer.spec import load_environment
 from tests.unit.infra.conftest import TLS_SERVER_NAME
 from tests.unit.infra.harness import (
