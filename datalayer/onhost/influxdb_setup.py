@@ -186,60 +186,75 @@ def converge(
     One line per item, each ending in created, changed or unchanged. Will not touch the operator
     user or token after onboarding, other buckets, or authorizations it did not create.
     """
-    lines: list[str] = []
     admin = credentials.token
-    setup = _request(transport, "GET", "/api/v2/setup", None, None)
-    if setup.get("allowed"):
-        onboarded = _request(
-            transport,
-            "POST",
-            "/api/v2/setup",
-            {
-                "username": plan.username,
-                "password": credentials.password,
-                "org": plan.org,
-                "bucket": plan.bucket,
-                "retentionPeriodSeconds": plan.retention_seconds,
-                "token": admin,
-            },
-            None,
-        )
-        org_id: str = onboarded["org"]["id"]
-        bucket: dict[str, Any] = onboarded["bucket"]
-        lines.append(
+    if _request(transport, "GET", "/api/v2/setup", None, None).get("allowed"):
+        org_id, bucket = _onboard(transport, plan, credentials)
+        lines = [
             f"onboarding: created (org {plan.org}, bucket {plan.bucket}, user {plan.username})"
-        )
+        ]
     else:
-        lines.append("onboarding: unchanged (already set up)")
-        orgs = _find(transport, _query("/api/v2/orgs", org=plan.org), admin)
-        if orgs is None:
-            raise SetupError(f"org {plan.org} does not exist on a server that is already set up")
-        org_id = orgs["orgs"][0]["id"]
-        buckets = _find(transport, _query("/api/v2/buckets", name=plan.bucket, orgID=org_id), admin)
-        if buckets is not None:
-            bucket = buckets["buckets"][0]
+        lines = ["onboarding: unchanged (already set up)"]
+        org_id = _org_id(transport, plan, admin)
+        existing = _bucket(transport, plan, org_id, admin)
+        if existing is not None:
+            bucket = existing
         else:
-            bucket = _request(
-                transport,
-                "POST",
-                "/api/v2/buckets",
-                {
-                    "orgID": org_id,
-                    "name": plan.bucket,
-                    "retentionRules": [{"type": "expire", "everySeconds": plan.retention_seconds}],
-                },
-                admin,
-            )
+            bucket = _create_bucket(transport, plan, org_id, admin)
             lines.append(f"bucket {plan.bucket}: created")
     lines.append(_converge_retention(transport, plan, bucket, admin))
-    authorizations = _request(
-        transport, "GET", _query("/api/v2/authorizations", orgID=org_id), None, admin
-    )["authorizations"]
-    for token in plan.tokens:
-        lines.append(
-            _converge_token(transport, token, org_id, bucket["id"], authorizations, admin, files)
-        )
+    lines.extend(_converge_tokens(transport, plan, org_id, bucket["id"], admin, files))
     return lines
+
+
+def _onboard(
+    transport: Transport, plan: Plan, credentials: Credentials
+) -> tuple[str, dict[str, Any]]:
+    """Onboard a fresh server: the operator, the org, the bucket; their org id and bucket."""
+    onboarded = _request(
+        transport,
+        "POST",
+        "/api/v2/setup",
+        {
+            "username": plan.username,
+            "password": credentials.password,
+            "org": plan.org,
+            "bucket": plan.bucket,
+            "retentionPeriodSeconds": plan.retention_seconds,
+            "token": credentials.token,
+        },
+        None,
+    )
+    return onboarded["org"]["id"], onboarded["bucket"]
+
+
+def _org_id(transport: Transport, plan: Plan, admin: str) -> str:
+    """The id of the plan's org on a server that is set up; a :class:`SetupError` without one."""
+    orgs = _find(transport, _query("/api/v2/orgs", org=plan.org), admin)
+    if orgs is None:
+        raise SetupError(f"org {plan.org} does not exist on a server that is already set up")
+    org_id: str = orgs["orgs"][0]["id"]
+    return org_id
+
+
+def _bucket(transport: Transport, plan: Plan, org_id: str, admin: str) -> dict[str, Any] | None:
+    """The plan's bucket in the org; None when it is missing."""
+    buckets = _find(transport, _query("/api/v2/buckets", name=plan.bucket, orgID=org_id), admin)
+    return None if buckets is None else buckets["buckets"][0]
+
+
+def _create_bucket(transport: Transport, plan: Plan, org_id: str, admin: str) -> dict[str, Any]:
+    bucket: dict[str, Any] = _request(
+        transport,
+        "POST",
+        "/api/v2/buckets",
+        {
+            "orgID": org_id,
+            "name": plan.bucket,
+            "retentionRules": [{"type": "expire", "everySeconds": plan.retention_seconds}],
+        },
+        admin,
+    )
+    return bucket
 
 
 def _converge_retention(
@@ -264,6 +279,19 @@ def _converge_retention(
         f"bucket {plan.bucket} retention: changed "
         f"({_retention_text(current)} -> {_retention_text(wanted)})"
     )
+
+
+def _converge_tokens(
+    transport: Transport, plan: Plan, org_id: str, bucket_id: str, admin: str, files: TokenFiles
+) -> list[str]:
+    """Each of the plan's scoped tokens, as :func:`_converge_token` leaves it."""
+    authorizations = _request(
+        transport, "GET", _query("/api/v2/authorizations", orgID=org_id), None, admin
+    )["authorizations"]
+    return [
+        _converge_token(transport, token, org_id, bucket_id, authorizations, admin, files)
+        for token in plan.tokens
+    ]
 
 
 def _converge_token(

@@ -82,17 +82,18 @@ def check(url: str, directory: Path, stored: bool) -> subprocess.CompletedProces
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("server", ["setup_allowed"], indirect=True)
-def test_check_exits_with_the_drift_status_when_something_is_pending(
-    server: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("server", "stored", "expected"),
+    [
+        pytest.param(
+            "setup_allowed", False, (EXIT_DRIFT, "onboarding: not set up yet\n"), id="drift"
+        ),
+        pytest.param("setup_done", True, (EXIT_OK, ""), id="nothing-pending"),
+    ],
+    indirect=["server"],
+)
+def test_check_prints_what_is_pending_and_exits_with_the_drift_status_only_then(
+    server: str, tmp_path: Path, stored: bool, expected: tuple[int, str]
 ) -> None:
-    completed = check(server, tmp_path, stored=False)
-    assert (completed.returncode, completed.stdout) == (EXIT_DRIFT, "onboarding: not set up yet\n")
-
-
-@pytest.mark.parametrize("server", ["setup_done"], indirect=True)
-def test_check_exits_zero_and_prints_nothing_when_nothing_is_pending(
-    server: str, tmp_path: Path
-) -> None:
-    completed = check(server, tmp_path, stored=True)
-    assert (completed.returncode, completed.stdout) == (EXIT_OK, "")
+    completed = check(server, tmp_path, stored=stored)
+    assert (completed.returncode, completed.stdout) == expected
