@@ -16,7 +16,7 @@ import dataclasses
 import json
 import types
 import typing
-from typing import Any, Self
+from typing import Any, TypeVar
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -27,6 +27,10 @@ EXIT_DRIFT = 3
 
 CHECK = "check"
 APPLY = "apply"
+
+
+# A TypeVar, not typing.Self: a host's python3 may be older than 3.11.
+PlanType = TypeVar("PlanType", bound="JsonPlan")
 
 
 class JsonPlan:
@@ -40,9 +44,9 @@ class JsonPlan:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> Self:
+    def from_json(cls: type[PlanType], text: str) -> PlanType:
         """The plan that :meth:`to_json` wrote."""
-        plan: Self = _read(cls, json.loads(text))
+        plan: PlanType = _read(cls, json.loads(text))
         return plan
 
 
