@@ -22,7 +22,7 @@ from pathlib import Path
 
 from datalayer.deploy_run import run_deploy
 from datalayer.hooks.build import build_plan
-from datalayer.hooks.plan import HookPlan
+from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.quickstart import secret_files
 from datalayer.sandbox import DropletSpec, Sandbox

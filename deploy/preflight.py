@@ -35,8 +35,8 @@ from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_inventory
 
 from datalayer.hooks.build import build_plan
-from datalayer.hooks.plan import HookPlan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
+from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError

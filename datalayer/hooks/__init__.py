@@ -8,6 +8,6 @@ Two halves, so that the steps can run on a droplet with nothing but python3 and 
 
 - ``build`` (control machine): the environment spec and ``sql/`` become a :class:`HookPlan`,
   every bad value rejected before anything is changed.
-- ``runner`` and its steps (anywhere): a plan, a connection and the passwords' SCRAM verifiers
-  become changes. These modules import only the standard library and psycopg; keep it so.
+- ``datalayer.onhost.hooks`` (anywhere, a droplet included): a plan, a connection and the
+  passwords' SCRAM verifiers become changes, with the standard library and psycopg only.
 """

@@ -17,8 +17,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from datalayer.hooks.build import build_plan, password_changes
-from datalayer.hooks.console import EXIT_BAD_INPUT, EXIT_FAILED, execute
-from datalayer.hooks.context import Connection
+from datalayer.onhost.hooks.console import execute
+from datalayer.onhost.hooks.context import Connection
+from datalayer.onhost.step import EXIT_BAD_INPUT, EXIT_FAILED
 from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import SpecError, load_environment
 

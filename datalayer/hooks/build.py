@@ -12,7 +12,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from datalayer import scram
-from datalayer.hooks.plan import (
+from datalayer.hooks.sources import Migration, SqlSources, read_sources
+from datalayer.onhost.hooks.plan import (
     CompressionPlan,
     ContinuousAggregatePlan,
     HookPlan,
@@ -21,10 +22,10 @@ from datalayer.hooks.plan import (
     MigrationPlan,
     RetentionPlan,
 )
-from datalayer.hooks.sources import SqlSources, read_sources
 from datalayer.paths import SQL_DIRECTORY
 from datalayer.spec import EnvironmentSpec, SpecError
-from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.spec.policies import Hypertable
+from datalayer.spec.timescaledb import LoginRole, TimescaleDb
 from datalayer.timescaledb.catalogue import setting_text
 
 
@@ -34,71 +35,85 @@ def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY
     sources = read_sources(sql_directory)
     where = f"Pulumi.{environment.name}.yaml: datalayer:timescaledb"
     _check_policy_tables(spec, sources, where)
-    definitions = {definition.view: definition for definition in sources.aggregates}
-    aggregates: list[ContinuousAggregatePlan] = []
-    for view, policy in spec.continuous_aggregates.items():
-        definition = definitions.get(view)
-        if definition is None:
-            raise SpecError(
-                f"{where}.continuous_aggregates.{view}: no sql/continuous_aggregates/{view}.sql "
-                f"defines it (defined: {', '.join(definitions) or 'none'})"
-            )
-        aggregates.append(
-            ContinuousAggregatePlan(
-                view=view,
-                source=definition.source,
-                sql=definition.text,
-                checksum=definition.checksum,
-                start_offset=policy.start_offset,
-                end_offset=policy.end_offset,
-                schedule_interval=policy.schedule_interval,
-                materialized_only=policy.materialized_only,
-                materialize_history=policy.materialize_history,
-                history_window=policy.history_window,
-                optional=policy.optional,
-            )
-        )
     return HookPlan(
         environment=environment.name,
         database=spec.database,
         owner=spec.owner,
         extension_version=spec.extension_version,
         schemas=sources.schemas,
-        login_roles=tuple(
-            LoginRolePlan(
-                name=role.name,
-                access=role.access.value,
-                connection_limit=role.connection_limit,
-                settings={name: setting_text(value) for name, value in role.settings.items()},
-            )
-            for role in spec.roles
-        ),
-        migrations=tuple(
-            MigrationPlan(m.version, m.name, m.source, m.text, m.checksum)
-            for m in sources.migrations
-        ),
-        hypertables=tuple(
-            HypertablePlan(
-                table=table,
-                chunk_interval=policy.chunk_interval,
-                compression=None
-                if policy.compression is None
-                else CompressionPlan(
-                    segment_by=tuple(policy.compression.segment_by),
-                    order_by=tuple(policy.compression.order_by),
-                    compress_after=policy.compression.compress_after,
-                    optional=policy.compression.optional,
-                ),
-                retention=None
-                if policy.retention is None
-                else RetentionPlan(policy.retention.drop_after, policy.retention.optional),
-            )
-            for table, policy in spec.hypertables.items()
-        ),
-        continuous_aggregates=tuple(aggregates),
+        login_roles=tuple(_login_role(role) for role in spec.roles),
+        migrations=tuple(_migration(migration) for migration in sources.migrations),
+        hypertables=tuple(_hypertable(table, policy) for table, policy in spec.hypertables.items()),
+        continuous_aggregates=_continuous_aggregates(spec, sources, where),
         unlisted_aggregates=tuple(
-            view for view in definitions if view not in spec.continuous_aggregates
+            definition.view
+            for definition in sources.aggregates
+            if definition.view not in spec.continuous_aggregates
         ),
+    )
+
+
+def _login_role(role: LoginRole) -> LoginRolePlan:
+    return LoginRolePlan(
+        name=role.name,
+        access=role.access.value,
+        connection_limit=role.connection_limit,
+        settings={name: setting_text(value) for name, value in role.settings.items()},
+    )
+
+
+def _migration(migration: Migration) -> MigrationPlan:
+    return MigrationPlan(
+        migration.version, migration.name, migration.source, migration.text, migration.checksum
+    )
+
+
+def _hypertable(table: str, policy: Hypertable) -> HypertablePlan:
+    compression, retention = policy.compression, policy.retention
+    return HypertablePlan(
+        table=table,
+        chunk_interval=policy.chunk_interval,
+        compression=None
+        if compression is None
+        else CompressionPlan(
+            segment_by=tuple(compression.segment_by),
+            order_by=tuple(compression.order_by),
+            compress_after=compression.compress_after,
+            optional=compression.optional,
+        ),
+        retention=None
+        if retention is None
+        else RetentionPlan(retention.drop_after, retention.optional),
+    )
+
+
+def _continuous_aggregates(
+    spec: TimescaleDb, sources: SqlSources, where: str
+) -> tuple[ContinuousAggregatePlan, ...]:
+    """Each continuous aggregate the spec names, with the SQL file that defines it; a
+    :class:`SpecError` for one that no file defines."""
+    definitions = {definition.view: definition for definition in sources.aggregates}
+    for view in spec.continuous_aggregates:
+        if view not in definitions:
+            raise SpecError(
+                f"{where}.continuous_aggregates.{view}: no sql/continuous_aggregates/{view}.sql "
+                f"defines it (defined: {', '.join(definitions) or 'none'})"
+            )
+    return tuple(
+        ContinuousAggregatePlan(
+            view=view,
+            source=definitions[view].source,
+            sql=definitions[view].text,
+            checksum=definitions[view].checksum,
+            start_offset=policy.start_offset,
+            end_offset=policy.end_offset,
+            schedule_interval=policy.schedule_interval,
+            materialized_only=policy.materialized_only,
+            materialize_history=policy.materialize_history,
+            history_window=policy.history_window,
+            optional=policy.optional,
+        )
+        for view, policy in spec.continuous_aggregates.items()
     )
 
 
@@ -115,7 +130,7 @@ def _check_policy_tables(spec: TimescaleDb, sources: SqlSources, where: str) -> 
 def fingerprint(plan: HookPlan) -> str:
     """SHA-256 of everything the hooks converge to except passwords: the SQL, the roles and the
     policies. Equal fingerprints, nothing for the hooks to do (unless a password changed or
-    someone changed the database by hand: ``--check`` finds that)."""
+    someone changed the database by hand: ``check`` finds that)."""
     return hashlib.sha256(plan.to_json().encode()).hexdigest()
 
 

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from datalayer.hooks.migrations import LEDGER_SCHEMA
 from datalayer.hooks.sources import AGGREGATE_FILE, MIGRATION_FILE
+from datalayer.onhost.hooks.migrations import LEDGER_SCHEMA
 
 _NAME = r'(?:"[^"]+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QUALIFIED = re.compile(rf"^{_NAME}\.{_NAME}")

@@ -20,8 +20,10 @@ from datalayer.containers import (
     secret_value,
     tls_directories,
 )
-from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config, setup_plan
-from datalayer.influxdb.setup import Plan
+from datalayer.influxdb.build import setup_plan
+from datalayer.influxdb.config import render_influxdb_config
+from datalayer.influxdb.layout import CONTAINER_LAYOUT
+from datalayer.onhost.influxdb_setup import Plan
 from datalayer.spec.influxdb import InfluxDb
 
 ADMIN_PASSWORD_FILE = f"{SECRETS_DIRECTORY}/influxdb-admin-password"

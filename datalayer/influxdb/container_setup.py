@@ -3,8 +3,9 @@
     python -m datalayer.influxdb.container_setup < INPUT_JSON
 
 Run by the stack's setup command on the machine that runs pulumi up, against the container's
-published API. INPUT_JSON is the droplet step's ``--apply`` input (``{"plan", "admin_password",
-"admin_token"}``), given on stdin: never on a command line.
+published API. INPUT_JSON is the droplet step's ``apply`` secrets (``{"admin_password",
+"admin_token"}``) with the plan's JSON text (``Plan.to_json``) under ``"plan"``, given on stdin:
+never on a command line.
 
 What differs from the droplets is where the scoped tokens are kept, since InfluxDB shows a token
 only in the answer that creates it. On a droplet they go to files on the host; here they go to
@@ -21,7 +22,7 @@ import sys
 import urllib.parse
 from collections.abc import Mapping
 
-from datalayer.influxdb.setup import (
+from datalayer.onhost.influxdb_setup import (
     Credentials,
     Plan,
     SetupError,

@@ -11,24 +11,17 @@ from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import files, systemd
 
-from datalayer.influxdb import setup as setup_script
-from datalayer.influxdb.config import (
-    CONFIG_PATH,
-    SERVICE,
-    USER,
-    render_influxdb_config,
-    setup_plan,
-)
+from datalayer.influxdb.build import setup_plan
+from datalayer.influxdb.config import render_influxdb_config
 from datalayer.influxdb.credentials import InfluxDbSecrets
+from datalayer.influxdb.layout import CONFIG_PATH, SERVICE, USER
 from datalayer.influxdb.packages import package_plan
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.errors import not_set_line
 from datalayer.spec.influxdb import InfluxDb
 from deploy import apt, dpkg
 from deploy.influxdb import operations
-
-# Where the setup step is uploaded: root's, beside nothing else of this project.
-SETUP_SCRIPT = "/usr/local/lib/datalayer/influxdb_setup.py"
+from deploy.onhost import upload_host_code, upload_plan
 
 
 def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
@@ -79,19 +72,15 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
         running=True,
         enabled=True,
     )
-    files.put(
-        name="Upload the InfluxDB setup step",
-        src=setup_script.__file__,
-        dest=SETUP_SCRIPT,
-        user="root",
-        group="root",
-        mode="644",
+    upload_host_code()
+    upload_plan(
+        f"Upload InfluxDB's setup plan for {environment.name} (org, bucket, tokens; no secrets)",
+        "influxdb",
+        setup_plan(spec),
     )
     operations.setup(
         name="Set up InfluxDB: onboarding, bucket retention, scoped tokens",
-        script=SETUP_SCRIPT,
         service=SERVICE,
-        plan=setup_plan(spec),
         admin_password=secrets.admin_password,
         admin_token=secrets.admin_token,
     )

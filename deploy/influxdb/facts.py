@@ -8,16 +8,18 @@ import shlex
 
 from pyinfra.api.facts import FactBase
 
+from deploy.onhost import check_command
+
 
 class InfluxdbSetupPending(FactBase[list[str]]):
-    """What the setup step would still do, one line each (``setup.py --check``); empty when
-    the server is as the spec says. Before the script is uploaded or while the service is not
-    running, everything is pending."""
+    """What the setup step would still do, one line each (its ``check``, whose drift status is
+    an answer); empty when the server is as the spec says. Before the step and its plan are
+    uploaded or while the service is not running, everything is pending."""
 
-    def command(self, script: str, service: str, plan_json: str) -> str:
+    def command(self, script: str, plan: str, service: str, command: str) -> str:
         return (
-            f"if [ -f {shlex.quote(script)} ] && systemctl is-active --quiet {service}; then "
-            f"python3 {shlex.quote(script)} --check {shlex.quote(plan_json)}; "
+            f"if [ -f {shlex.quote(script)} ] && [ -f {shlex.quote(plan)} ] "
+            f"&& systemctl is-active --quiet {service}; then {check_command(command)}; "
             "else echo 'InfluxDB is not installed and running yet'; fi"
         )
 

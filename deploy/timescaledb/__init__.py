@@ -10,7 +10,7 @@ from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import systemd
 
-from datalayer.hooks.plan import HookPlan
+from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.backup.keys import RepositoryKeys
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf

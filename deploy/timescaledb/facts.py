@@ -10,6 +10,7 @@ from pyinfra.api.facts import FactBase
 
 from datalayer.timescaledb.backup.archiving import ArchiverStatus
 from datalayer.timescaledb.changes import RunningServer
+from deploy.onhost import check_command
 
 
 def as_postgres(command: str) -> str:
@@ -207,8 +208,7 @@ class HooksDrift(FactBase[dict[str, list[str]]]):
 
     def command(self, command: str) -> str:
         return (
-            f"if id -u postgres >/dev/null 2>&1; then {command}; status=$?; "
-            "[ $status -eq 0 ] || [ $status -eq 3 ]; "
+            f"if id -u postgres >/dev/null 2>&1; then {check_command(command)}; "
             "else echo 'would be brought to the plan once PostgreSQL is installed'; fi"
         )
 

@@ -8,18 +8,17 @@ new SCRAM verifiers on stdin.
 
 import json
 from collections.abc import Generator
-from io import StringIO
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.operations import apt, files
+from pyinfra.operations import apt
 
 from datalayer import scram
 from datalayer.hooks.build import password_changes
-from datalayer.hooks.plan import HookPlan
-from datalayer.paths import REPOSITORY_ROOT
+from datalayer.onhost.hooks.plan import HookPlan
+from deploy.onhost import plan_file, step_command, upload_host_code, upload_plan
 from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
     HooksDrift,
@@ -28,57 +27,29 @@ from deploy.timescaledb.facts import (
     current_passwords_query,
 )
 
-RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
-PLAN_FILE = "/usr/local/lib/datalayer/hooks-plan.json"
-# The hooks' modules that run on the droplet: standard library and psycopg only.
-RUNTIME_MODULES = (
-    "datalayer/__init__.py",
-    "datalayer/hooks/__init__.py",
-    "datalayer/hooks/acl.py",
-    "datalayer/hooks/console.py",
-    "datalayer/hooks/context.py",
-    "datalayer/hooks/database.py",
-    "datalayer/hooks/extension.py",
-    "datalayer/hooks/migrations.py",
-    "datalayer/hooks/plan.py",
-    "datalayer/hooks/policies.py",
-    "datalayer/hooks/privileges.py",
-    "datalayer/hooks/remote.py",
-    "datalayer/hooks/report.py",
-    "datalayer/hooks/roles.py",
-    "datalayer/hooks/runner.py",
-)
+PLAN_FILE = plan_file("hooks")
 
 
 def remote_command(mode: str, port: int) -> str:
     """The droplet's hooks command line; it holds no secret."""
-    return (
-        f"cd / && runuser -u postgres -- env PYTHONPATH={RUNTIME_DIRECTORY} "
-        f"python3 -m datalayer.hooks.remote {mode} {PLAN_FILE} --port {port}"
+    return step_command(
+        "datalayer.onhost.hooks.remote", mode, PLAN_FILE, "--port", str(port), user="postgres"
     )
 
 
 def install_runtime(plan: HookPlan) -> None:
-    """psycopg from the distribution, the runtime modules and the plan, all root-owned."""
+    """psycopg from the distribution, the host-side code and the plan, all root-owned."""
     apt.packages(
         name="Install python3-psycopg for the post-provision hooks",
         packages=["python3-psycopg"],
         cache_time=3600,
         no_recommends=True,
     )
-    for module in RUNTIME_MODULES:
-        files.put(
-            name=f"Upload the hooks' {module}",
-            src=str(REPOSITORY_ROOT / module),
-            dest=f"{RUNTIME_DIRECTORY}/{module}",
-            mode="644",
-            create_remote_dir=True,
-        )
-    files.put(
-        name=f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
-        src=StringIO(plan.to_json()),
-        dest=PLAN_FILE,
-        mode="644",
+    upload_host_code()
+    upload_plan(
+        f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
+        "hooks",
+        plan,
     )
 
 

@@ -18,7 +18,7 @@ import pulumi
 from pulumi_command import local
 
 from datalayer.containers import InfluxDbService, ServiceContainer
-from datalayer.influxdb.setup import Plan
+from datalayer.onhost.influxdb_setup import Plan
 from infra.components.service import declare_service
 
 SETUP_MODULE = "datalayer.influxdb.container_setup"

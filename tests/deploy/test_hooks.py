@@ -2,7 +2,7 @@
 repaired, changed policies, and the command line over a DSN.
 
 The droplet is the one tests/deploy/conftest.py deployed. Hook runs with a changed plan go
-through the very runtime the deploy uploaded (``datalayer.hooks.remote``), so they meet the
+through the very runtime the deploy uploaded (``datalayer.onhost.hooks.remote``), so they meet the
 real server; only the plan differs.
 """
 
@@ -19,7 +19,7 @@ import pytest
 from datalayer import scram
 from datalayer.deploy_run import DeployResult
 from datalayer.hooks.build import build_plan
-from datalayer.hooks.plan import CompressionPlan, HookPlan, MigrationPlan
+from datalayer.onhost.hooks.plan import CompressionPlan, HookPlan, MigrationPlan
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.spec import load_environment
 from deploy.timescaledb.hooks import PLAN_FILE, remote_command

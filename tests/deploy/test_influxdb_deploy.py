@@ -31,7 +31,7 @@ FIRST_CHANGES = (
     "/etc/apt/keyrings/influxdata.asc",
     "/etc/apt/sources.list.d/influxdata.list",
     "/etc/influxdb/config.toml",
-    "/usr/local/lib/datalayer/influxdb_setup.py",
+    "/usr/local/lib/datalayer/python/datalayer/onhost/influxdb_setup.py",
 )
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from datalayer.influxdb.config import CONFIG_PATH, SERVICE, USER, render_influxdb_config
+from datalayer.influxdb.config import render_influxdb_config
+from datalayer.influxdb.layout import CONFIG_PATH, SERVICE, USER
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.influxdb import InfluxDb, InfluxToken
 from tests.infra.conftest import Endpoint, endpoint_of

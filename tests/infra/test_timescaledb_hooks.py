@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from datalayer.hooks.build import build_plan
-from datalayer.hooks.plan import HookPlan
+from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.timescaledb import Access, LoginRole, TimescaleDb
 from datalayer.timescaledb.layout import PostgresqlLayout

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from datalayer.influxdb.config import CONTAINER_LAYOUT as INFLUXDB_LAYOUT
 from datalayer.influxdb.config import render_influxdb_config
+from datalayer.influxdb.layout import CONTAINER_LAYOUT as INFLUXDB_LAYOUT
 from datalayer.redis.changes import parse_settings as redis_settings
 from datalayer.redis.config import render_redis_conf
 from datalayer.redis.layout import CONTAINER_LAYOUT as REDIS_LAYOUT

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from datalayer import scram
 from datalayer.hooks.build import build_plan, fingerprint, password_changes
-from datalayer.hooks.plan import HookPlan
-from datalayer.hooks.report import Outcome, Status
+from datalayer.onhost.hooks.plan import HookPlan
+from datalayer.onhost.hooks.report import Outcome, Status
 from datalayer.spec import EnvironmentSpec, SpecError, parse_environment
 
 MIGRATION = (

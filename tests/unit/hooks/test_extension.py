@@ -9,8 +9,8 @@ create). Newer defaults are what Timescale's packages would install.
 
 import pytest
 
-from datalayer.hooks.extension import ExtensionState, target_version, version_key
-from datalayer.hooks.report import HookError
+from datalayer.onhost.hooks.extension import ExtensionState, target_version, version_key
+from datalayer.onhost.hooks.report import HookError
 
 
 def state(installed: str | None, default: str = "2.19.3") -> ExtensionState:

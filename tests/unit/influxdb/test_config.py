@@ -5,15 +5,11 @@ import tomllib
 import jinja2
 import pytest
 
-from datalayer.influxdb.config import (
-    CONTAINER_LAYOUT,
-    PACKAGE_LAYOUT,
-    check_influxd_keys,
-    render_influxdb_config,
-    setup_plan,
-)
+from datalayer.influxdb.build import setup_plan
+from datalayer.influxdb.config import check_influxd_keys, render_influxdb_config
 from datalayer.influxdb.container import container_spec
 from datalayer.influxdb.credentials import influxdb_secrets
+from datalayer.influxdb.layout import CONTAINER_LAYOUT, PACKAGE_LAYOUT
 from datalayer.influxdb.options import INFLUXD_OPTIONS
 from datalayer.influxdb.packages import package_plan
 from datalayer.render import render

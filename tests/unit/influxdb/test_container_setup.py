@@ -12,7 +12,7 @@ import pytest
 
 from datalayer.influxdb import container_setup
 from datalayer.influxdb.container import container_setup_plan
-from datalayer.influxdb.setup import Answer, Plan
+from datalayer.onhost.influxdb_setup import Answer, Plan
 from tests.unit.conftest import services_of
 from tests.unit.influxdb.test_setup import ADMIN, RecordedServer
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from datalayer.influxdb.config import setup_plan
-from datalayer.influxdb.setup import (
+from datalayer.influxdb.build import setup_plan
+from datalayer.onhost.influxdb_setup import (
     Answer,
     Credentials,
     Plan,

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from datalayer.influxdb.setup import SetupError, http_transport, wait_until_ready
+from datalayer.onhost.influxdb_setup import SetupError, http_transport, wait_until_ready
 
 CERTIFICATE_NAME = "influxdb.test"
 

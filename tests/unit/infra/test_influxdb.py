@@ -3,11 +3,13 @@ onboarding from files, and the setup step that issues the scoped tokens."""
 
 import json
 import shlex
+from typing import Any
 
 import pytest
 
-from datalayer.influxdb.config import CONTAINER_LAYOUT, render_influxdb_config
+from datalayer.influxdb.config import render_influxdb_config
 from datalayer.influxdb.container import container_setup_plan, container_spec
+from datalayer.influxdb.layout import CONTAINER_LAYOUT
 from datalayer.spec import load_environment
 from tests.unit.conftest import services_of
 from tests.unit.infra.conftest import TLS_SERVER_NAME
@@ -127,6 +129,11 @@ def test_setup_runs_after_the_container_from_a_command_line_without_secrets(
     assert inputs["update"] == inputs["create"]
 
 
+def setup_plan_given(stack: StackRun) -> Any:
+    """The plan on the setup command's stdin, read as JSON."""
+    return json.loads(json.loads(unwrap(command(stack, "influxdb-setup")["stdin"]))["plan"])
+
+
 def test_setup_gets_the_plan_and_operator_secrets_on_a_secret_stdin(dev: StackRun) -> None:
     stdin = command(dev, "influxdb-setup")["stdin"]
     assert is_secret_wrapper(stdin)
@@ -135,13 +142,13 @@ def test_setup_gets_the_plan_and_operator_secrets_on_a_secret_stdin(dev: StackRu
     assert influxdb is not None
     assert given["plan"] == container_setup_plan(influxdb).to_json()
     assert given["admin_token"] == dev.generated["secrets-datalayer-influxdb-admin-token"]
-    assert given["plan"]["url"] == "http://127.0.0.1:8086"
+    assert setup_plan_given(dev)["url"] == "http://127.0.0.1:8086"
 
 
 def test_setup_reaches_the_api_on_the_private_address_and_checks_its_certificate(
     prod: StackRun,
 ) -> None:
-    plan = json.loads(unwrap(command(prod, "influxdb-setup")["stdin"]))["plan"]
+    plan = setup_plan_given(prod)
     assert (plan["url"], plan["ca_file"]) == (
         "https://10.110.0.40:8086",
         "/etc/datalayer/tls/prod-ca.crt",
@@ -150,14 +157,14 @@ def test_setup_reaches_the_api_on_the_private_address_and_checks_its_certificate
 
 
 def test_setup_checks_the_certificate_names_the_private_address(prod: StackRun) -> None:
-    plan = json.loads(unwrap(command(prod, "influxdb-setup")["stdin"]))["plan"]
+    plan = setup_plan_given(prod)
     assert plan["server_name"] == "10.110.0.40"
 
 
 def test_setup_checks_the_certificate_names_the_stacks_tls_server_name(
     prod_named: StackRun,
 ) -> None:
-    plan = json.loads(unwrap(command(prod_named, "influxdb-setup")["stdin"]))["plan"]
+    plan = setup_plan_given(prod_named)
     assert (plan["url"], plan["server_name"]) == ("https://10.110.0.40:8086", TLS_SERVER_NAME)
 
 

@@ -505,7 +505,7 @@ def test_hba_rule_for_another_database_is_refused(
 def test_hba_rule_for_the_maintenance_database_is_accepted(
     timescaledb_config: dict[str, Any],
 ) -> None:
-    # The hooks over a DSN connect to postgres first (datalayer.hooks.runner).
+    # The hooks over a DSN connect to postgres first (datalayer.onhost.hooks.runner).
     timescaledb_config["hba"][0] |= {"database": "trading,postgres", "user": "postgres"}
     assert parse(timescaledb_config).timescaledb.hba[0].database == "trading,postgres"
 

@@ -8,10 +8,10 @@ the privilege step so that it covers them too.
 
 from collections.abc import Mapping
 
-from datalayer.hooks import database, extension, migrations, policies, privileges, roles
-from datalayer.hooks.context import Connect, Connection, Context
-from datalayer.hooks.plan import HookPlan
-from datalayer.hooks.report import HookError, Outcome, Report, Status
+from datalayer.onhost.hooks import database, extension, migrations, policies, privileges, roles
+from datalayer.onhost.hooks.context import Connect, Connection, Context
+from datalayer.onhost.hooks.plan import HookPlan
+from datalayer.onhost.hooks.report import HookError, Outcome, Report, Status
 
 MAINTENANCE_DATABASE = "postgres"
 

@@ -9,9 +9,9 @@ else's decision.
 
 from psycopg import sql
 
-from datalayer.hooks.acl import PUBLIC, describe, grants_by_grantee, regrant
-from datalayer.hooks.context import Connection, Context, Statement
-from datalayer.hooks.report import Status
+from datalayer.onhost.hooks.acl import PUBLIC, describe, grants_by_grantee, regrant
+from datalayer.onhost.hooks.context import Connection, Context, Statement
+from datalayer.onhost.hooks.report import Status
 
 
 def database_exists(connection: Connection, database: str) -> bool:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from datalayer.hooks.context import Connection, Context, Statement
-from datalayer.hooks.plan import LoginRolePlan
-from datalayer.hooks.report import Status
+from datalayer.onhost.hooks.context import Connection, Context, Statement
+from datalayer.onhost.hooks.plan import LoginRolePlan
+from datalayer.onhost.hooks.report import Status
 
 # Attributes no role the hooks manage may have; all are set NO and checked on every run.
 _DENIED = ("rolsuper", "rolcreaterole", "rolcreatedb", "rolreplication", "rolbypassrls")

@@ -9,8 +9,8 @@ disagree, and only a person can say which is right.
 import psycopg
 from psycopg import sql
 
-from datalayer.hooks.context import Connection, Context
-from datalayer.hooks.report import HookError, Status
+from datalayer.onhost.hooks.context import Connection, Context
+from datalayer.onhost.hooks.report import HookError, Status
 
 LEDGER_SCHEMA = "datalayer"
 LEDGER_TABLE = "schema_migrations"

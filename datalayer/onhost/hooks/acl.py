@@ -2,7 +2,7 @@
 
 from psycopg import sql
 
-from datalayer.hooks.context import Statement
+from datalayer.onhost.hooks.context import Statement
 
 PUBLIC = "PUBLIC"
 """The pseudo-role every role belongs to; ``aclexplode`` reports it as grantee 0."""

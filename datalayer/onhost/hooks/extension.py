@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from datalayer.hooks.context import Connect, Connection, Context
-from datalayer.hooks.report import HookError, Status
+from datalayer.onhost.hooks.context import Connect, Connection, Context
+from datalayer.onhost.hooks.report import HookError, Status
 
 EXTENSION = "timescaledb"
 

@@ -9,15 +9,15 @@ spec does not name are left alone.
 
 from psycopg import sql
 
-from datalayer.hooks.acl import (
+from datalayer.onhost.hooks.acl import (
     PUBLIC,
     describe,
     grants_by_grantee,
     regrant,
 )
-from datalayer.hooks.context import Connection, Context, Statement
-from datalayer.hooks.plan import READ_WRITE, HookPlan
-from datalayer.hooks.report import Status
+from datalayer.onhost.hooks.context import Connection, Context, Statement
+from datalayer.onhost.hooks.plan import READ_WRITE, HookPlan
+from datalayer.onhost.hooks.report import Status
 
 _RELATIONS = "r", "p", "v", "m", "f"
 _SEQUENCE = "S"

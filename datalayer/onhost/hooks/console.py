@@ -1,7 +1,7 @@
 """Running the hooks for a person or a deploy: one printed line per item and an exit status.
 
 Shared by the control machine's command line (``python -m datalayer.hooks``) and the droplet's
-(``python3 -m datalayer.hooks.remote``), so both print and exit alike.
+(``python3 -m datalayer.onhost.hooks.remote``), so both print and exit alike.
 """
 
 import sys
@@ -9,16 +9,11 @@ from collections.abc import Mapping
 
 import psycopg
 
-from datalayer.hooks.context import Connect
-from datalayer.hooks.plan import HookPlan
-from datalayer.hooks.report import HookError, Outcome
-from datalayer.hooks.runner import run_hooks
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_DRIFT = 3
-"""``check`` found something to create or change."""
+from datalayer.onhost.hooks.context import Connect
+from datalayer.onhost.hooks.plan import HookPlan
+from datalayer.onhost.hooks.report import HookError, Outcome
+from datalayer.onhost.hooks.runner import run_hooks
+from datalayer.onhost.step import EXIT_DRIFT, EXIT_FAILED, EXIT_OK
 
 
 def print_outcome(outcome: Outcome) -> None:

@@ -1,21 +1,24 @@
 """Bring a running InfluxDB 2 to the spec: onboarding once, bucket retention, scoped tokens.
 
-    python3 setup.py --check PLAN_JSON     what is pending, one line each; no change, no secret
-    python3 setup.py --apply < INPUT_JSON  converge; one line per item: created/changed/unchanged
+    python3 -m datalayer.onhost.influxdb_setup check PLAN_FILE            what is pending; no secret
+    python3 -m datalayer.onhost.influxdb_setup apply PLAN_FILE < SECRETS  converge
+
+``check`` prints one line per pending item and exits 3 when there is any; ``apply`` prints one
+line per item, created, changed or unchanged (``datalayer.onhost.step``). SECRETS is
+``{"admin_password", "admin_token"}`` as JSON.
 
 Where it runs: on the droplet itself, after the package is installed and the service started.
-The deploy uploads this file and runs it with the host's python3, the operator password and
-token on stdin (never on argv, so neither ``ps`` nor pyinfra's output shows them). Running it on
-the droplet, rather than from the control machine, is what lets it store each new token in a
-root-owned file right where the spec says, and reach the API on the address it is bound to (in
-prod, a private VPC address the control machine may not reach) without an SSH tunnel.
+The deploy uploads ``datalayer/onhost/`` and the plan, and runs this with the host's python3,
+the operator password and token on stdin (never on argv, so neither ``ps`` nor pyinfra's output
+shows them). Running it on the droplet, rather than from the control machine, is what lets it
+store each new token in a root-owned file right where the spec says, and reach the API on the
+address it is bound to (in prod, a private VPC address the control machine may not reach)
+without an SSH tunnel.
 
-Hence this module uses Python's standard library only and imports nothing from ``datalayer``:
-the droplet has python3 and nothing else of this project. The decisions take a transport, so
-unit tests feed them recorded server answers instead of a server.
+Hence this module uses Python's standard library and ``datalayer.onhost`` only. The decisions
+take a transport, so unit tests feed them recorded server answers instead of a server.
 """
 
-import argparse
 import json
 import os
 import pwd
@@ -30,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from datalayer.onhost import step
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,8 @@ class TokenPlan:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything the setup needs from the spec; holds no secret."""
+class Plan(step.JsonPlan):
+    """Everything the setup needs from the spec; holds no secret. JSON both ways (``JsonPlan``)."""
 
     url: str
     ca_file: str | None
@@ -72,38 +77,6 @@ class Plan:
     retention_seconds: int
     username: str
     tokens: tuple[TokenPlan, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "ca_file": self.ca_file,
-            "server_name": self.server_name,
-            "org": self.org,
-            "bucket": self.bucket,
-            "retention_seconds": self.retention_seconds,
-            "username": self.username,
-            "tokens": [
-                {"role": t.role, "description": t.description, "file": t.file,
-                 "actions": list(t.actions)}
-                for t in self.tokens
-            ],
-        }  # fmt: skip
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Plan":
-        return cls(
-            url=data["url"],
-            ca_file=data["ca_file"],
-            server_name=data["server_name"],
-            org=data["org"],
-            bucket=data["bucket"],
-            retention_seconds=int(data["retention_seconds"]),
-            username=data["username"],
-            tokens=tuple(
-                TokenPlan(t["role"], t["description"], t["file"], tuple(t["actions"]))
-                for t in data["tokens"]
-            ),
-        )
 
 
 @dataclass(frozen=True)
@@ -213,60 +186,75 @@ def converge(
     One line per item, each ending in created, changed or unchanged. Will not touch the operator
     user or token after onboarding, other buckets, or authorizations it did not create.
     """
-    lines: list[str] = []
     admin = credentials.token
-    setup = _request(transport, "GET", "/api/v2/setup", None, None)
-    if setup.get("allowed"):
-        onboarded = _request(
-            transport,
-            "POST",
-            "/api/v2/setup",
-            {
-                "username": plan.username,
-                "password": credentials.password,
-                "org": plan.org,
-                "bucket": plan.bucket,
-                "retentionPeriodSeconds": plan.retention_seconds,
-                "token": admin,
-            },
-            None,
-        )
-        org_id: str = onboarded["org"]["id"]
-        bucket: dict[str, Any] = onboarded["bucket"]
-        lines.append(
+    if _request(transport, "GET", "/api/v2/setup", None, None).get("allowed"):
+        org_id, bucket = _onboard(transport, plan, credentials)
+        lines = [
             f"onboarding: created (org {plan.org}, bucket {plan.bucket}, user {plan.username})"
-        )
+        ]
     else:
-        lines.append("onboarding: unchanged (already set up)")
-        orgs = _find(transport, _query("/api/v2/orgs", org=plan.org), admin)
-        if orgs is None:
-            raise SetupError(f"org {plan.org} does not exist on a server that is already set up")
-        org_id = orgs["orgs"][0]["id"]
-        buckets = _find(transport, _query("/api/v2/buckets", name=plan.bucket, orgID=org_id), admin)
-        if buckets is not None:
-            bucket = buckets["buckets"][0]
+        lines = ["onboarding: unchanged (already set up)"]
+        org_id = _org_id(transport, plan, admin)
+        existing = _bucket(transport, plan, org_id, admin)
+        if existing is not None:
+            bucket = existing
         else:
-            bucket = _request(
-                transport,
-                "POST",
-                "/api/v2/buckets",
-                {
-                    "orgID": org_id,
-                    "name": plan.bucket,
-                    "retentionRules": [{"type": "expire", "everySeconds": plan.retention_seconds}],
-                },
-                admin,
-            )
+            bucket = _create_bucket(transport, plan, org_id, admin)
             lines.append(f"bucket {plan.bucket}: created")
     lines.append(_converge_retention(transport, plan, bucket, admin))
-    authorizations = _request(
-        transport, "GET", _query("/api/v2/authorizations", orgID=org_id), None, admin
-    )["authorizations"]
-    for token in plan.tokens:
-        lines.append(
-            _converge_token(transport, token, org_id, bucket["id"], authorizations, admin, files)
-        )
+    lines.extend(_converge_tokens(transport, plan, org_id, bucket["id"], admin, files))
     return lines
+
+
+def _onboard(
+    transport: Transport, plan: Plan, credentials: Credentials
+) -> tuple[str, dict[str, Any]]:
+    """Onboard a fresh server: the operator, the org, the bucket; their org id and bucket."""
+    onboarded = _request(
+        transport,
+        "POST",
+        "/api/v2/setup",
+        {
+            "username": plan.username,
+            "password": credentials.password,
+            "org": plan.org,
+            "bucket": plan.bucket,
+            "retentionPeriodSeconds": plan.retention_seconds,
+            "token": credentials.token,
+        },
+        None,
+    )
+    return onboarded["org"]["id"], onboarded["bucket"]
+
+
+def _org_id(transport: Transport, plan: Plan, admin: str) -> str:
+    """The id of the plan's org on a server that is set up; a :class:`SetupError` without one."""
+    orgs = _find(transport, _query("/api/v2/orgs", org=plan.org), admin)
+    if orgs is None:
+        raise SetupError(f"org {plan.org} does not exist on a server that is already set up")
+    org_id: str = orgs["orgs"][0]["id"]
+    return org_id
+
+
+def _bucket(transport: Transport, plan: Plan, org_id: str, admin: str) -> dict[str, Any] | None:
+    """The plan's bucket in the org; None when it is missing."""
+    buckets = _find(transport, _query("/api/v2/buckets", name=plan.bucket, orgID=org_id), admin)
+    return None if buckets is None else buckets["buckets"][0]
+
+
+def _create_bucket(transport: Transport, plan: Plan, org_id: str, admin: str) -> dict[str, Any]:
+    bucket: dict[str, Any] = _request(
+        transport,
+        "POST",
+        "/api/v2/buckets",
+        {
+            "orgID": org_id,
+            "name": plan.bucket,
+            "retentionRules": [{"type": "expire", "everySeconds": plan.retention_seconds}],
+        },
+        admin,
+    )
+    return bucket
 
 
 def _converge_retention(
@@ -291,6 +279,19 @@ def _converge_retention(
         f"bucket {plan.bucket} retention: changed "
         f"({_retention_text(current)} -> {_retention_text(wanted)})"
     )
+
+
+def _converge_tokens(
+    transport: Transport, plan: Plan, org_id: str, bucket_id: str, admin: str, files: TokenFiles
+) -> list[str]:
+    """Each of the plan's scoped tokens, as :func:`_converge_token` leaves it."""
+    authorizations = _request(
+        transport, "GET", _query("/api/v2/authorizations", orgID=org_id), None, admin
+    )["authorizations"]
+    return [
+        _converge_token(transport, token, org_id, bucket_id, authorizations, admin, files)
+        for token in plan.tokens
+    ]
 
 
 def _converge_token(
@@ -495,30 +496,26 @@ def wait_until_ready(transport: Transport, seconds: float = 60.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--check", metavar="PLAN_JSON", help="print what is pending; no secrets")
-    mode.add_argument("--apply", action="store_true", help="converge; JSON input on stdin")
+    parser = step.arguments(
+        "python3 -m datalayer.onhost.influxdb_setup", "Check or apply InfluxDB's setup."
+    )
     arguments = parser.parse_args(argv)
+    plan = Plan.from_json(Path(arguments.plan).read_text())
+    transport = http_transport(plan.url, plan.ca_file, plan.server_name)
     try:
-        if arguments.check is not None:
-            plan = Plan.from_json(json.loads(arguments.check))
-            transport = http_transport(plan.url, plan.ca_file, plan.server_name)
-            wait_until_ready(transport)
+        wait_until_ready(transport)
+        if arguments.mode == step.CHECK:
             lines = pending(transport, plan, HostTokenFiles())
         else:
             given = json.load(sys.stdin)
-            plan = Plan.from_json(given["plan"])
             credentials = Credentials(given["admin_password"], given["admin_token"])
-            transport = http_transport(plan.url, plan.ca_file, plan.server_name)
-            wait_until_ready(transport)
             lines = converge(transport, plan, credentials, HostTokenFiles())
     except SetupError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return step.EXIT_FAILED
     for line in lines:
         print(line)
-    return 0
+    return step.EXIT_DRIFT if arguments.mode == step.CHECK and lines else step.EXIT_OK
 
 
 if __name__ == "__main__":

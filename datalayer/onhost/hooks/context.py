@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from datalayer.hooks.plan import HookPlan
-from datalayer.hooks.report import Outcome, Report, Status
+from datalayer.onhost.hooks.plan import HookPlan
+from datalayer.onhost.hooks.report import Outcome, Report, Status
 
 Connection = psycopg.Connection[tuple[object, ...]]
 Statement = sql.SQL | sql.Composed

@@ -12,16 +12,16 @@ import itertools
 import psycopg
 from psycopg import sql
 
-from datalayer.hooks.context import Connection, Context, Statement, qualified
-from datalayer.hooks.migrations import AGGREGATE_LEDGER_TABLE, HISTORY_COLUMN, LEDGER_SCHEMA
-from datalayer.hooks.plan import (
+from datalayer.onhost.hooks.context import Connection, Context, Statement, qualified
+from datalayer.onhost.hooks.migrations import AGGREGATE_LEDGER_TABLE, HISTORY_COLUMN, LEDGER_SCHEMA
+from datalayer.onhost.hooks.plan import (
     CompressionPlan,
     ContinuousAggregatePlan,
     HookPlan,
     HypertablePlan,
     RetentionPlan,
 )
-from datalayer.hooks.report import HookError, Status
+from datalayer.onhost.hooks.report import HookError, Status
 
 COMMUNITY_LICENSE = "timescale"
 AGGREGATE_LEDGER = sql.Identifier(LEDGER_SCHEMA, AGGREGATE_LEDGER_TABLE)

@@ -4,9 +4,9 @@ Built from the spec on the control machine (``datalayer.hooks.build``) and read 
 steps run, a droplet included, so it uses only the standard library.
 """
 
-import json
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
+
+from datalayer.onhost.step import JsonPlan
 
 READ_WRITE = "read_write"
 READ_ONLY = "read_only"
@@ -73,8 +73,8 @@ class ContinuousAggregatePlan:
 
 
 @dataclass(frozen=True)
-class HookPlan:
-    """Everything the hooks converge to, for one environment."""
+class HookPlan(JsonPlan):
+    """Everything the hooks converge to, for one environment; JSON both ways (``JsonPlan``)."""
 
     environment: str
     database: str
@@ -87,44 +87,3 @@ class HookPlan:
     hypertables: tuple[HypertablePlan, ...]
     continuous_aggregates: tuple[ContinuousAggregatePlan, ...]
     unlisted_aggregates: tuple[str, ...]
-
-    def to_json(self) -> str:
-        """The plan as JSON text (stable key order, so equal plans give equal text)."""
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "HookPlan":
-        """The plan that :meth:`to_json` wrote."""
-        data: dict[str, Any] = json.loads(text)
-        return cls(
-            environment=data["environment"],
-            database=data["database"],
-            owner=data["owner"],
-            extension_version=data["extension_version"],
-            schemas=tuple(data["schemas"]),
-            login_roles=tuple(LoginRolePlan(**role) for role in data["login_roles"]),
-            migrations=tuple(MigrationPlan(**migration) for migration in data["migrations"]),
-            hypertables=tuple(_hypertable(table) for table in data["hypertables"]),
-            continuous_aggregates=tuple(
-                ContinuousAggregatePlan(**view) for view in data["continuous_aggregates"]
-            ),
-            unlisted_aggregates=tuple(data["unlisted_aggregates"]),
-        )
-
-
-def _hypertable(data: dict[str, Any]) -> HypertablePlan:
-    compression = data["compression"]
-    retention = data["retention"]
-    return HypertablePlan(
-        table=data["table"],
-        chunk_interval=data["chunk_interval"],
-        compression=None
-        if compression is None
-        else CompressionPlan(
-            segment_by=tuple(compression["segment_by"]),
-            order_by=tuple(compression["order_by"]),
-            compress_after=compression["compress_after"],
-            optional=compression["optional"],
-        ),
-        retention=None if retention is None else RetentionPlan(**retention),
-    )
