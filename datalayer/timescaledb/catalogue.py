@@ -93,8 +93,6 @@ class Setting:
 class Catalogue:
     """The settings one server reported, by lower-cased name (PostgreSQL ignores case)."""
 
-    server: str
-    postgresql_major: int
     timescaledb_version: str | None
     settings: dict[str, Setting]
 
@@ -115,9 +113,7 @@ def catalogue(major: int) -> Catalogue:
         )
         for row in document["settings"]
     }
-    return Catalogue(
-        document["server"], document["postgresql_major"], document["timescaledb_version"], settings
-    )
+    return Catalogue(document["timescaledb_version"], settings)
 
 
 def _extension_catalogues() -> list[Catalogue]:

@@ -19,19 +19,6 @@ from datalayer.timescaledb.layout import PostgresqlLayout
 from deploy.timescaledb.facts import PostgresqlRunningServer, file_errors_sql, run_psql
 
 
-def _psql(version: int, cluster: str, sql: str, summary: str) -> StringCommand:
-    """psql as postgres reading ``sql`` from stdin, so that the SQL (which may hold a password
-    verifier) is not on any command line; ``summary`` is shown in pyinfra's output instead."""
-    return StringCommand(
-        "runuser -u postgres -- psql",
-        f"--cluster {version}/{cluster}",
-        "-Xq -v ON_ERROR_STOP=1 -d postgres -f -",
-        "#",
-        summary,
-        _stdin=sql,
-    )
-
-
 @operation()
 def cluster(version: int, cluster: str, data_directory: str) -> Generator[str, None, None]:
     """Create a postgresql-common cluster unless its data directory exists.
