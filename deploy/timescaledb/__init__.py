@@ -1,7 +1,7 @@
 """The TimescaleDB deploy: PostgreSQL with the timescaledb extension, tuned and locked down.
 
 Run by ``deploy/site.py`` on the inventory's ``timescaledb`` group; callable from any other
-pyinfra deploy as ``timescaledb(environment, passwords, repository_keys)``.
+pyinfra deploy as ``timescaledb(environment, passwords, plan, repository_keys)``.
 """
 
 from pydantic import SecretStr
