@@ -55,7 +55,6 @@ def timescaledb(
     repository_operations = backup.repository(environment, layout, repository_keys)
     operations.configuration(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
-        version=spec.version,
         layout=layout,
         postgresql_conf=render_postgresql_conf(spec, layout, environment.name),
         pg_hba_conf=render_pg_hba_conf(spec, environment.name),
