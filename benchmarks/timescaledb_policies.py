@@ -10,8 +10,9 @@ file, 6,000,000 1m bars by default), then times:
   complete first materialization (the view and its ledger row are dropped first, as a database
   restored from a dump would have them), and a second hooks run with nothing to do;
 - ``compression``: every compression job of ``market_data.candles`` run in a session as its
-  owner (background jobs of hand-built Community editions fail on Debian 13's PostgreSQL 17.12,
-  TESTWORLD.md), with the hypertable's size before and after (``hypertable_compression_stats``).
+  owner (background jobs of hand-built Community editions fail on Debian 13's PostgreSQL 17.12
+  with 'cannot drop portal "" while it is being set up'), with the hypertable's size before and
+  after (``hypertable_compression_stats``).
 
 On the Apache edition it stops, saying so. The candles it loaded are left in place (compressed);
 run it on a sandbox droplet, never on a database that matters.

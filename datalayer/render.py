@@ -43,10 +43,16 @@ def postgresql_string(value: object) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def postgresql_boolean(value: bool) -> str:
+    """A boolean as PostgreSQL spells it: ``on`` or ``off``, the words ``SHOW`` and
+    ``current_setting`` answer with, and postgresql.conf reads."""
+    return "on" if value else "off"
+
+
 def postgresql_value(value: object) -> str:
     """A value as postgresql.conf wants it: numbers, sizes and booleans bare, the rest quoted."""
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return postgresql_boolean(value)
     text = str(value)
     if _BARE_VALUE.match(text):
         return text

@@ -16,9 +16,6 @@ from pyinfra.api.inventory import Inventory
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 from datalayer.spec.errors import shown
 
-ROLE_GROUPS = ("timescaledb", "redis", "influxdb")
-"""The groups a deploy, and a verification suite, exists for."""
-
 Judged = TypeVar("Judged")
 
 

@@ -58,7 +58,8 @@ def build(stack: StackConfig, hooks_fingerprint: str) -> None:
     """Declare every resource of ``stack`` and export its outputs.
 
     + stack: the validated environment and the secrets set in the stack
-    + hooks_fingerprint: ``datalayer.hooks.fingerprint`` of the environment, the hooks' trigger
+    + hooks_fingerprint: ``infra.hooks.post_provision_fingerprint`` of the environment, the
+      hooks' trigger
     """
     services = stack.services
     shared = _shared(stack)

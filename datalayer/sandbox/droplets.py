@@ -35,8 +35,8 @@ LABEL_STATE_DIRECTORY = f"{LABEL}.state-directory"
 LABEL_MEMORY = f"{LABEL}.memory"
 LABEL_CPUS = f"{LABEL}.cpus"
 
-# What systemd as PID 1 needs on these machines (TESTWORLD.md): --privileged fails here, as one
-# capability is missing from the bounding set, and these flags are enough.
+# What systemd as PID 1 needs in a container on this project's CI machines: --privileged fails
+# there, as one capability is missing from the bounding set, and these flags are enough.
 SYSTEMD_RUN_FLAGS = (
     "--cap-add",
     "SYS_ADMIN",

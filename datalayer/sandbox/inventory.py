@@ -126,8 +126,12 @@ def render_inventory(paths: StatePaths, droplets: Sequence[Droplet]) -> str:
 def host_data(paths: StatePaths, droplet: Droplet) -> dict[str, object]:
     """A droplet's pyinfra host data: how to reach it, its environment, and its service ports.
 
-    + published_ports: how this machine reaches each service port (e.g. 5432) of the droplet
-    + private_address: where the droplet is reached from other droplets
+    + paths: the sandbox's state, whose SSH key reaches the droplet
+    + droplet: the droplet
+
+    Besides SSH and ``env``, the data holds ``published_ports``, how this machine reaches each
+    service port (e.g. 5432) of the droplet, and ``private_address``, where the droplet is
+    reached from other droplets.
     """
     return {
         "ssh_hostname": "127.0.0.1",

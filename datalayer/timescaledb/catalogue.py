@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from datalayer.render import has_control_characters
+from datalayer.render import has_control_characters, postgresql_boolean
 from datalayer.units import format_pg_memory
 
 CATALOGUE_DIRECTORY = Path(__file__).resolve().parent / "settings_catalogue"
@@ -93,8 +93,6 @@ class Setting:
 class Catalogue:
     """The settings one server reported, by lower-cased name (PostgreSQL ignores case)."""
 
-    server: str
-    postgresql_major: int
     timescaledb_version: str | None
     settings: dict[str, Setting]
 
@@ -115,9 +113,7 @@ def catalogue(major: int) -> Catalogue:
         )
         for row in document["settings"]
     }
-    return Catalogue(
-        document["server"], document["postgresql_major"], document["timescaledb_version"], settings
-    )
+    return Catalogue(document["timescaledb_version"], settings)
 
 
 def _extension_catalogues() -> list[Catalogue]:
@@ -158,7 +154,7 @@ def unknown_name(major: int, name: str) -> str:
 def setting_text(value: SettingValue) -> str:
     """A YAML value as postgresql.conf carries it: booleans as on/off, the rest as written."""
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return postgresql_boolean(value)
     return str(value)
 
 

@@ -13,12 +13,15 @@ from datalayer.spec.timescaledb import TimescaleDb
 class PostgresqlLayout:
     """Paths and unit names of one PostgreSQL cluster."""
 
+    version: int
+    """PostgreSQL's major version."""
+    cluster: str
+    """The cluster's name within its version (postgresql-common's ``main``)."""
     data_directory: str
     config_directory: str
     socket_directory: str
     pid_file: str | None
     service: str | None
-    cluster_name: str
     ident_directory: str | None = None
     """Where pg_ident.conf is, when not beside the other two files (containers: initdb's own, in
     the data directory)."""
@@ -42,17 +45,24 @@ class PostgresqlLayout:
     def pg_ident_conf(self) -> str:
         return f"{self.ident_directory or self.config_directory}/pg_ident.conf"
 
+    @property
+    def cluster_name(self) -> str:
+        """``VERSION/CLUSTER``: how postgresql-common and ``psql --cluster`` name the cluster,
+        and PostgreSQL's ``cluster_name`` setting (the processes' titles)."""
+        return f"{self.version}/{self.cluster}"
+
 
 def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
     """postgresql-common's layout: /etc/postgresql/V/C, /var/lib/postgresql/V/C, postgresql@V-C."""
     version, cluster = spec.version, spec.cluster
     return PostgresqlLayout(
+        version=version,
+        cluster=cluster,
         data_directory=f"/var/lib/postgresql/{version}/{cluster}",
         config_directory=f"/etc/postgresql/{version}/{cluster}",
         socket_directory="/var/run/postgresql",
         pid_file=f"/var/run/postgresql/{version}-{cluster}.pid",
         service=f"postgresql@{version}-{cluster}",
-        cluster_name=f"{version}/{cluster}",
         server_binary=f"/usr/lib/postgresql/{version}/bin/postgres",
     )
 
@@ -75,12 +85,13 @@ def container_layout(spec: TimescaleDb) -> PostgresqlLayout:
     else:
         data_directory = "/var/lib/postgresql/data"
     return PostgresqlLayout(
+        version=spec.version,
+        cluster=spec.cluster,
         data_directory=data_directory,
         config_directory=CONTAINER_CONFIG_DIRECTORY,
         socket_directory="/var/run/postgresql",
         pid_file=None,
         service=None,
-        cluster_name=f"{spec.version}/{spec.cluster}",
         ident_directory=data_directory,
         wal_archive_directory=CONTAINER_WAL_ARCHIVE_DIRECTORY,
     )

@@ -1,7 +1,7 @@
 """The TimescaleDB deploy: PostgreSQL with the timescaledb extension, tuned and locked down.
 
 Run by ``deploy/site.py`` on the inventory's ``timescaledb`` group; callable from any other
-pyinfra deploy as ``timescaledb(environment, passwords, repository_keys)``.
+pyinfra deploy as ``timescaledb(environment, passwords, plan, repository_keys)``.
 """
 
 from pydantic import SecretStr
@@ -55,7 +55,6 @@ def timescaledb(
     repository_operations = backup.repository(environment, layout, repository_keys)
     operations.configuration(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
-        version=spec.version,
         layout=layout,
         postgresql_conf=render_postgresql_conf(spec, layout, environment.name),
         pg_hba_conf=render_pg_hba_conf(spec, environment.name),

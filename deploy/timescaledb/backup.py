@@ -104,12 +104,11 @@ def verify_and_schedule(
     """
     spec = environment.timescaledb
     backup = spec.backup
-    version, cluster = layout.cluster_name.split("/")
     pgbackrest.check(
         name=f"Check that PostgreSQL archives to stanza {backup.stanza} (pgbackrest check)",
         stanza=backup.stanza,
-        version=int(version),
-        cluster=cluster,
+        version=layout.version,
+        cluster=layout.cluster,
         archive_command=archive_command(backup),
         repository_operations=repository_operations,
     )

@@ -19,19 +19,6 @@ from datalayer.timescaledb.layout import PostgresqlLayout
 from deploy.timescaledb.facts import PostgresqlRunningServer, file_errors_sql, run_psql
 
 
-def _psql(version: int, cluster: str, sql: str, summary: str) -> StringCommand:
-    """psql as postgres reading ``sql`` from stdin, so that the SQL (which may hold a password
-    verifier) is not on any command line; ``summary`` is shown in pyinfra's output instead."""
-    return StringCommand(
-        "runuser -u postgres -- psql",
-        f"--cluster {version}/{cluster}",
-        "-Xq -v ON_ERROR_STOP=1 -d postgres -f -",
-        "#",
-        summary,
-        _stdin=sql,
-    )
-
-
 @operation()
 def cluster(version: int, cluster: str, data_directory: str) -> Generator[str, None, None]:
     """Create a postgresql-common cluster unless its data directory exists.
@@ -50,12 +37,11 @@ def cluster(version: int, cluster: str, data_directory: str) -> Generator[str, N
 
 @operation()
 def configuration(
-    version: int, layout: PostgresqlLayout, postgresql_conf: str, pg_hba_conf: str
+    layout: PostgresqlLayout, postgresql_conf: str, pg_hba_conf: str
 ) -> Generator[Any, None, None]:
     """Install postgresql.conf and pg_hba.conf, then reload or restart only as much as needed.
 
-    + version: PostgreSQL major version
-    + layout: the cluster's paths and service
+    + layout: the cluster (version, name), its paths and service
     + postgresql_conf: the rendered postgresql.conf
     + pg_hba_conf: the rendered pg_hba.conf
 
@@ -80,12 +66,11 @@ def configuration(
     and a reload onto a file PostgreSQL refuses keeps the rules it had ('pg_hba.conf was not
     reloaded'), which the check after the install then reports.
     """
-    cluster_name = layout.cluster_name.split("/")[1]
     managed = (layout.postgresql_conf, layout.pg_hba_conf)
     current_conf = host.get_fact(FileContents, path=layout.postgresql_conf)
     current_hba = host.get_fact(FileContents, path=layout.pg_hba_conf)
     server = host.get_fact(
-        PostgresqlRunningServer, version=version, cluster=cluster_name, files=managed
+        PostgresqlRunningServer, version=layout.version, cluster=layout.cluster, files=managed
     )
     decision = decide(
         None if current_conf is None else "\n".join(current_conf) + "\n",
@@ -93,7 +78,7 @@ def configuration(
         None if current_hba is None else "\n".join(current_hba) + "\n",
         pg_hba_conf,
         server,
-        version,
+        layout.version,
     )
     conf_sha1 = hashlib.sha1(postgresql_conf.encode(), usedforsecurity=False).hexdigest()
     if layout.server_binary is not None and conf_sha1 != host.get_fact(
@@ -104,7 +89,7 @@ def configuration(
             src=StringIO(postgresql_conf), dest=candidate, user="postgres", group="postgres",
             mode="600",
         )  # fmt: skip
-        yield _checked_install(version, layout, candidate)
+        yield _checked_install(layout, candidate)
     else:
         yield from files.put._inner(
             src=StringIO(postgresql_conf), dest=layout.postgresql_conf, user="postgres",
@@ -114,7 +99,7 @@ def configuration(
         src=StringIO(pg_hba_conf), dest=layout.pg_hba_conf, user="postgres", group="postgres",
         mode="640",
     )  # fmt: skip
-    check = _file_errors_check(version, cluster_name, managed)
+    check = _file_errors_check(layout.version, layout.cluster, managed)
     if decision.action is Action.NONE:
         if server is not None and server.file_errors:
             yield check
@@ -126,7 +111,7 @@ def configuration(
     yield check
 
 
-def _checked_install(version: int, layout: PostgresqlLayout, candidate: str) -> StringCommand:
+def _checked_install(layout: PostgresqlLayout, candidate: str) -> StringCommand:
     """Moves ``candidate`` onto postgresql.conf only if the server binary accepts it.
 
     ``postgres -C`` reads the whole configuration (the candidate, then postgresql.auto.conf in
@@ -150,7 +135,7 @@ def _checked_install(version: int, layout: PostgresqlLayout, candidate: str) -> 
     refused = f'$(printf "%s\\n" "$refusal" | {refusal_line(candidate, real)})'
     return StringCommand(
         f"if refusal=$({check} 2>&1 >/dev/null); then chmod 644 {candidate} && mv -f {candidate} "
-        f'{real}; else rm -f {candidate}; echo "{real}: not installed, PostgreSQL {version} '
+        f'{real}; else rm -f {candidate}; echo "{real}: not installed, PostgreSQL {layout.version} '
         f'refuses it: {refused}" >&2; exit 1; fi',
         "#",
         "PostgreSQL accepts the new postgresql.conf: move it into place",

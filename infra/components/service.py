@@ -60,47 +60,47 @@ def declare_service(
     parent: pulumi.Resource,
     name: str,
     environment: str,
-    plan: ServiceContainer,
+    container: ServiceContainer,
     network_name: pulumi.Input[str],
     secrets: Mapping[str, pulumi.Input[str]],
 ) -> ServiceResources:
-    """The image, volumes and container of ``plan``, as children of ``parent`` named
-    ``{name}-image``, ``{name}-<volume>`` and ``{name}-container``."""
-    image = _image(parent, name, plan)
-    volumes = _volumes(parent, name, environment, plan)
-    container = docker.Container(
+    """The image, volumes and Docker container that ``container`` describes, as children of
+    ``parent`` named ``{name}-image``, ``{name}-<volume>`` and ``{name}-container``."""
+    image = _image(parent, name, container)
+    volumes = _volumes(parent, name, environment, container)
+    docker_container = docker.Container(
         f"{name}-container",
-        name=container_name(environment, plan.service),
+        name=container_name(environment, container.service),
         image=image.image_id,
-        hostname=plan.service,
-        command=list(plan.command),
-        envs=[f"{key}={value}" for key, value in plan.environment],
-        uploads=_uploads(plan, secrets),
-        volumes=_mounts(plan, volumes),
+        hostname=container.service,
+        command=list(container.command),
+        envs=[f"{key}={value}" for key, value in container.environment],
+        uploads=_uploads(container, secrets),
+        volumes=_mounts(container, volumes),
         networks_advanced=[
-            docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[plan.service])
+            docker.ContainerNetworksAdvancedArgs(name=network_name, aliases=[container.service])
         ],
-        ports=[_published_port(plan)],
-        healthcheck=_healthcheck(plan),
+        ports=[_published_port(container)],
+        healthcheck=_healthcheck(container),
         restart="unless-stopped",
-        **_limits(plan),
-        labels=_labels(docker.ContainerLabelArgs, environment, plan.service),
+        **_limits(container),
+        labels=_labels(docker.ContainerLabelArgs, environment, container.service),
         must_run=True,
         # Creation completes only once the health check passes, so whatever depends on the
         # container (the hooks, InfluxDB's setup) runs against a server that answers.
         wait=True,
-        wait_timeout=plan.start_period_seconds + HEALTH_INTERVAL_SECONDS * HEALTH_RETRIES,
+        wait_timeout=container.start_period_seconds + HEALTH_INTERVAL_SECONDS * HEALTH_RETRIES,
         # Fixed name and host port: the old container must be gone before its replacement starts.
         opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
     )
-    return ServiceResources(image, volumes, container)
+    return ServiceResources(image, volumes, docker_container)
 
 
-def _image(parent: pulumi.Resource, name: str, plan: ServiceContainer) -> docker.RemoteImage:
-    """``plan``'s image, pulled onto the engine."""
+def _image(parent: pulumi.Resource, name: str, container: ServiceContainer) -> docker.RemoteImage:
+    """``container``'s image, pulled onto the engine."""
     return docker.RemoteImage(
         f"{name}-image",
-        name=plan.image,
+        name=container.image,
         # Another stack or a rollback may want it again; removing images is the operator's call.
         keep_locally=True,
         opts=pulumi.ResourceOptions(parent=parent),
@@ -108,31 +108,31 @@ def _image(parent: pulumi.Resource, name: str, plan: ServiceContainer) -> docker
 
 
 def _volumes(
-    parent: pulumi.Resource, name: str, environment: str, plan: ServiceContainer
+    parent: pulumi.Resource, name: str, environment: str, container: ServiceContainer
 ) -> dict[str, docker.Volume]:
-    """``plan``'s data volumes, by suffix."""
+    """``container``'s data volumes, by suffix."""
     return {
         volume.suffix: docker.Volume(
             f"{name}-{volume.suffix}",
-            name=container_name(environment, plan.service, volume.suffix),
-            labels=_labels(docker.VolumeLabelArgs, environment, plan.service),
+            name=container_name(environment, container.service, volume.suffix),
+            labels=_labels(docker.VolumeLabelArgs, environment, container.service),
             # The data outlives the container and the stack: `pulumi destroy` refuses to delete
             # a protected resource, and even once unprotected, deleting it from the stack leaves
             # the Docker volume in place. A change that would replace a volume stops the update.
             opts=pulumi.ResourceOptions(parent=parent, protect=True, retain_on_delete=True),
         )
-        for volume in plan.volumes
+        for volume in container.volumes
     }
 
 
 def _uploads(
-    plan: ServiceContainer, secrets: Mapping[str, pulumi.Input[str]]
+    container: ServiceContainer, secrets: Mapping[str, pulumi.Input[str]]
 ) -> list[docker.ContainerUploadArgs]:
     """The files placed in the container before it starts: rendered ones, then secret ones."""
     files: list[tuple[ContainerFile | SecretFile, pulumi.Input[str]]] = [
-        (file, file.content) for file in plan.files
+        (file, file.content) for file in container.files
     ]
-    files += [(file, secret_content(file, secrets)) for file in plan.secret_files]
+    files += [(file, secret_content(file, secrets)) for file in container.secret_files]
     return [
         docker.ContainerUploadArgs(
             file=file.path,
@@ -146,18 +146,18 @@ def _uploads(
 
 
 def _mounts(
-    plan: ServiceContainer, volumes: Mapping[str, docker.Volume]
+    container: ServiceContainer, volumes: Mapping[str, docker.Volume]
 ) -> list[docker.ContainerVolumeArgs]:
     """The data volumes at their paths, then the Docker host's read-only directories."""
     mounts = [
         docker.ContainerVolumeArgs(
             volume_name=volumes[volume.suffix].name, container_path=volume.path
         )
-        for volume in plan.volumes
+        for volume in container.volumes
     ]
     mounts += [
         docker.ContainerVolumeArgs(host_path=directory, container_path=directory, read_only=True)
-        for directory in plan.read_only_mounts
+        for directory in container.read_only_mounts
     ]
     return mounts
 
@@ -172,22 +172,22 @@ class _Limits(TypedDict):
     destroy_grace_seconds: int
 
 
-def _limits(plan: ServiceContainer) -> _Limits:
+def _limits(container: ServiceContainer) -> _Limits:
     """Memory, swap, CPUs, /dev/shm and the stop's grace period of the container.
 
     In the form the provider reads them back (datalayer.docker_forms), so that a second
     `pulumi up` finds nothing to change: "2" CPUs read back as "2.0" would replace the container
     on every run.
     """
-    memory = megabytes(plan.memory_bytes)
+    memory = megabytes(container.memory_bytes)
     return _Limits(
         memory=memory,
         # Equal to the memory limit: no swap, which would only make a database slow instead of
         # failing visibly.
         memory_swap=memory,
-        cpus=cpus(plan.cpus),
-        shm_size=None if plan.shm_bytes is None else megabytes(plan.shm_bytes),
-        destroy_grace_seconds=plan.stop_grace_seconds,
+        cpus=cpus(container.cpus),
+        shm_size=None if container.shm_bytes is None else megabytes(container.shm_bytes),
+        destroy_grace_seconds=container.stop_grace_seconds,
     )
 
 
@@ -199,24 +199,27 @@ def _labels(kind: Callable[..., _Label], environment: str, service: str) -> list
     return [kind(label=key, value=value) for key, value in labels(environment, service).items()]
 
 
-def _published_port(plan: ServiceContainer) -> docker.ContainerPortArgs:
+def _published_port(container: ServiceContainer) -> docker.ContainerPortArgs:
     """The service's port, published on the Docker host's address for it only."""
     return docker.ContainerPortArgs(
-        internal=plan.port, external=plan.published_port, ip=plan.publish_address, protocol="tcp"
+        internal=container.port,
+        external=container.published_port,
+        ip=container.publish_address,
+        protocol="tcp",
     )
 
 
-def _healthcheck(plan: ServiceContainer) -> docker.ContainerHealthcheckArgs:
+def _healthcheck(container: ServiceContainer) -> docker.ContainerHealthcheckArgs:
     """Docker's health check of the service; durations as the provider reads them back."""
     return docker.ContainerHealthcheckArgs(
-        tests=list(plan.healthcheck),
+        tests=list(container.healthcheck),
         interval=duration(HEALTH_INTERVAL_SECONDS),
         timeout=duration(HEALTH_TIMEOUT_SECONDS),
         retries=HEALTH_RETRIES,
-        start_period=duration(plan.start_period_seconds),
+        start_period=duration(container.start_period_seconds),
     )
 
 
-def endpoint(plan: ServiceContainer) -> str:
+def endpoint(container: ServiceContainer) -> str:
     """``ADDRESS:PORT`` where clients reach the service on the Docker host."""
-    return f"{plan.publish_address}:{plan.published_port}"
+    return f"{container.publish_address}:{container.published_port}"

@@ -28,7 +28,8 @@ class TimescaleDbArgs:
     """Every secret of the stack, by the spec's name; secret outputs."""
     hooks: HooksRun
     hooks_fingerprint: str
-    """``datalayer.hooks.fingerprint(environment)``: changes when the SQL, roles or policies do."""
+    """``infra.hooks.post_provision_fingerprint(environment)``: changes when the SQL, roles or
+    policies do."""
     command_directory: str
     """Where the command runs: the repository root, relative to the program's directory."""
 

@@ -382,8 +382,9 @@ def test_policy_jobs_run_in_a_session_as_their_owner(
     deployment: Deployment, license_name: str
 ) -> None:
     # Background jobs of hand-built Community editions fail on Debian 13's PostgreSQL 17.12 with
-    # 'cannot drop portal "" while it is being set up' (TESTWORLD.md), so each job runs here in a
-    # session, as the role its background worker would connect as.
+    # 'cannot drop portal "" while it is being set up' (builds 2.19.3 and 2.29.2, stock jobs
+    # too, on a vanilla cluster as well), so each job runs here in a session, as the role its
+    # background worker would connect as.
     needs_community(license_name)
     owner = load_environment(ENVIRONMENT).timescaledb.owner
     jobs = deployment.sql(

@@ -147,7 +147,7 @@ def test_missing_secret_stops_before_any_change(droplet: Droplet, tmp_path: Path
 
 def test_real_influxdb_server_is_verified_only_on_real_hosts() -> None:
     # Said at every run, so that a green suite never reads as "InfluxDB verified": no registry or
-    # repository reachable from this project's machines ships InfluxDB 2 (../shared/TESTWORLD.md),
+    # repository reachable from this project's machines ships InfluxDB 2 (README.md, Tests),
     # and probing InfluxData's repository would send traffic outside the project's own hosts.
     pytest.skip(
         "InfluxDB 2 cannot be installed here: the real install, onboarding, retention and token "

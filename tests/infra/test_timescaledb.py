@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from datalayer.render import postgresql_boolean
 from datalayer.spec.timescaledb import PackageSource, TimescaleDb
 from datalayer.timescaledb.config import hba_lines
 from datalayer.timescaledb.layout import PostgresqlLayout
@@ -109,7 +110,7 @@ def test_security_settings_are_in_effect(
     host: Any, layout: PostgresqlLayout, spec: TimescaleDb
 ) -> None:
     assert query(host, layout, "SHOW password_encryption") == "scram-sha-256"
-    assert query(host, layout, "SHOW ssl") == ("on" if spec.tls.enabled else "off")
+    assert query(host, layout, "SHOW ssl") == postgresql_boolean(spec.tls.enabled)
 
 
 def test_timescaledb_is_preloaded(host: Any, layout: PostgresqlLayout) -> None:

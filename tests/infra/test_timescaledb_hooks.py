@@ -13,6 +13,7 @@ import pytest
 
 from datalayer.hooks.build import build_plan
 from datalayer.onhost.hooks.plan import HookPlan
+from datalayer.render import postgresql_boolean
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.timescaledb import Access, LoginRole, TimescaleDb
 from datalayer.timescaledb.layout import PostgresqlLayout
@@ -187,7 +188,7 @@ def test_login_role_has_its_declared_settings(
         declared = {}
         for name, value in login_role_spec.settings.items():
             # The server's own spelling of the declared value ('60s' is shown as '1min').
-            text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+            text = postgresql_boolean(value) if isinstance(value, bool) else str(value)
             with connection.transaction(force_rollback=True):
                 connection.execute("SELECT set_config(%s, %s, true)", (name, text))
                 declared[name] = connection.execute(

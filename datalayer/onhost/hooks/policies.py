@@ -98,8 +98,10 @@ def converge_hypertables(context: Context, connection: Connection, license_name:
         _converge_retention(context, connection, table.table, table.retention)
 
 
-def _hypertable_name(table: str) -> tuple[str, str]:
-    schema, name = table.split(".")
+def _schema_and_name(qualified: str) -> tuple[str, str]:
+    """A hypertable's or continuous aggregate's ``schema.name`` (the spec's form) as the two
+    columns timescaledb_information's views hold it in."""
+    schema, name = qualified.split(".")
     return schema, name
 
 
@@ -110,7 +112,7 @@ def _converge_chunk_interval(
         "SELECT time_interval::text, time_interval = %s::interval "
         "FROM timescaledb_information.dimensions WHERE hypertable_schema = %s "
         "AND hypertable_name = %s AND dimension_number = 1",
-        (table.chunk_interval, *_hypertable_name(table.table)),
+        (table.chunk_interval, *_schema_and_name(table.table)),
     ).fetchone()
     if row is None:
         raise HookError(
@@ -142,7 +144,7 @@ def _job(connection: Connection, procedure: str, table: str, key: str, value: st
     row = connection.execute(
         "SELECT (config->>%s)::interval = %s::interval FROM timescaledb_information.jobs "
         "WHERE proc_name = %s AND hypertable_schema = %s AND hypertable_name = %s",
-        (key, value, procedure, *_hypertable_name(table)),
+        (key, value, procedure, *_schema_and_name(table)),
     ).fetchone()
     return None if row is None else bool(row[0])
 
@@ -313,7 +315,7 @@ def _converge_aggregate(
 def _converge_refresh_policy(
     context: Context, connection: Connection, aggregate: ContinuousAggregatePlan
 ) -> None:
-    schema, name = _hypertable_name(aggregate.view)
+    schema, name = _schema_and_name(aggregate.view)
     row = connection.execute(
         "SELECT (j.config->>'start_offset')::interval IS NOT DISTINCT FROM %s::interval "
         "AND (j.config->>'end_offset')::interval = %s::interval "
@@ -361,7 +363,7 @@ def _materialized_only(connection: Connection, view: str) -> bool | None:
     row = connection.execute(
         "SELECT materialized_only FROM timescaledb_information.continuous_aggregates "
         "WHERE view_schema = %s AND view_name = %s",
-        _hypertable_name(view),
+        _schema_and_name(view),
     ).fetchone()
     return None if row is None else bool(row[0])
 
@@ -471,7 +473,7 @@ def _history_materialized(connection: Connection, view: str) -> bool:
 def _history_boundaries(connection: Connection, aggregate: ContinuousAggregatePlan) -> list[object]:
     """Window boundaries over the view's hypertable's chunks, ``history_window`` apart and
     aligned by ``time_bucket`` on that width, up to ``end_offset`` ago; none without chunks."""
-    schema, name = _hypertable_name(aggregate.view)
+    schema, name = _schema_and_name(aggregate.view)
     rows = connection.execute(
         "SELECT generate_series(time_bucket(%(window)s::interval, min(ch.range_start)), "
         "least(max(ch.range_end), now() - %(end_offset)s::interval), %(window)s::interval) "

@@ -53,10 +53,6 @@ class Registration:
     provider: str
     additional_secret_outputs: list[str]
 
-    @property
-    def urn_suffix(self) -> str:
-        return f"{self.type}::{self.name}"
-
 
 @dataclass
 class StackRun:

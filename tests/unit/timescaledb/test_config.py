@@ -6,7 +6,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from datalayer.render import postgresql_value, render
+from datalayer.render import postgresql_boolean, postgresql_value, render
 from datalayer.spec import load_environment, parse_environment
 from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.changes import parse_settings
@@ -171,6 +171,11 @@ def test_missing_template_value_is_an_error() -> None:
 )  # fmt: skip
 def test_postgresql_value_quotes_only_what_needs_it(value: object, rendered: str) -> None:
     assert postgresql_value(value) == rendered
+
+
+@pytest.mark.parametrize(("value", "word"), [(True, "on"), (False, "off")])
+def test_postgresql_boolean_is_the_word_postgresql_shows(value: bool, word: str) -> None:
+    assert postgresql_boolean(value) == word
 
 
 def test_quotes_and_backslashes_in_a_path_stay_inside_its_value(
