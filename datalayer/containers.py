@@ -88,7 +88,7 @@ class ServiceContainer:
     """The service's stem: timescaledb, redis or influxdb."""
     image: str
     command: tuple[str, ...]
-    environment: tuple[tuple[str, str], ...]
+    environment_variables: tuple[tuple[str, str], ...]
     """Variables for the image's entrypoint; never a secret (secrets are files)."""
     files: tuple[ContainerFile, ...]
     secret_files: tuple[SecretFile, ...]
@@ -113,9 +113,9 @@ class ServiceContainer:
     shm_bytes: int | None = None
 
 
-def container_name(environment: str, service: str, suffix: str = "") -> str:
+def container_name(environment_name: str, service: str, suffix: str = "") -> str:
     """The Docker name of a stack's object: ``datalayer-dev-timescaledb[-data]``."""
-    return "-".join(part for part in ("datalayer", environment, service, suffix) if part)
+    return "-".join(part for part in ("datalayer", environment_name, service, suffix) if part)
 
 
 SectionT = TypeVar("SectionT")
@@ -136,7 +136,7 @@ class StackService(Generic[SectionT, ContainerT]):
     """One service as a stack runs it, narrowed once from the environment (:func:`stack_services`):
     its section and its container's settings, both set, so that its builder asserts nothing."""
 
-    environment: str
+    environment_name: str
     """The environment's name."""
     section: SectionT
     container: ContainerT

@@ -78,8 +78,8 @@ def toml_string(value: object) -> str:
 
 
 @cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
+def _jinja_environment() -> jinja2.Environment:
+    jinja = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIRECTORY),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -87,13 +87,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,  # configuration files, not HTML
     )
-    environment.filters["postgresql_value"] = postgresql_value
-    environment.filters["postgresql_string"] = postgresql_string
-    environment.filters["redis_string"] = redis_string
-    environment.filters["toml_string"] = toml_string
-    return environment
+    jinja.filters["postgresql_value"] = postgresql_value
+    jinja.filters["postgresql_string"] = postgresql_string
+    jinja.filters["redis_string"] = redis_string
+    jinja.filters["toml_string"] = toml_string
+    return jinja
 
 
 def render(template: str, **context: Any) -> str:
     """Render ``templates/<template>`` with ``context``; the template's name is in its header."""
-    return _environment().get_template(template).render(template=template, **context)
+    return _jinja_environment().get_template(template).render(template=template, **context)

@@ -58,7 +58,7 @@ def render_influxdb_config(
     key checked against influxd's own options."""
     text = render(
         "influxdb/config.toml.j2",
-        environment=environment_name,
+        environment_name=environment_name,
         spec=spec,
         config_path=layout.config_path,
         bolt_path=layout.bolt_path,

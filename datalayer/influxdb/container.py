@@ -56,7 +56,7 @@ def influxdb_container(influxdb: InfluxDbService) -> ServiceContainer:
         service="influxdb",
         image=influxdb.container.image_for(spec.version),
         command=("influxd",),
-        environment=(
+        environment_variables=(
             ("INFLUXD_CONFIG_PATH", layout.config_path),
             ("DOCKER_INFLUXDB_INIT_MODE", "setup"),
             ("DOCKER_INFLUXDB_INIT_USERNAME", spec.admin_username),
@@ -68,7 +68,7 @@ def influxdb_container(influxdb: InfluxDbService) -> ServiceContainer:
         ),
         files=(
             ContainerFile(
-                layout.config_path, render_influxdb_config(spec, influxdb.environment, layout)
+                layout.config_path, render_influxdb_config(spec, influxdb.environment_name, layout)
             ),
         ),
         secret_files=(

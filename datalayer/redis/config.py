@@ -82,7 +82,7 @@ def render_redis_conf(
     """The complete redis.conf for ``spec``."""
     return render(
         "redis/redis.conf.j2",
-        environment=environment_name,
+        environment_name=environment_name,
         spec=spec,
         layout=layout,
         save=" ".join(f"{rule.seconds} {rule.changes}" for rule in spec.persistence.save),

@@ -50,9 +50,11 @@ def redis_container(redis: RedisService) -> ServiceContainer:
         service="redis",
         image=redis.container.image,
         command=("redis-server", layout.config_file),
-        environment=(),
+        environment_variables=(),
         files=(
-            ContainerFile(layout.config_file, render_redis_conf(spec, redis.environment, layout)),
+            ContainerFile(
+                layout.config_file, render_redis_conf(spec, redis.environment_name, layout)
+            ),
         ),
         secret_files=(
             # Password hashes only, but still nobody's business but Redis's.

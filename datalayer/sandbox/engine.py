@@ -61,9 +61,9 @@ def ensure_commands(commands: Iterable[str]) -> None:
             f"installing {' '.join(missing)} needs root: run as root or install them"
         )
     progress(f"installing {' '.join(missing)} from Debian's packages")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update"], timeout=600, env=environment)
-    run(["apt-get", "install", "-y", *missing], timeout=1200, env=environment)
+    environ = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update"], timeout=600, env=environ)
+    run(["apt-get", "install", "-y", *missing], timeout=1200, env=environ)
 
 
 def _docker_info() -> subprocess.CompletedProcess[str]:

@@ -63,11 +63,13 @@ def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
     return [first, *owner_rejects, *declared, *final]
 
 
-def render_postgresql_conf(spec: TimescaleDb, layout: PostgresqlLayout, environment: str) -> str:
+def render_postgresql_conf(
+    spec: TimescaleDb, layout: PostgresqlLayout, environment_name: str
+) -> str:
     """The complete postgresql.conf for ``spec`` in ``layout``."""
     return render(
         "timescaledb/postgresql.conf.j2",
-        environment=environment,
+        environment_name=environment_name,
         spec=spec,
         layout=layout,
         shared_preload_libraries=SHARED_PRELOAD_LIBRARIES,
@@ -76,6 +78,8 @@ def render_postgresql_conf(spec: TimescaleDb, layout: PostgresqlLayout, environm
     )
 
 
-def render_pg_hba_conf(spec: TimescaleDb, environment: str) -> str:
+def render_pg_hba_conf(spec: TimescaleDb, environment_name: str) -> str:
     """The complete pg_hba.conf for ``spec``."""
-    return render("timescaledb/pg_hba.conf.j2", environment=environment, lines=hba_lines(spec))
+    return render(
+        "timescaledb/pg_hba.conf.j2", environment_name=environment_name, lines=hba_lines(spec)
+    )

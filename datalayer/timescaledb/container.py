@@ -79,14 +79,14 @@ def timescaledb_container(timescaledb: TimescaleDbService) -> ServiceContainer:
         service="timescaledb",
         image=timescaledb.container.image_for(spec.version),
         command=_command(layout, archive),
-        environment=(
+        environment_variables=(
             ("PGDATA", layout.data_directory),
             ("POSTGRES_PASSWORD_FILE", SUPERUSER_PASSWORD_FILE),
             ("POSTGRES_DB", spec.database),
             ("NO_TS_TUNE", "true"),
             ("TIMESCALEDB_TELEMETRY", spec.telemetry_level),
         ),
-        files=_files(spec, layout, timescaledb.environment),
+        files=_files(spec, layout, timescaledb.environment_name),
         # Read by the entrypoint as root, before it steps down to postgres.
         secret_files=(SecretFile(SUPERUSER_PASSWORD_FILE, (secret,), secret_value(secret)),),
         volumes=(
@@ -127,12 +127,14 @@ def _command(layout: PostgresqlLayout, archive: str) -> tuple[str, ...]:
 
 
 def _files(
-    spec: TimescaleDb, layout: PostgresqlLayout, environment: str
+    spec: TimescaleDb, layout: PostgresqlLayout, environment_name: str
 ) -> tuple[ContainerFile, ...]:
     """postgresql.conf and pg_hba.conf, rendered as for a droplet."""
     return (
-        ContainerFile(layout.postgresql_conf, render_postgresql_conf(spec, layout, environment)),
-        ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, environment)),
+        ContainerFile(
+            layout.postgresql_conf, render_postgresql_conf(spec, layout, environment_name)
+        ),
+        ContainerFile(layout.pg_hba_conf, render_pg_hba_conf(spec, environment_name)),
     )
 
 
@@ -183,7 +185,7 @@ def hooks_run(timescaledb: TimescaleDbService, python: str) -> HooksRun:
         dsn |= {"sslmode": "verify-full", "sslrootcert": check.ca_file}
     command = shlex.join(
         [
-            python, "-m", "datalayer.hooks", "apply", "--env", timescaledb.environment,
+            python, "-m", "datalayer.hooks", "apply", "--env", timescaledb.environment_name,
             "--dsn", " ".join(f"{key}={value}" for key, value in dsn.items()),
         ]
     )  # fmt: skip

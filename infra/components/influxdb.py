@@ -55,7 +55,12 @@ class InfluxDb(pulumi.ComponentResource):
         super().__init__("trading:metrics:InfluxDb", name, None, opts)
         spec = args.service.section
         resources = declare_service(
-            self, name, args.service.environment, args.container, args.network_name, args.secrets
+            self,
+            name,
+            args.service.environment_name,
+            args.container,
+            args.network_name,
+            args.secrets,
         )
         self.container = resources.container
         plan = args.setup_plan.to_json()

@@ -32,7 +32,7 @@ class Redis(pulumi.ComponentResource):
         super().__init__("trading:cache:Redis", name, None, opts)
         service = args.service
         resources = declare_service(
-            self, name, service.environment, args.container, args.network_name, args.secrets
+            self, name, service.environment_name, args.container, args.network_name, args.secrets
         )
         self.container = resources.container
         self.endpoint = endpoint(args.container)

@@ -36,9 +36,9 @@ class ServiceResources:
     container: docker.Container
 
 
-def labels(environment: str, service: str) -> dict[str, str]:
+def labels(environment_name: str, service: str) -> dict[str, str]:
     """The labels of a stack's Docker objects; never a secret."""
-    return {f"{LABEL_PREFIX}.environment": environment, f"{LABEL_PREFIX}.service": service}
+    return {f"{LABEL_PREFIX}.environment": environment_name, f"{LABEL_PREFIX}.service": service}
 
 
 def secret_content(
@@ -59,7 +59,7 @@ def secret_content(
 def declare_service(
     parent: pulumi.Resource,
     name: str,
-    environment: str,
+    environment_name: str,
     container: ServiceContainer,
     network_name: pulumi.Input[str],
     secrets: Mapping[str, pulumi.Input[str]],
@@ -67,14 +67,14 @@ def declare_service(
     """The image, volumes and Docker container that ``container`` describes, as children of
     ``parent`` named ``{name}-image``, ``{name}-<volume>`` and ``{name}-container``."""
     image = _image(parent, name, container)
-    volumes = _volumes(parent, name, environment, container)
+    volumes = _volumes(parent, name, environment_name, container)
     docker_container = docker.Container(
         f"{name}-container",
-        name=container_name(environment, container.service),
+        name=container_name(environment_name, container.service),
         image=image.image_id,
         hostname=container.service,
         command=list(container.command),
-        envs=[f"{key}={value}" for key, value in container.environment],
+        envs=[f"{key}={value}" for key, value in container.environment_variables],
         uploads=_uploads(container, secrets),
         volumes=_mounts(container, volumes),
         networks_advanced=[
@@ -84,7 +84,7 @@ def declare_service(
         healthcheck=_healthcheck(container),
         restart="unless-stopped",
         **_limits(container),
-        labels=_labels(docker.ContainerLabelArgs, environment, container.service),
+        labels=_labels(docker.ContainerLabelArgs, environment_name, container.service),
         must_run=True,
         # Creation completes only once the health check passes, so whatever depends on the
         # container (the hooks, InfluxDB's setup) runs against a server that answers.
@@ -108,14 +108,14 @@ def _image(parent: pulumi.Resource, name: str, container: ServiceContainer) -> d
 
 
 def _volumes(
-    parent: pulumi.Resource, name: str, environment: str, container: ServiceContainer
+    parent: pulumi.Resource, name: str, environment_name: str, container: ServiceContainer
 ) -> dict[str, docker.Volume]:
     """``container``'s data volumes, by suffix."""
     return {
         volume.suffix: docker.Volume(
             f"{name}-{volume.suffix}",
-            name=container_name(environment, container.service, volume.suffix),
-            labels=_labels(docker.VolumeLabelArgs, environment, container.service),
+            name=container_name(environment_name, container.service, volume.suffix),
+            labels=_labels(docker.VolumeLabelArgs, environment_name, container.service),
             # The data outlives the container and the stack: `pulumi destroy` refuses to delete
             # a protected resource, and even once unprotected, deleting it from the stack leaves
             # the Docker volume in place. A change that would replace a volume stops the update.
@@ -194,9 +194,11 @@ def _limits(container: ServiceContainer) -> _Limits:
 _Label = TypeVar("_Label", docker.ContainerLabelArgs, docker.VolumeLabelArgs)
 
 
-def _labels(kind: Callable[..., _Label], environment: str, service: str) -> list[_Label]:
+def _labels(kind: Callable[..., _Label], environment_name: str, service: str) -> list[_Label]:
     """:func:`labels` as the label arguments of a container or a volume."""
-    return [kind(label=key, value=value) for key, value in labels(environment, service).items()]
+    return [
+        kind(label=key, value=value) for key, value in labels(environment_name, service).items()
+    ]
 
 
 def _published_port(container: ServiceContainer) -> docker.ContainerPortArgs:

@@ -48,7 +48,7 @@ class TimescaleDb(pulumi.ComponentResource):
         super().__init__("trading:db:TimescaleDb", name, None, opts)
         service = args.service
         resources = declare_service(
-            self, name, service.environment, args.container, args.network_name, args.secrets
+            self, name, service.environment_name, args.container, args.network_name, args.secrets
         )
         self.container = resources.container
         hook_secrets = {

@@ -11,11 +11,13 @@ from datalayer.timescaledb.backup.layout import PGBACKREST_PATHS, BackupUnit
 from datalayer.timescaledb.layout import PostgresqlLayout
 
 
-def render_pgbackrest_conf(spec: TimescaleDb, layout: PostgresqlLayout, environment: str) -> str:
+def render_pgbackrest_conf(
+    spec: TimescaleDb, layout: PostgresqlLayout, environment_name: str
+) -> str:
     """The complete pgbackrest.conf: the repository, retention, and the cluster as a stanza."""
     return render(
         "timescaledb/pgbackrest.conf.j2",
-        environment=environment,
+        environment_name=environment_name,
         paths=PGBACKREST_PATHS,
         backup=spec.backup,
         repository=spec.backup.repository,
@@ -24,11 +26,11 @@ def render_pgbackrest_conf(spec: TimescaleDb, layout: PostgresqlLayout, environm
     )
 
 
-def render_repository_keys(backup: Backup, keys: RepositoryKeys, environment: str) -> str:
+def render_repository_keys(backup: Backup, keys: RepositoryKeys, environment_name: str) -> str:
     """The keys file of an S3 repository. Holds the secrets in clear: install it unprinted."""
     return render(
         "timescaledb/pgbackrest-keys.conf.j2",
-        environment=environment,
+        environment_name=environment_name,
         paths=PGBACKREST_PATHS,
         repository=backup.repository,
         access_key=keys.access_key.get_secret_value(),
@@ -37,12 +39,12 @@ def render_repository_keys(backup: Backup, keys: RepositoryKeys, environment: st
 
 
 def render_backup_service(
-    backup: Backup, layout: PostgresqlLayout, unit: BackupUnit, environment: str
+    backup: Backup, layout: PostgresqlLayout, unit: BackupUnit, environment_name: str
 ) -> str:
     """The oneshot service that takes one backup of ``unit``'s type."""
     return render(
         "timescaledb/pgbackrest-backup.service.j2",
-        environment=environment,
+        environment_name=environment_name,
         paths=PGBACKREST_PATHS,
         stanza=backup.stanza,
         layout=layout,
@@ -50,11 +52,11 @@ def render_backup_service(
     )
 
 
-def render_backup_timer(backup: Backup, unit: BackupUnit, environment: str) -> str:
+def render_backup_timer(backup: Backup, unit: BackupUnit, environment_name: str) -> str:
     """The timer that starts ``unit``'s service on its schedule."""
     return render(
         "timescaledb/pgbackrest-backup.timer.j2",
-        environment=environment,
+        environment_name=environment_name,
         paths=PGBACKREST_PATHS,
         stanza=backup.stanza,
         unit=unit,

@@ -24,14 +24,14 @@ STACKS_WITH_INFLUXDB = [
 LAYOUTS = {"package": PACKAGE_LAYOUT, "container": CONTAINER_LAYOUT}
 
 
-def spec_of(environment: str) -> InfluxDb:
-    spec = load_environment(environment).influxdb
+def spec_of(environment_name: str) -> InfluxDb:
+    spec = load_environment(environment_name).influxdb
     assert spec is not None
     return spec
 
 
-def settings(environment: str) -> dict[str, object]:
-    return tomllib.loads(render_influxdb_config(spec_of(environment), environment))
+def settings(environment_name: str) -> dict[str, object]:
+    return tomllib.loads(render_influxdb_config(spec_of(environment_name), environment_name))
 
 
 def test_config_opens_with_the_managed_header() -> None:
@@ -106,7 +106,7 @@ def test_reporting_is_disabled() -> None:
 
 def test_missing_template_value_is_an_error() -> None:
     with pytest.raises(jinja2.UndefinedError):
-        render("influxdb/config.toml.j2", environment="test")
+        render("influxdb/config.toml.j2", environment_name="test")
 
 
 def test_setup_reaches_the_api_on_loopback_when_bound_everywhere() -> None:

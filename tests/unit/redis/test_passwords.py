@@ -18,9 +18,9 @@ def test_each_user_has_its_own_secret() -> None:
     }
 
 
-@pytest.mark.parametrize("environment", ["sandbox", "dev", "prod"])
-def test_the_map_covers_every_secret_the_pulumi_walk_finds(environment: str) -> None:
+@pytest.mark.parametrize("environment_name", ["sandbox", "dev", "prod"])
+def test_the_map_covers_every_secret_the_pulumi_walk_finds(environment_name: str) -> None:
     """The stack reads secrets by ``secret_variables``; each must belong to one user here."""
-    spec = load_environment(environment).redis
+    spec = load_environment(environment_name).redis
     assert spec is not None
     assert sorted(user_secrets(spec).values()) == sorted(secret_variables(spec))

@@ -161,7 +161,7 @@ def test_no_network_line_trusts_or_uses_md5(name: str) -> None:
 
 def test_missing_template_value_is_an_error() -> None:
     with pytest.raises(jinja2.UndefinedError):
-        render("timescaledb/pg_hba.conf.j2", environment="test")
+        render("timescaledb/pg_hba.conf.j2", environment_name="test")
 
 
 @pytest.mark.parametrize(
