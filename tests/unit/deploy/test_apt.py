@@ -90,22 +90,19 @@ def install_key(
     )  # fmt: skip
 
 
-def test_key_with_the_pinned_fingerprint_is_installed(
-    published_key: PublishedKey, tmp_path: Path
+@pytest.mark.parametrize(
+    "key_file",
+    ["published_key", "key_file_with_a_stranger"],
+    ids=["the-key-alone", "beside-a-stranger"],
+)
+def test_only_the_key_with_the_pinned_fingerprint_is_installed(
+    key_file: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    published: PublishedKey = request.getfixturevalue(key_file)
     keyring = tmp_path / "repository.asc"
-    result = install_key(published_key, keyring, published_key.fingerprint)
+    result = install_key(published, keyring, published.fingerprint)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert primary_fingerprints(keyring) == [published_key.fingerprint]
-
-
-def test_only_the_pinned_key_of_a_key_file_is_installed(
-    key_file_with_a_stranger: PublishedKey, tmp_path: Path
-) -> None:
-    keyring = tmp_path / "repository.asc"
-    result = install_key(key_file_with_a_stranger, keyring, key_file_with_a_stranger.fingerprint)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert primary_fingerprints(keyring) == [key_file_with_a_stranger.fingerprint]
+    assert primary_fingerprints(keyring) == [published.fingerprint]
 
 
 def test_key_with_another_fingerprint_is_refused(
