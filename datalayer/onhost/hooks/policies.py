@@ -417,7 +417,32 @@ def _converge_history(
     if _history_materialized(connection, aggregate.view):
         context.tell(Status.UNCHANGED, "history", aggregate.view, "materialized")
         return
-    boundaries = _history_boundaries(connection, aggregate)
+    statements, detail = _history_refreshes(aggregate, _history_boundaries(connection, aggregate))
+    try:
+        context.converge(
+            connection, Status.CREATED, "history", aggregate.view, detail, statements,
+            transaction=False,
+        )  # fmt: skip
+    except psycopg.errors.InvalidParameterValue as error:
+        raise HookError(
+            f"continuous_aggregates.{aggregate.view}.history_window {aggregate.history_window!r}: "
+            f"{error.diag.message_primary} ({error.diag.message_detail}); raise it to a multiple "
+            "of the view's bucket"
+        ) from None
+    if not context.check:
+        connection.execute(
+            sql.SQL("UPDATE {} SET {} = now() WHERE view = %s").format(
+                AGGREGATE_LEDGER, sql.Identifier(HISTORY_COLUMN)
+            ),
+            (aggregate.view,),
+        )
+
+
+def _history_refreshes(
+    aggregate: ContinuousAggregatePlan, boundaries: list[object]
+) -> tuple[list[Statement], str]:
+    """The refreshes that materialize the history between ``boundaries`` (one per window), then
+    the rest up to ``end_offset`` ago, and the line that says so."""
     windows = list(itertools.pairwise(boundaries))
     view = sql.Literal(aggregate.view)
     statements: list[Statement] = [
@@ -437,24 +462,7 @@ def _converge_history(
         if windows
         else f"no full window of data; one refresh up to {aggregate.end_offset} ago"
     )
-    try:
-        context.converge(
-            connection, Status.CREATED, "history", aggregate.view, detail, statements,
-            transaction=False,
-        )  # fmt: skip
-    except psycopg.errors.InvalidParameterValue as error:
-        raise HookError(
-            f"continuous_aggregates.{aggregate.view}.history_window {aggregate.history_window!r}: "
-            f"{error.diag.message_primary} ({error.diag.message_detail}); raise it to a multiple "
-            "of the view's bucket"
-        ) from None
-    if not context.check:
-        connection.execute(
-            sql.SQL("UPDATE {} SET {} = now() WHERE view = %s").format(
-                AGGREGATE_LEDGER, sql.Identifier(HISTORY_COLUMN)
-            ),
-            (aggregate.view,),
-        )
+    return statements, detail
 
 
 def _history_materialized(connection: Connection, view: str) -> bool:
