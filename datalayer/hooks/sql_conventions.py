@@ -52,62 +52,83 @@ def scan(text: str) -> tuple[str, str]:
     masked: list[str] = []
     position = 0
     while position < len(text):
-        if text.startswith("--", position):
-            end = text.find("\n", position)
-            end = len(text) if end == -1 else end
-            code.append(_blank(text[position:end]))
-            masked.append(_blank(text[position:end]))
-            position = end
-        elif text.startswith("/*", position):
-            depth, end = 0, position
-            while end < len(text):
-                if text.startswith("/*", end):
-                    depth, end = depth + 1, end + 2
-                elif text.startswith("*/", end):
-                    depth, end = depth - 1, end + 2
-                    if depth == 0:
-                        break
-                else:
-                    end += 1
-            code.append(_blank(text[position:end]))
-            masked.append(_blank(text[position:end]))
-            position = end
-        elif text[position] in "'\"":
-            quote, end = text[position], position + 1
-            while end < len(text):
-                if text[end] == quote and text.startswith(quote * 2, end):
-                    end += 2
-                elif text[end] == quote:
-                    break
-                else:
-                    end += 1
-            closed = end < len(text)
-            literal = text[position : end + 1]
-            inside = literal[1:-1] if closed else literal[1:]
-            code.append(literal)
-            # A quoted identifier is a name, kept as one word (no space or semicolon in it); a
-            # string's contents are data, blanked.
-            masked.append(
-                quote
-                + (re.sub(r"[;\s]", "_", inside) if quote == '"' else _blank(inside))
-                + (quote if closed else "")
-            )
-            position = end + 1
-        elif (tag := _DOLLAR_QUOTE.match(text, position)) and not (
-            position and (text[position - 1].isalnum() or text[position - 1] == "_")
-        ):
-            end = text.find(tag.group(), position + len(tag.group()))
-            end = len(text) if end == -1 else end + len(tag.group())
-            literal = text[position:end]
-            code.append(literal)
-            masked.append(tag.group() + _blank(literal[len(tag.group()) : -len(tag.group())]))
-            masked.append(tag.group())
-            position = end
-        else:
-            code.append(text[position])
-            masked.append(text[position])
-            position += 1
+        position, kept, hidden = _token(text, position)
+        code.append(kept)
+        masked.append(hidden)
     return "".join(code), "".join(masked)
+
+
+def _token(text: str, position: int) -> tuple[int, str, str]:
+    """The token at ``position``: where it ends, its text as :func:`scan`'s code keeps it, and
+    as its masked text shows it. A character outside any comment or quote is a token of its own."""
+    if text.startswith("--", position):
+        return _comment(text, position, _line_comment_end(text, position))
+    if text.startswith("/*", position):
+        return _comment(text, position, _block_comment_end(text, position))
+    if text[position] in "'\"":
+        return _quoted(text, position)
+    if (tag := _DOLLAR_QUOTE.match(text, position)) and not (
+        position and (text[position - 1].isalnum() or text[position - 1] == "_")
+    ):
+        return _dollar_quoted(text, position, tag.group())
+    return position + 1, text[position], text[position]
+
+
+def _comment(text: str, position: int, end: int) -> tuple[int, str, str]:
+    """A comment: blanked in both texts, so that it keeps its width and lines."""
+    blank = _blank(text[position:end])
+    return end, blank, blank
+
+
+def _line_comment_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end == -1 else end
+
+
+def _block_comment_end(text: str, position: int) -> int:
+    """Where the block comment at ``position`` ends; PostgreSQL's block comments nest."""
+    depth, end = 0, position
+    while end < len(text):
+        if text.startswith("/*", end):
+            depth, end = depth + 1, end + 2
+        elif text.startswith("*/", end):
+            depth, end = depth - 1, end + 2
+            if depth == 0:
+                break
+        else:
+            end += 1
+    return end
+
+
+def _quoted(text: str, position: int) -> tuple[int, str, str]:
+    """A string or a quoted identifier, whose doubled quote is a quote inside it."""
+    quote, end = text[position], position + 1
+    while end < len(text):
+        if text[end] == quote and text.startswith(quote * 2, end):
+            end += 2
+        elif text[end] == quote:
+            break
+        else:
+            end += 1
+    closed = end < len(text)
+    literal = text[position : end + 1]
+    inside = literal[1:-1] if closed else literal[1:]
+    # A quoted identifier is a name, kept as one word (no space or semicolon in it); a string's
+    # contents are data, blanked.
+    hidden = (
+        quote
+        + (re.sub(r"[;\s]", "_", inside) if quote == '"' else _blank(inside))
+        + (quote if closed else "")
+    )
+    return end + 1, literal, hidden
+
+
+def _dollar_quoted(text: str, position: int, tag: str) -> tuple[int, str, str]:
+    """A dollar-quoted string (``$$...$$``, ``$fn$...$fn$``): its contents blanked."""
+    end = text.find(tag, position + len(tag))
+    end = len(text) if end == -1 else end + len(tag)
+    literal = text[position:end]
+    return end, literal, tag + _blank(literal[len(tag) : -len(tag)]) + tag
 
 
 def statements(text: str) -> list[Statement]:
