@@ -80,6 +80,18 @@ def file_commands(
     yield from _owner_and_mode(wanted.path, wanted, found)
 
 
+def current_text(wanted: WantedFile, found: PathState | None) -> str | None:
+    """The text on the host of the file ``PathStates`` found as ``found`` (None: missing),
+    read only when its SHA-256 says it differs from ``wanted``: a no-op deploy reads no
+    configuration file back."""
+    if found is None:
+        return None
+    if found.holds(wanted.content):
+        return wanted.content.decode()
+    lines = host.get_fact(FileContents, path=wanted.path)
+    return None if lines is None else "\n".join(lines) + "\n"
+
+
 @operation()
 def files_in_place(
     files: Sequence[WantedFile],

@@ -10,13 +10,13 @@ from typing import Any
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.facts.files import Directory, FileContents
+from pyinfra.facts.files import Directory
 from pyinfra.operations import files
 
 from datalayer.timescaledb.changes import Action, decide
 from datalayer.timescaledb.layout import PostgresqlLayout
 from deploy.facts import PathState, PathStates
-from deploy.operations import WantedFile, file_commands
+from deploy.operations import WantedFile, current_text, file_commands
 from deploy.timescaledb.facts import PostgresqlRunningServer, file_errors_sql, run_psql
 
 
@@ -80,8 +80,8 @@ def configuration(
         PostgresqlRunningServer, version=layout.version, cluster=layout.cluster, files=managed
     )
     decision = decide(
-        _current_text(wanted_conf, found), postgresql_conf,
-        _current_text(wanted_hba, found), pg_hba_conf,
+        current_text(wanted_conf, found.get(wanted_conf.path)), postgresql_conf,
+        current_text(wanted_hba, found.get(wanted_hba.path)), pg_hba_conf,
         server, layout.version,
     )  # fmt: skip
     if layout.server_binary is not None and not _same_content(wanted_conf, found):
@@ -109,17 +109,6 @@ def configuration(
 def _same_content(wanted: WantedFile, found: dict[str, PathState]) -> bool:
     state = found.get(wanted.path)
     return state is not None and state.holds(wanted.content)
-
-
-def _current_text(wanted: WantedFile, found: dict[str, PathState]) -> str | None:
-    """The file's text on the host, None when missing; read only when its SHA-256 says it
-    differs from ``wanted`` (a no-op deploy reads no configuration file)."""
-    if wanted.path not in found:
-        return None
-    if _same_content(wanted, found):
-        return wanted.content.decode()
-    lines = host.get_fact(FileContents, path=wanted.path)
-    return None if lines is None else "\n".join(lines) + "\n"
 
 
 def _checked_install(layout: PostgresqlLayout, candidate: str) -> StringCommand:
