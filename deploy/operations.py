@@ -6,7 +6,7 @@ per item (``deploy.facts``): a deploy that changes nothing asks the host once pe
 """
 
 import shlex
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from io import BytesIO
@@ -160,11 +160,19 @@ def units_enabled_and_running(units: Sequence[str]) -> Generator[str, None, None
             yield f"systemctl start {unit}"
 
 
+def is_installed(package: str, installed: Mapping[str, Collection[str]]) -> bool:
+    """``package`` (``NAME`` or ``NAME=VERSION``) is among ``installed`` (``DebPackages``:
+    each name's installed versions), at that version when pinned: pyinfra's own rule
+    (``_has_package``, ``pyinfra/operations/util/packaging.py:103-119``)."""
+    name, _, version = package.partition("=")
+    return name in installed and (not version or version in installed[name])
+
+
 @operation()
 def packages_installed(packages: Sequence[str]) -> Generator[str, None, None]:
     """Install those of ``packages`` that are not installed, without recommended packages.
 
-    + packages: Debian package names
+    + packages: Debian package names, each optionally pinned as ``NAME=VERSION``
 
     One fact (pyinfra's ``DebPackages``, ``dpkg -l``) decides. apt's index is updated only
     before an install: pyinfra's ``apt.packages(update=True, cache_time=...)`` reads two more
@@ -173,7 +181,7 @@ def packages_installed(packages: Sequence[str]) -> Generator[str, None, None]:
     would not be a no-op. Will not upgrade or remove a package.
     """
     installed = host.get_fact(DebPackages)
-    missing = [package for package in packages if package not in installed]
+    missing = [package for package in packages if not is_installed(package, installed)]
     if not missing:
         host.noop(f"{', '.join(packages)} installed")
         return
