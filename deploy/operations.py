@@ -152,12 +152,16 @@ def units_enabled_and_running(units: Sequence[str]) -> Generator[str, None, None
     configuring operation's decision.
     """
     states = host.get_fact(UnitStates, units=tuple(units))
+    commands = []
     for unit in units:
         state = states.get(unit_id(unit))
         if state is None or not state.enabled:
-            yield f"systemctl enable {unit}"
+            commands.append(f"systemctl enable {unit}")
         if state is None or not state.running:
-            yield f"systemctl start {unit}"
+            commands.append(f"systemctl start {unit}")
+    if not commands:
+        host.noop(f"{', '.join(units)} enabled and running")
+    yield from commands
 
 
 def is_installed(package: str, installed: Mapping[str, Collection[str]]) -> bool:
