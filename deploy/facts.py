@@ -1,8 +1,8 @@
 """Facts every service deploy reads, each answering for many paths or units in one command.
 
 pyinfra 3.10 caches no fact: every ``host.get_fact`` is one command on its own SSH channel
-(``_get_fact``, ``pyinfra/api/facts.py:255-334``, which calls ``host.run_shell_command`` each
-time), and ``files.put`` reads two facts per file (``File``, then ``Sha1File``;
+(``_get_fact``, ``pyinfra/api/facts.py:256-400``, which calls ``host.run_shell_command`` each
+time, :322), and ``files.put`` reads two facts per file (``File``, then ``Sha1File``;
 ``pyinfra/operations/files.py:1131`` and ``_file_equal``, :857-869), ``systemd.service`` two per
 unit. A deploy that changes nothing is then a few dozen round trips, most of its time; these
 facts answer the same questions for a whole set at once.
