@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,8 @@ def run_deploy(
     verbose: bool = False,
     dry: bool = False,
     diff: bool = False,
+    limit: Sequence[str] = (),
+    checkout: Path | None = None,
 ) -> DeployResult:
     """``pyinfra -y INVENTORY deploy/site.py``; the pyinfra next to this interpreter.
 
@@ -53,21 +55,28 @@ def run_deploy(
     + verbose: print every command (pyinfra -vv)
     + dry: plan and report the changes without making them (pyinfra --dry)
     + diff: print the changes to every file (pyinfra --diff)
+    + limit: deploy only these hosts (pyinfra --limit, each a name or glob)
+    + checkout: another checkout of this repository to deploy from, with the pyinfra of its own
+      ``.venv`` (a benchmark compares two versions of the deploy on the same hosts)
     """
-    command = [
-        str(Path(sys.executable).with_name("pyinfra")),
-        "--dry" if dry else "-y",
-        "--no-wait",
-    ]
+    root = REPOSITORY_ROOT if checkout is None else checkout
+    pyinfra = (
+        Path(sys.executable).with_name("pyinfra")
+        if checkout is None
+        else checkout / ".venv" / "bin" / "pyinfra"
+    )
+    command = [str(pyinfra), "--dry" if dry else "-y", "--no-wait"]
     if verbose:
         command.append("-vv")
     if diff:
         command.append("--diff")
+    for pattern in limit:
+        command += ["--limit", pattern]
     command += [str(inventory), "deploy/site.py"]
     started = time.monotonic()
     completed = subprocess.run(
         command,
-        cwd=REPOSITORY_ROOT,
+        cwd=root,
         env=dict(os.environ if environ is None else environ),
         capture_output=True,
         text=True,

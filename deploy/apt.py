@@ -2,8 +2,9 @@
 
 pyinfra's own ``apt.key`` (3.10, ``pyinfra/operations/apt.py:91-186``, delegating to
 ``gpg.key``) downloads a key from a URL and installs it without comparing its fingerprint with
-anything, so the key step here is an operation of its own; the keyring directory, the source
-list and the packages are pyinfra's ``files.directory``, ``apt.repo`` and ``apt.packages``.
+anything, so the key step here is an operation of its own; the keyring directory and the source
+list are pyinfra's ``files.directory`` and ``apt.repo``, the packages
+``deploy.operations.packages_installed`` (which updates apt's index only before an install).
 """
 
 import shlex
@@ -15,6 +16,7 @@ from pyinfra.context import host
 from pyinfra.operations import apt, files
 
 from datalayer.apt import KEYRING_DIRECTORY, PackagePlan
+from deploy.operations import packages_installed
 
 # The primary keys' fingerprints of a key file: in ``--with-colons`` output a key's ``fpr``
 # record follows its ``pub`` record, and each subkey's follows its ``sub`` (gnupg's doc/DETAILS).
@@ -90,11 +92,9 @@ def install(plan: PackagePlan) -> None:
     With no repositories (the distribution's own packages), only the packages are installed.
     """
     if plan.repositories:
-        apt.packages(
+        packages_installed(
             name="Install curl and gpg to fetch and check the repository signing keys",
             packages=["ca-certificates", "curl", "gpg"],
-            cache_time=3600,
-            no_recommends=True,
         )
         files.directory(
             name=f"Create {KEYRING_DIRECTORY} for repository signing keys",
@@ -113,10 +113,4 @@ def install(plan: PackagePlan) -> None:
             src=repository.source_line,
             filename=repository.name,
         )
-    apt.packages(
-        name=f"Install {', '.join(plan.packages)}",
-        packages=list(plan.packages),
-        update=True,
-        cache_time=3600,
-        no_recommends=True,
-    )
+    packages_installed(name=f"Install {', '.join(plan.packages)}", packages=plan.packages)

@@ -6,12 +6,11 @@ folder, not file by file from a list: a module added to it is uploaded, and one 
 is removed from the droplet.
 """
 
-from io import StringIO
-
-from pyinfra.operations import files
+from pathlib import Path
 
 from datalayer.onhost.step import EXIT_DRIFT, EXIT_OK, JsonPlan
 from datalayer.paths import REPOSITORY_ROOT
+from deploy.operations import WantedDirectory, WantedFile, files_in_place
 
 RUNTIME_DIRECTORY = "/usr/local/lib/datalayer/python"
 """The droplet's ``PYTHONPATH`` for the host-side steps; root's, read-only to the others."""
@@ -23,20 +22,32 @@ PLAN_DIRECTORY = "/usr/local/lib/datalayer"
 
 def upload_host_code() -> None:
     """Sync :data:`HOST_CODE` to the droplet, root-owned, removing what the folder no longer
-    holds. Byte-code caches are neither uploaded nor removed; the steps run with ``python3 -B``
-    so that none is written there."""
-    files.sync(
-        name="Upload datalayer/onhost/, the code that runs on this host",
-        src=str(HOST_CODE),
-        dest=HOST_CODE_DIRECTORY,
-        user="root",
-        group="root",
-        mode="644",
-        dir_mode="755",
-        delete=True,
-        exclude="*.pyc",
-        exclude_dir=["__pycache__", "*/__pycache__"],
+    holds, judged by one fact (``deploy.operations.files_in_place``: ``files.sync`` reads two
+    facts per file). Byte-code caches are neither uploaded nor removed; the steps run with
+    ``python3 -B`` so that none is written there."""
+    modules = sorted(
+        path
+        for path in HOST_CODE.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     )
+    packages = sorted({path.parent for path in modules})
+    files_in_place(
+        name="Upload datalayer/onhost/, the code that runs on this host",
+        directories=[
+            WantedDirectory(directory, mode=0o755)
+            for directory in (PLAN_DIRECTORY, RUNTIME_DIRECTORY, f"{RUNTIME_DIRECTORY}/datalayer")
+        ]
+        + [WantedDirectory(_on_host(package), mode=0o755) for package in packages],
+        files=[WantedFile(_on_host(path), path.read_bytes(), mode=0o644) for path in modules],
+        remove_others_under=HOST_CODE_DIRECTORY,
+        keep=["*.pyc"],
+    )
+
+
+def _on_host(path: Path) -> str:
+    """Where ``path``, in :data:`HOST_CODE`, is on the droplet."""
+    relative = path.relative_to(HOST_CODE).as_posix()
+    return HOST_CODE_DIRECTORY if relative == "." else f"{HOST_CODE_DIRECTORY}/{relative}"
 
 
 def step_command(module: str, *arguments: str, user: str | None = None) -> str:
@@ -56,7 +67,9 @@ def plan_file(step: str) -> str:
 
 def upload_plan(name: str, step: str, plan: JsonPlan) -> None:
     """Upload ``plan`` as :func:`plan_file` of ``step``; a plan holds no secret (mode 0644)."""
-    files.put(name=name, src=StringIO(plan.to_json()), dest=plan_file(step), mode="644")
+    files_in_place(
+        name=name, files=[WantedFile(plan_file(step), plan.to_json().encode(), mode=0o644)]
+    )
 
 
 def check_command(command: str) -> str:

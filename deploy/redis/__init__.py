@@ -7,7 +7,6 @@ deploy as ``redis(environment, passwords)``.
 from pydantic import SecretStr
 from pyinfra.api.deploy import deploy
 from pyinfra.context import host
-from pyinfra.operations import apt, systemd
 
 from datalayer.redis.config import render_redis_conf, render_users_acl
 from datalayer.redis.layout import DEBIAN_LAYOUT
@@ -16,6 +15,7 @@ from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.spec.errors import not_set_line
 from datalayer.spec.redis import Redis
 from deploy import dpkg
+from deploy.operations import packages_installed, units_enabled_and_running
 from deploy.redis import operations
 
 
@@ -51,13 +51,7 @@ def redis(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None
     dpkg.finish_interrupted_install(
         name="Finish an interrupted package install, waiting for a running apt or dpkg",
     )
-    apt.packages(
-        name=f"Install {layout.package}",
-        packages=[layout.package],
-        update=True,
-        cache_time=3600,
-        no_recommends=True,
-    )
+    packages_installed(name=f"Install {layout.package}", packages=[layout.package])
     operations.configuration(
         name="Install redis.conf and users.acl; CONFIG SET, ACL LOAD or restart as Redis requires",
         layout=layout,
@@ -65,9 +59,4 @@ def redis(environment: EnvironmentSpec, passwords: dict[str, SecretStr]) -> None
         users_acl=render_users_acl(spec, passwords),
         admin_password=passwords[ADMIN_USER],
     )
-    systemd.service(
-        name=f"Enable and start {layout.service}",
-        service=layout.service,
-        running=True,
-        enabled=True,
-    )
+    units_enabled_and_running(name=f"Enable and start {layout.service}", units=[layout.service])

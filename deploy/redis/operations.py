@@ -4,20 +4,18 @@ Each reads facts, compares them with the wanted state, and yields commands or sa
 """
 
 from collections.abc import Generator, Sequence
-from io import StringIO
 from typing import Any
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.facts.files import FileContents
-from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import files
 
-from datalayer.redis.changes import decide
+from datalayer.redis.changes import AclChange, decide
 from datalayer.redis.layout import RedisLayout
 from datalayer.redis.passwords import ADMIN_USER
+from deploy.facts import PathStates, UnitStates
+from deploy.operations import WantedFile, current_text, file_commands, unit_id
 from deploy.redis.facts import RedisAclChange, RedisLoadedAcl, admin_call
 from deploy.stdin import hidden_stdin
 
@@ -35,10 +33,6 @@ def _admin_command(
         f'reply=$({admin_call(layout.socket, arguments)}) && echo "$reply" && test "$reply" = OK',
         _stdin=password.get_secret_value() + "\n",
     )
-
-
-def _file_text(lines: list[str] | None) -> str | None:
-    return None if lines is None else "\n".join(lines) + "\n"
 
 
 @operation()
@@ -72,29 +66,36 @@ def configuration(
         )
     """
     assert layout.service is not None, "the deploy manages Redis under systemd"
-    status = host.get_fact(SystemdStatus, services=layout.service)
+    wanted = [
+        WantedFile(path, content.encode(), mode=0o640, user="redis", group="redis")
+        for content, path in ((redis_conf, layout.config_file), (users_acl, layout.acl_file))
+    ]
+    found = host.get_fact(PathStates, paths=tuple(file.path for file in wanted))
+    status = host.get_fact(UnitStates, units=(layout.service,))
     loaded_acl = host.get_fact(
         RedisLoadedAcl,
         socket=layout.socket,
         service=layout.service,
         _stdin=hidden_stdin(admin_password.get_secret_value() + "\n" + users_acl),
     )
+    conf, acl = (found.get(file.path) for file in wanted)
+    running = status.get(unit_id(layout.service))
     decision = decide(
-        _file_text(host.get_fact(FileContents, path=layout.config_file)),
+        current_text(wanted[0], conf),
         redis_conf,
         # Compared on the host: users.acl's password hashes are never a fact's output.
-        host.get_fact(RedisAclChange, path=layout.acl_file, admin_user=ADMIN_USER,
-                      _stdin=hidden_stdin(users_acl)),
-        running=status.get(layout.service, False),
+        AclChange(changed=False, admin_changed=False)
+        if acl is not None and acl.holds(wanted[1].content)
+        else host.get_fact(RedisAclChange, path=layout.acl_file, admin_user=ADMIN_USER,
+                           _stdin=hidden_stdin(users_acl)),
+        running=running is not None and running.running,
         admin_user=ADMIN_USER,
         loaded_acl=loaded_acl,
     )  # fmt: skip
     for name, value in decision.runtime_settings:
         yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
-    for content, path in ((redis_conf, layout.config_file), (users_acl, layout.acl_file)):
-        yield from files.put._inner(
-            src=StringIO(content), dest=path, user="redis", group="redis", mode="640"
-        )
+    for file in wanted:
+        yield from file_commands(file, found.get(file.path))
     if decision.restart:
         yield StringCommand(f"systemctl restart {layout.service}", "#", decision.describe())
     elif decision.acl_load:

@@ -8,7 +8,6 @@ from pydantic import SecretStr
 from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import systemd
 
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
@@ -17,6 +16,7 @@ from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_c
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import package_plan
 from deploy import apt, dpkg
+from deploy.operations import units_enabled_and_running
 from deploy.timescaledb import backup, hooks, operations
 
 
@@ -59,12 +59,7 @@ def timescaledb(
         postgresql_conf=render_postgresql_conf(spec, layout, environment.name),
         pg_hba_conf=render_pg_hba_conf(spec, environment.name),
     )
-    systemd.service(
-        name=f"Enable and start {layout.service}",
-        service=layout.service,
-        running=True,
-        enabled=True,
-    )
+    units_enabled_and_running(name=f"Enable and start {layout.service}", units=[layout.service])
     backup.verify_and_schedule(environment, layout, repository_operations)
     hooks.install_runtime(plan)
     hooks.post_provision_hooks(

@@ -6,12 +6,9 @@ before the server restarts with archive_mode on, so its first archive attempt al
 works, then systemd timers take the full and differential backups.
 """
 
-from io import StringIO
-
 from pydantic import SecretStr
 from pyinfra.api.operation import OperationMeta
-from pyinfra.operations import files, systemd
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import systemd
 
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.backup.keys import RepositoryKeys
@@ -23,6 +20,8 @@ from datalayer.timescaledb.backup.render import (
     render_repository_keys,
 )
 from datalayer.timescaledb.layout import PostgresqlLayout
+from deploy import operations
+from deploy.operations import WantedDirectory, WantedFile
 from deploy.timescaledb import pgbackrest
 
 
@@ -45,35 +44,22 @@ def repository(
     pgbackrest_conf = render_pgbackrest_conf(environment.timescaledb, layout, environment.name)
     keys_file = None if keys is None else render_repository_keys(backup, keys, environment.name)
 
-    files.directory(
-        name=f"Create {paths.config_directory}",
-        path=paths.config_directory,
-        user="root",
-        group="root",
-        mode="755",
-    )
-    files.directory(
-        name=f"Create {paths.include_directory}, readable by postgres only",
-        path=paths.include_directory,
-        user="root",
-        group="postgres",
-        mode="750",
-    )
+    directories = [
+        WantedDirectory(paths.config_directory, mode=0o755),
+        WantedDirectory(paths.include_directory, mode=0o750, group="postgres"),
+    ]
     if backup.repository.type == "posix":
-        files.directory(
-            name=f"Create the pgBackRest repository {backup.repository.path}",
-            path=backup.repository.path,
-            user="postgres",
-            group="postgres",
-            mode="750",
+        directories.append(
+            WantedDirectory(backup.repository.path, mode=0o750, user="postgres", group="postgres")
         )
-    configuration = files.put(
-        name=f"Install {paths.config_file}",
-        src=StringIO(pgbackrest_conf),
-        dest=paths.config_file,
-        user="root",
-        group="postgres",
-        mode="640",
+    configuration = operations.files_in_place(
+        name=f"Install {paths.config_file}, creating "
+        + ", ".join(directory.path for directory in directories)
+        + " if missing",
+        files=[
+            WantedFile(paths.config_file, pgbackrest_conf.encode(), mode=0o640, group="postgres")
+        ],
+        directories=directories,
     )
     keys_installed = pgbackrest.repository_keys(
         name=(
@@ -113,37 +99,24 @@ def verify_and_schedule(
         repository_operations=repository_operations,
     )
     units = backup_units(backup)
-    services = [
-        files.put(
-            name=f"Install {unit.service}",
-            src=StringIO(render_backup_service(backup, layout, unit, environment.name)),
-            dest=f"{PGBACKREST_PATHS.unit_directory}/{unit.service}",
-            user="root",
-            group="root",
-            mode="644",
-        )
-        for unit in units
-    ]
-    timers = [
-        files.put(
-            name=f"Install {unit.timer} ({unit.schedule})",
-            src=StringIO(render_backup_timer(backup, unit, environment.name)),
-            dest=f"{PGBACKREST_PATHS.unit_directory}/{unit.timer}",
-            user="root",
-            group="root",
-            mode="644",
-        )
-        for unit in units
-    ]
+    unit_files = operations.files_in_place(
+        name="Install the backup units: "
+        + ", ".join(f"{unit.service}, {unit.timer} ({unit.schedule})" for unit in units),
+        files=[
+            WantedFile(f"{PGBACKREST_PATHS.unit_directory}/{name}", content.encode(), mode=0o644)
+            for unit in units
+            for name, content in (
+                (unit.service, render_backup_service(backup, layout, unit, environment.name)),
+                (unit.timer, render_backup_timer(backup, unit, environment.name)),
+            )
+        ],
+    )
     systemd.daemon_reload(
         name="Reload systemd for the changed backup units",
-        _if=any_changed(*services, *timers),
+        _if=unit_files.did_change,
     )
     # daemon-reload alone puts a changed OnCalendar= in force: no timer restart is needed.
-    for unit in units:
-        systemd.service(
-            name=f"Enable and start {unit.timer}",
-            service=unit.timer,
-            running=True,
-            enabled=True,
-        )
+    operations.units_enabled_and_running(
+        name=f"Enable and start {', '.join(unit.timer for unit in units)}",
+        units=[unit.timer for unit in units],
+    )

@@ -1,4 +1,5 @@
-"""Facts about a PostgreSQL cluster, read as the postgres OS user over the Unix socket.
+"""Facts about a PostgreSQL cluster and its pgBackRest stanza, read as the postgres OS user
+(over the Unix socket for PostgreSQL).
 
 All run as root and switch with ``runuser`` (peer authentication: root cannot log in as the
 postgres role). All answer their default (``None``, nothing) while the cluster is not running or
@@ -6,9 +7,11 @@ the postgres user does not exist yet (a package install cut before postgresql-co
 maintainer script ran): states to act on (configure, start), not errors.
 """
 
+import json
+
 from pyinfra.api.facts import FactBase
 
-from datalayer.timescaledb.backup.archiving import ArchiverStatus
+from datalayer.timescaledb.backup.archiving import ArchiverStatus, StanzaStatus
 from datalayer.timescaledb.changes import RunningServer
 from deploy.onhost import check_command
 
@@ -221,3 +224,32 @@ class HooksDrift(FactBase[dict[str, list[str]]]):
             "drift": [line.strip() for line in output if line.startswith("would be ")],
             "skipped": [line.strip() for line in output if line.startswith("skipped ")],
         }
+
+
+def pgbackrest_arguments(stanza: str, command: str, *options: str) -> str:
+    """pgBackRest's command line for ``command`` on ``stanza``, without the switch to postgres."""
+    return " ".join(["pgbackrest", f"--stanza={stanza}", *options, command])
+
+
+class PgbackrestStanza(FactBase[StanzaStatus | None]):
+    """The stanza's status in the repository the host's configuration names (``pgbackrest
+    info``); None while pgBackRest is not installed, or is unpacked but its postgres user not
+    created yet."""
+
+    def requires_command(self, stanza: str) -> str:
+        return "pgbackrest"
+
+    def command(self, stanza: str) -> str:
+        return as_postgres(pgbackrest_arguments(stanza, "info", "--output=json"))
+
+    @staticmethod
+    def default() -> StanzaStatus | None:
+        return None
+
+    def process(self, output: list[str]) -> StanzaStatus | None:
+        (found,) = json.loads("\n".join(output))
+        return StanzaStatus(
+            code=int(found["status"]["code"]),
+            message=str(found["status"]["message"]),
+            backups=len(found["backup"]),
+        )

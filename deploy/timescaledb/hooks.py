@@ -13,12 +13,12 @@ from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.operations import apt
 
 from datalayer import scram
 from datalayer.hooks.build import password_changes
 from datalayer.onhost.hooks.plan import HookPlan
 from deploy.onhost import plan_file, step_command, upload_host_code, upload_plan
+from deploy.operations import packages_installed
 from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
     HooksDrift,
@@ -39,11 +39,8 @@ def remote_command(mode: str, port: int) -> str:
 
 def install_runtime(plan: HookPlan) -> None:
     """psycopg from the distribution, the host-side code and the plan, all root-owned."""
-    apt.packages(
-        name="Install python3-psycopg for the post-provision hooks",
-        packages=["python3-psycopg"],
-        cache_time=3600,
-        no_recommends=True,
+    packages_installed(
+        name="Install python3-psycopg for the post-provision hooks", packages=["python3-psycopg"]
     )
     upload_host_code()
     upload_plan(

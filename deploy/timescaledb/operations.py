@@ -3,7 +3,6 @@
 Each reads a fact, compares it with the wanted state, and yields commands or says ``noop``.
 """
 
-import hashlib
 from collections.abc import Generator
 from io import StringIO
 from typing import Any
@@ -11,11 +10,13 @@ from typing import Any
 from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
-from pyinfra.facts.files import Directory, FileContents, Sha1File
+from pyinfra.facts.files import Directory
 from pyinfra.operations import files
 
 from datalayer.timescaledb.changes import Action, decide
 from datalayer.timescaledb.layout import PostgresqlLayout
+from deploy.facts import PathState, PathStates
+from deploy.operations import WantedFile, current_text, file_commands
 from deploy.timescaledb.facts import PostgresqlRunningServer, file_errors_sql, run_psql
 
 
@@ -67,23 +68,23 @@ def configuration(
     reloaded'), which the check after the install then reports.
     """
     managed = (layout.postgresql_conf, layout.pg_hba_conf)
-    current_conf = host.get_fact(FileContents, path=layout.postgresql_conf)
-    current_hba = host.get_fact(FileContents, path=layout.pg_hba_conf)
+    wanted_conf = WantedFile(
+        layout.postgresql_conf, postgresql_conf.encode(), mode=0o644, user="postgres",
+        group="postgres",
+    )  # fmt: skip
+    wanted_hba = WantedFile(
+        layout.pg_hba_conf, pg_hba_conf.encode(), mode=0o640, user="postgres", group="postgres"
+    )
+    found = host.get_fact(PathStates, paths=managed)
     server = host.get_fact(
         PostgresqlRunningServer, version=layout.version, cluster=layout.cluster, files=managed
     )
     decision = decide(
-        None if current_conf is None else "\n".join(current_conf) + "\n",
-        postgresql_conf,
-        None if current_hba is None else "\n".join(current_hba) + "\n",
-        pg_hba_conf,
-        server,
-        layout.version,
-    )
-    conf_sha1 = hashlib.sha1(postgresql_conf.encode(), usedforsecurity=False).hexdigest()
-    if layout.server_binary is not None and conf_sha1 != host.get_fact(
-        Sha1File, path=layout.postgresql_conf
-    ):
+        current_text(wanted_conf, found.get(wanted_conf.path)), postgresql_conf,
+        current_text(wanted_hba, found.get(wanted_hba.path)), pg_hba_conf,
+        server, layout.version,
+    )  # fmt: skip
+    if layout.server_binary is not None and not _same_content(wanted_conf, found):
         candidate = f"{layout.postgresql_conf}.candidate"
         yield from files.put._inner(
             src=StringIO(postgresql_conf), dest=candidate, user="postgres", group="postgres",
@@ -91,14 +92,8 @@ def configuration(
         )  # fmt: skip
         yield _checked_install(layout, candidate)
     else:
-        yield from files.put._inner(
-            src=StringIO(postgresql_conf), dest=layout.postgresql_conf, user="postgres",
-            group="postgres", mode="644",
-        )  # fmt: skip
-    yield from files.put._inner(
-        src=StringIO(pg_hba_conf), dest=layout.pg_hba_conf, user="postgres", group="postgres",
-        mode="640",
-    )  # fmt: skip
+        yield from file_commands(wanted_conf, found.get(wanted_conf.path))
+    yield from file_commands(wanted_hba, found.get(wanted_hba.path))
     check = _file_errors_check(layout.version, layout.cluster, managed)
     if decision.action is Action.NONE:
         if server is not None and server.file_errors:
@@ -109,6 +104,11 @@ def configuration(
     verb = "restart" if decision.action is Action.RESTART else "reload"
     yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
     yield check
+
+
+def _same_content(wanted: WantedFile, found: dict[str, PathState]) -> bool:
+    state = found.get(wanted.path)
+    return state is not None and state.holds(wanted.content)
 
 
 def _checked_install(layout: PostgresqlLayout, candidate: str) -> StringCommand:

@@ -1,23 +1,21 @@
-"""pyinfra facts and operations for pgBackRest: the stanza, the archiving check, the keys file.
+"""pyinfra operations for pgBackRest: the stanza, the archiving check, the keys file.
 
-Each reads a fact, compares it with the wanted state, and yields commands or says ``noop``.
-pgBackRest always runs as postgres: it owns the data directory and the repository, and a lock or
-log file left behind by root would stop the next ``archive-push``.
+Each reads a fact (``deploy.timescaledb.facts``), compares it with the wanted state, and yields
+commands or says ``noop``. pgBackRest always runs as postgres: it owns the data directory and the
+repository, and a lock or log file left behind by root would stop the next ``archive-push``.
 """
 
 import hashlib
-import json
 from collections.abc import Generator
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
-from pyinfra.api.facts import FactBase
 from pyinfra.api.operation import OperationMeta, operation
 from pyinfra.context import host
 from pyinfra.facts.files import File, Sha256File
 
-from datalayer.timescaledb.backup.archiving import StanzaStatus, check_reason
-from deploy.timescaledb.facts import PostgresqlArchiver, as_postgres
+from datalayer.timescaledb.backup.archiving import check_reason
+from deploy.timescaledb.facts import PgbackrestStanza, PostgresqlArchiver, pgbackrest_arguments
 
 KEYS_FILE_OWNER = ("root", "postgres")
 KEYS_FILE_MODE = 640
@@ -25,35 +23,7 @@ KEYS_FILE_MODE = 640
 
 def pgbackrest(stanza: str, command: str, *options: str) -> str:
     """The shell command that runs pgBackRest ``command`` on ``stanza`` as postgres."""
-    return "runuser -u postgres -- " + _arguments(stanza, command, *options)
-
-
-def _arguments(stanza: str, command: str, *options: str) -> str:
-    return " ".join(["pgbackrest", f"--stanza={stanza}", *options, command])
-
-
-class PgbackrestStanza(FactBase[StanzaStatus | None]):
-    """The stanza's status in the repository the host's configuration names (``pgbackrest
-    info``); None while pgBackRest is not installed, or is unpacked but its postgres user not
-    created yet."""
-
-    def requires_command(self, stanza: str) -> str:
-        return "pgbackrest"
-
-    def command(self, stanza: str) -> str:
-        return as_postgres(_arguments(stanza, "info", "--output=json"))
-
-    @staticmethod
-    def default() -> StanzaStatus | None:
-        return None
-
-    def process(self, output: list[str]) -> StanzaStatus | None:
-        (found,) = json.loads("\n".join(output))
-        return StanzaStatus(
-            code=int(found["status"]["code"]),
-            message=str(found["status"]["message"]),
-            backups=len(found["backup"]),
-        )
+    return "runuser -u postgres -- " + pgbackrest_arguments(stanza, command, *options)
 
 
 @operation()

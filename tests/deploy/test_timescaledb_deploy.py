@@ -33,6 +33,20 @@ def test_second_deploy_changes_nothing_and_restarts_nothing(
     assert deployment.postmaster_started() == started
 
 
+def test_redeploy_hours_later_changes_nothing(
+    deployment: Deployment, first_deploy: DeployResult
+) -> None:
+    # apt's index (and the stamp pyinfra's apt.packages(cache_time=...) reads) two hours old:
+    # a host with every package installed needs no apt-get update.
+    deployment.sh(
+        "mkdir -p /var/lib/apt/periodic && "
+        "touch -d '2 hours ago' /var/lib/apt/periodic/update-success-stamp"
+    )
+    later = deployment.deploy()
+    assert later.succeeded, later.output
+    assert later.changed == 0, later.output
+
+
 def test_testinfra_suite_passes_on_the_deployed_host(
     deployment: Deployment, first_deploy: DeployResult, tmp_path: Any
 ) -> None:
