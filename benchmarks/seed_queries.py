@@ -313,6 +313,24 @@ def load(target: Target, rows: int, assets: int) -> None:
     print(f"data: loaded {rows:,} candles into both shapes", file=sys.stderr)
 
 
+# The generated bars start on 2024-01-01: a retention policy (the sandbox spec drops candles
+# after 2 years, indicators after 1) would drop them while the queries run. Its jobs are paused
+# for the run and resumed after.
+RETENTION_JOBS = (
+    "SELECT job_id FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' "
+    "AND hypertable_schema IN ('market_data', 'derived')"
+)
+
+
+def pause_retention(target: Target, scheduled: bool) -> None:
+    """Pause (``scheduled`` false) or resume the retention jobs of the tables the queries read;
+    none exist on the Apache edition."""
+    target.psql(
+        f"SELECT alter_job(job_id, scheduled => {str(scheduled).lower()}) FROM ({RETENTION_JOBS}) "
+        "AS jobs;"
+    )
+
+
 def rollup_ready(target: Target) -> bool:
     """Whether market_data.candles_daily exists (Community edition); refreshed over every row."""
     if target.psql("SELECT to_regclass('market_data.candles_daily') IS NOT NULL;").strip() != "t":
@@ -349,6 +367,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=15, help="timed runs of each query")
     parser.add_argument("--slowest", type=int, default=3, help="plans printed, slowest first")
     parser.add_argument(
+        "--only", nargs="+", metavar="QUERY", help="time only these queries (names as printed)"
+    )
+    parser.add_argument(
         "--explain-dir",
         type=Path,
         default=Path("reports/seed_queries"),
@@ -356,8 +377,15 @@ def main() -> int:
     )
     arguments = parser.parse_args()
     target = Target.container(arguments.container)
+    queries = [query for query in QUERIES if not arguments.only or query.name in arguments.only]
+    unknown = sorted(set(arguments.only or ()) - {query.name for query in QUERIES})
+    if unknown:
+        parser.error(
+            f"no query {', '.join(unknown)}; there are {', '.join(query.name for query in QUERIES)}"
+        )
     try:
         require_schema(target)
+        pause_retention(target, scheduled=False)
         load(target, arguments.rows, arguments.assets)
         with_rollup = rollup_ready(target)
         asset_id = target.psql(
@@ -373,7 +401,7 @@ def main() -> int:
         )
         print(f"  {'query':36} {'ours':>17} {'seeds':>17} {'rollup':>17}")
         medians: list[tuple[float, str, Path]] = []
-        for query in QUERIES:
+        for query in queries:
             cells = []
             sides = [("ours", query.ours), ("seeds", query.seeds)]
             if with_rollup and query.rollup:
@@ -390,6 +418,8 @@ def main() -> int:
     except SandboxError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        pause_retention(target, scheduled=True)
     for median, label, plan in sorted(medians, reverse=True)[: arguments.slowest]:
         print(f"\n--- slowest: {label}, median {median:.1f} ms ({plan}) ---")
         print(plan.read_text())
