@@ -10,10 +10,12 @@ time-ordered, valid OHLC; 6,000,000 rows by default), then times server-side
 
 - ``ceiling``: an UNLOGGED table with the same columns and no index or constraint, on the same
   server: the most this host can ingest (no WAL, no index, no check);
-- ``candles``: ``market_data.candles`` as the migrations create it;
+- ``candles``: ``market_data.candles`` as the migrations create it (its assets named by the
+  integer ``assets.key``, as a loader writes them);
 - ``seed_shape``: seed 1's candles (bigserial key, its (asset_id, ts, interval) and (ts,
-  asset_id) indexes, create_hypertable's default ts index, a foreign key to assets), for the
-  record, on the same stock configuration.
+  asset_id) indexes, create_hypertable's default ts index, a foreign key to assets, the uuid
+  asset id), for the record, on the same stock configuration, from a second file holding the
+  same bars with the assets' uuids.
 
 With ``--breakdown``, also copies of candles with one thing changed (a foreign key added, the
 BRIN index or the checks removed) and a plain logged table, to price each design decision.
@@ -39,8 +41,21 @@ from datalayer.sandbox.commands import SandboxError, run
 
 DATABASE = "trading"
 # Seed 1's candle columns in this schema's names, in the CSV's order; created_at and updated_at
-# are left to their defaults in every table.
-COLUMNS = "ts, asset_id, timeframe, open, high, low, close, volume, vwap, trades_count, source"
+# are left to their defaults in every table. The second column names the asset: candles hold
+# assets.key (migration 0009), the seeds' shape holds assets.id.
+AssetColumn = Literal["key", "id"]
+CANDLE_ASSET_COLUMN: dict[AssetColumn, str] = {"key": "asset_key", "id": "asset_id"}
+
+
+def columns(asset: AssetColumn = "key") -> str:
+    """The COPY column list of a table whose candles name their asset by ``asset``."""
+    return (
+        f"ts, {CANDLE_ASSET_COLUMN[asset]}, timeframe, open, high, low, close, volume, vwap, "
+        "trades_count, source"
+    )
+
+
+COLUMNS = columns()
 CSV_DIRECTORY = "/var/tmp/datalayer-bench"
 BENCH_SCHEMA = "bench"
 COPY_TIMEOUT = 1800.0
@@ -130,8 +145,8 @@ def check_seed_conditions(target: Target) -> None:
         f"""
         BEGIN
             INSERT INTO market_data.candles
-                (ts, asset_id, timeframe, open, high, low, close, volume, source)
-            VALUES (now(), gen_random_uuid(), '1m', {values}, 'check');
+                (ts, asset_key, timeframe, open, high, low, close, volume, source)
+            VALUES (now(), 0, '1m', {values}, 'check');
             RAISE EXCEPTION 'accepted a row breaking {condition}';
         EXCEPTION WHEN check_violation THEN
             NULL;
@@ -148,13 +163,15 @@ def check_seed_conditions(target: Target) -> None:
 # --- The data --------------------------------------------------------------------------------
 
 
-def generate_csv(target: Target, rows: int, assets: int) -> str:
+def generate_csv(target: Target, rows: int, assets: int, asset: AssetColumn = "key") -> str:
     """Write ``rows`` candles for ``assets`` assets to a CSV file on the droplet; return its path.
 
     One bar per asset per minute from 2024-01-01 UTC, ordered by time then asset as a live feed
     or a vendor's daily file arrives. Prices follow smooth per-asset curves, so open, high, low
-    and close always satisfy the checks. Deterministic: the same arguments and assets give the same
-    file, which is reused when it is already there.
+    and close always satisfy the checks. Each bar names its asset by ``asset``: assets.key, as
+    a loader writes market_data.candles, or assets.id, as the seeds' shape holds it; the two
+    files hold the same bars. Deterministic: the same arguments and assets give the same file,
+    which is reused when it is already there.
     """
     if rows % assets:
         raise SystemExit(f"--rows ({rows}) must be a multiple of --assets ({assets})")
@@ -164,13 +181,13 @@ def generate_csv(target: Target, rows: int, assets: int) -> str:
         f"FROM generate_series(1, {assets}) AS k "
         "ON CONFLICT (symbol, exchange) DO NOTHING;"
     )
-    # The file names the assets' ids it was made for: a schema applied again gives the assets
-    # new ids, and a file holding the old ones would break the variants with a foreign key.
+    # The file names the assets' keys it was made for: a schema applied again gives the assets
+    # new keys, and a file holding the old ones would break the variants with a foreign key.
     fingerprint = target.psql(
-        "SELECT left(md5(string_agg(id::text, ',' ORDER BY symbol)), 12) "
+        f"SELECT left(md5(string_agg({asset}::text, ',' ORDER BY symbol)), 12) "
         f"FROM market_data.assets WHERE exchange = 'bench' AND symbol <= 'BENCH{assets:04d}';"
     ).strip()
-    path = f"{CSV_DIRECTORY}/candles-{rows}-{assets}-{fingerprint}.csv"
+    path = f"{CSV_DIRECTORY}/candles-{rows}-{assets}-{asset}-{fingerprint}.csv"
     if target.sh(f"test -s {path} && echo present || echo missing").strip() == "present":
         print(f"data: reusing {path}", file=sys.stderr)
         return path
@@ -179,7 +196,7 @@ def generate_csv(target: Target, rows: int, assets: int) -> str:
         f"""
         COPY (
             WITH ids AS (
-                SELECT array_agg(id ORDER BY symbol) AS ids
+                SELECT array_agg({asset} ORDER BY symbol) AS ids
                 FROM market_data.assets WHERE exchange = 'bench' AND symbol <= 'BENCH{assets:04d}'
             ),
             bar AS (
@@ -231,6 +248,7 @@ class Variant:
     table: str
     meaning: str
     create: str = ""
+    asset: AssetColumn = "key"
 
 
 def _copy_of_candles(name: str, change: str, chunk_interval: str = "7 days") -> str:
@@ -264,6 +282,29 @@ CEILING = Variant(
 CANDLES = Variant(
     "candles", "market_data.candles", "the migrated table: key, checks, BRIN(ts); no FK"
 )
+
+
+def _candles_before_0009() -> str:
+    """DDL for market_data.candles as migration 0003 created it (keyed by the asset's uuid),
+    read from that file, in schema bench: the "before" of migration 0009, timed in the same run."""
+    text = (SQL_DIRECTORY / "migrations" / "0003_market_data_candles.sql").read_text()
+    start = text.index("CREATE TABLE market_data.candles (")
+    table = text[start : text.index("\n);\n", start) + 4]
+    return (
+        table.replace("market_data.candles", f"{BENCH_SCHEMA}.candles_uuid_keyed")
+        + f"SELECT create_hypertable('{BENCH_SCHEMA}.candles_uuid_keyed', "
+        "by_range('ts', INTERVAL '7 days'), create_default_indexes => false);\n"
+        f"CREATE INDEX ON {BENCH_SCHEMA}.candles_uuid_keyed USING brin (ts);\n"
+    )
+
+
+CANDLES_UUID_KEYED = Variant(
+    "candles_uuid_key",
+    f"{BENCH_SCHEMA}.candles_uuid_keyed",
+    "candles before 0009: primary key (asset_id uuid, timeframe, ts)",
+    _candles_before_0009(),
+    asset="id",
+)
 SEED_SHAPE = Variant(
     "seed_shape",
     f"{BENCH_SCHEMA}.seed_candles",
@@ -292,7 +333,10 @@ SEED_SHAPE = Variant(
     CREATE INDEX ON {BENCH_SCHEMA}.seed_candles (asset_id, ts, timeframe);
     CREATE INDEX ON {BENCH_SCHEMA}.seed_candles (ts, asset_id);
     """,
+    asset="id",
 )
+# The variants whose sizes are reported (hypertables, as the product and the seeds keep them).
+SIZED = (CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE)
 BREAKDOWN = (
     Variant(
         "candles_copy",
@@ -328,11 +372,11 @@ BREAKDOWN = (
     Variant(
         "candles_fk",
         f"{BENCH_SCHEMA}.candles_fk",
-        "candles + FOREIGN KEY (asset_id) to assets",
+        "candles + FOREIGN KEY (asset_key) to assets (key)",
         _copy_of_candles(
             "candles_fk",
-            f"ALTER TABLE {BENCH_SCHEMA}.candles_fk ADD FOREIGN KEY (asset_id) "
-            "REFERENCES market_data.assets (id);\n",
+            f"ALTER TABLE {BENCH_SCHEMA}.candles_fk ADD FOREIGN KEY (asset_key) "
+            "REFERENCES market_data.assets (key);\n",
         ),
     ),
     Variant(
@@ -423,8 +467,9 @@ def _cpu_ticks(stat: str) -> int:
 
 
 def copy_timing(target: Target, variant: Variant, path: str, ticks_per_second: int) -> Timing:
-    """Time ``COPY table FROM 'path'``: psql's \\timing, and the backend's own CPU time, which
-    it reads from /proc/self/stat before and after (pg_read_file: superuser)."""
+    """Time ``COPY table FROM 'path'`` (a file naming assets as the variant does): psql's
+    \\timing, and the backend's own CPU time, which it reads from /proc/self/stat before and
+    after (pg_read_file: superuser)."""
     empty(target, variant.table)
     # The file is read from the page cache in every run, and no checkpoint owed by the previous
     # run lands in this one.
@@ -432,7 +477,8 @@ def copy_timing(target: Target, variant: Variant, path: str, ticks_per_second: i
     target.psql("CHECKPOINT;")
     output = target.psql(
         "SELECT 'stat ' || pg_read_file('/proc/self/stat');\n"
-        f"\\timing on\nCOPY {variant.table} ({COLUMNS}) FROM '{path}' WITH (FORMAT csv);\n"
+        f"\\timing on\nCOPY {variant.table} ({columns(variant.asset)}) FROM '{path}' "
+        "WITH (FORMAT csv);\n"
         "\\timing off\nSELECT 'stat ' || pg_read_file('/proc/self/stat');\n",
         timeout=COPY_TIMEOUT,
     )
@@ -456,14 +502,15 @@ def describe_server(target: Target) -> str:
     ).strip()
 
 
-def describe_candles(target: Target) -> str:
-    """Chunks and sizes of market_data.candles after its last load."""
+def describe_sizes(target: Target, table: str) -> str:
+    """Chunks, sizes and bytes per row (heap and TOAST, then every index) of hypertable
+    ``table`` after its last load."""
     return target.psql(
-        "SELECT format('%s chunks; table %s, primary key %s, BRIN %s', "
-        "(SELECT count(*) FROM show_chunks('market_data.candles')), "
-        "pg_size_pretty(hypertable_size('market_data.candles')), "
-        "pg_size_pretty(hypertable_index_size('market_data.candles_pkey')), "
-        "pg_size_pretty(hypertable_index_size('market_data.candles_ts_brin')));"
+        "SELECT format('%s chunks; table %s + indexes %s = %s bytes/row', "
+        f"(SELECT count(*) FROM show_chunks('{table}')), "
+        "pg_size_pretty(s.table_bytes + s.toast_bytes), pg_size_pretty(s.index_bytes), "
+        f"round(s.total_bytes::numeric / nullif((SELECT count(*) FROM {table}), 0))) "
+        f"FROM hypertable_detailed_size('{table}') AS s;"
     ).strip()
 
 
@@ -491,10 +538,17 @@ def main() -> int:
         if arguments.container
         else Target.ssh(arguments.ssh_config, arguments.host)
     )
-    variants = [CEILING, CANDLES, SEED_SHAPE, *(BREAKDOWN if arguments.breakdown else ())]
+    variants = [
+        CEILING,
+        CANDLES,
+        CANDLES_UUID_KEYED,
+        SEED_SHAPE,
+        *(BREAKDOWN if arguments.breakdown else ()),
+    ]
     if arguments.only:
         everything = {
-            variant.name: variant for variant in (CEILING, CANDLES, SEED_SHAPE, *BREAKDOWN)
+            variant.name: variant
+            for variant in (CEILING, CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE, *BREAKDOWN)
         }
         unknown = sorted(set(arguments.only) - set(everything))
         if unknown:
@@ -504,10 +558,16 @@ def main() -> int:
     try:
         require_schema(target)
         check_seed_conditions(target)
-        path = generate_csv(target, arguments.rows, arguments.assets)
+        paths = {
+            asset: generate_csv(target, arguments.rows, arguments.assets, asset)
+            for asset in dict.fromkeys(variant.asset for variant in variants)
+        }
         create_variants(target, variants)
         print(f"{target.description}: {describe_server(target)}")
-        print(f"{arguments.rows:,} rows, {arguments.assets} assets, 1m bars, from {path}")
+        print(
+            f"{arguments.rows:,} rows, {arguments.assets} assets, 1m bars, from "
+            f"{', '.join(paths.values())}"
+        )
         ticks_per_second = int(target.sh("getconf CLK_TCK"))
         measurements = Measurements()
         for round_number in range(1, arguments.runs + 1):
@@ -517,15 +577,15 @@ def main() -> int:
             # the file was generated) or last (after the most data was written).
             shift = (round_number - 1) % len(variants)
             for variant in variants[shift:] + variants[:shift]:
-                timing = copy_timing(target, variant, path, ticks_per_second)
+                timing = copy_timing(target, variant, paths[variant.asset], ticks_per_second)
                 measurements.add(variant.name, timing)
                 print(
                     f"  {variant.name:18} {timing.wall:6.1f} s {arguments.rows / timing.wall:9,.0f}"
                     f" rows/s   backend CPU {timing.cpu:6.1f} s",
                     flush=True,
                 )
-                if variant is CANDLES and round_number == arguments.runs:
-                    print(f"  ({describe_candles(target)})")
+                if variant in SIZED and round_number == arguments.runs:
+                    print(f"  ({describe_sizes(target, variant.table)})")
                 if not arguments.keep or round_number < arguments.runs:
                     empty(target, variant.table)
     except SandboxError as error:

@@ -13,7 +13,7 @@
 CREATE MATERIALIZED VIEW market_data.candles_daily
 WITH (timescaledb.continuous) AS
 SELECT
-    asset_id,
+    asset_key,
     timeframe,
     time_bucket(INTERVAL '1 day', ts) AS day,
     first(open, ts) AS open,
@@ -25,5 +25,5 @@ SELECT
     sum(trades_count) AS trades_count
 FROM market_data.candles
 WHERE timeframe IN ('1m', '5m', '15m', '30m', '1h', '4h')
-GROUP BY asset_id, timeframe, time_bucket(INTERVAL '1 day', ts)
+GROUP BY asset_key, timeframe, time_bucket(INTERVAL '1 day', ts)
 WITH NO DATA;

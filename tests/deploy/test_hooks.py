@@ -157,7 +157,7 @@ def test_required_policy_on_the_apache_edition_stops_before_any_change(
     plan = deployed_plan()
     table = plan.hypertables[0]
     required = dataclasses.replace(
-        table, compression=CompressionPlan(("asset_id",), ("ts DESC",), "30 days", optional=False)
+        table, compression=CompressionPlan(("asset_key",), ("ts DESC",), "30 days", optional=False)
     )
     role = plan.login_roles[0]
     changed = with_a_role_change(
@@ -413,8 +413,8 @@ def test_daily_bars_show_all_of_history_and_today(
     deployment.sql(
         "INSERT INTO market_data.assets (symbol, asset_type, exchange) "
         "VALUES ('HIST', 'stock', 'TEST'); "
-        "INSERT INTO market_data.candles (ts, asset_id, timeframe, open, high, low, close, "
-        "volume, source) SELECT ts, a.id, '1h', 10, 11, 9, 10, 100, 'test' "
+        "INSERT INTO market_data.candles (ts, asset_key, timeframe, open, high, low, close, "
+        "volume, source) SELECT ts, a.key, '1h', 10, 11, 9, 10, 100, 'test' "
         "FROM market_data.assets a, generate_series(date_trunc('hour', now()) - interval "
         "'400 days', date_trunc('hour', now()), interval '6 hours') ts WHERE a.symbol = 'HIST'",
         "trading",
@@ -431,18 +431,18 @@ def test_daily_bars_show_all_of_history_and_today(
         assert f"created history {view}: " in completed.stdout
         days, today = deployment.sql(
             f"SELECT count(*), bool_or(day = date_trunc('day', now())) FROM {view} v "
-            "JOIN market_data.assets a ON a.id = v.asset_id WHERE a.symbol = 'HIST'",
+            "JOIN market_data.assets a ON a.key = v.asset_key WHERE a.symbol = 'HIST'",
             "trading",
         ).split("|")
         assert (days, today) == ("401", "t")
         # A bar newer than any refresh: real-time aggregation (materialized_only false) shows it.
         deployment.sql(
-            "INSERT INTO market_data.candles (ts, asset_id, timeframe, open, high, low, close, "
-            "volume, source) SELECT date_trunc('minute', now()), id, '1m', 10, 11, 9, 10, 1, "
+            "INSERT INTO market_data.candles (ts, asset_key, timeframe, open, high, low, close, "
+            "volume, source) SELECT date_trunc('minute', now()), key, '1m', 10, 11, 9, 10, 1, "
             "'test' FROM market_data.assets WHERE symbol = 'HIST'", "trading",
         )  # fmt: skip
         assert deployment.sql(
-            f"SELECT count(*) FROM {view} v JOIN market_data.assets a ON a.id = v.asset_id "
+            f"SELECT count(*) FROM {view} v JOIN market_data.assets a ON a.key = v.asset_key "
             "WHERE a.symbol = 'HIST' AND v.timeframe = '1m' AND v.day = date_trunc('day', now())",
             "trading",
         ) == "1"  # fmt: skip

@@ -6,6 +6,7 @@ roles themselves, over the network, the way the application and the dashboards c
 """
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -165,6 +166,25 @@ def test_hypertable_has_the_declared_chunk_interval(
     assert same == "t", f"{hypertable} is not a hypertable with the declared chunk interval"
 
 
+# PostgreSQL packs a B-tree leaf that receives ascending inserts within one group of a composite
+# key (one asset's bars arriving in time order) only when an index tuple holds at most two int8s'
+# worth of key: _bt_afternewitemoff in src/backend/access/nbtree/nbtsplitloc.c (postgres/postgres
+# 091bd6be, "Avoid applying optimization when tuples are wider than a tuple consisting of two
+# non-NULL int8/int64 attributes"). A wider key splits every leaf in half for good.
+PACKED_KEY_BYTES = 16
+
+
+def test_candles_primary_key_is_narrow_enough_to_be_packed(
+    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+) -> None:
+    width = query(
+        host, layout, "SELECT sum(a.attlen) FROM pg_index i JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+        "WHERE i.indexrelid = 'market_data.candles_pkey'::regclass", spec.database,
+    )  # fmt: skip
+    assert int(width) <= PACKED_KEY_BYTES
+
+
 def test_login_role_has_its_declared_attributes(
     host: Any, layout: PostgresqlLayout, login_role_spec: LoginRole
 ) -> None:
@@ -280,6 +300,35 @@ def test_writer_may_write_every_table(
         if row != (True,):
             lacking.append(table)
     assert lacking == []
+
+
+# sql/README.md's re-ingest statement, cut to one column: a loader resolves its asset to
+# assets.key, and a bar loaded again updates the row its natural key names.
+_UPSERT_CANDLE = (
+    "INSERT INTO market_data.candles AS c "
+    "(ts, asset_key, timeframe, open, high, low, close, volume, source) "
+    "SELECT '2024-01-01 00:00+00', key, '1m', 1, 2, 1, %s, 5, 'probe' FROM market_data.assets "
+    "WHERE symbol = 'DATALAYER_PROBE' AND exchange = 'probe' "
+    "ON CONFLICT (asset_key, timeframe, ts) DO UPDATE SET close = EXCLUDED.close, "
+    "updated_at = now()"
+)
+
+
+def test_re_ingesting_a_candle_updates_it_instead_of_duplicating_it(
+    writer: psycopg.Connection[Any],
+) -> None:
+    with writer.transaction(force_rollback=True):
+        writer.execute(
+            "INSERT INTO market_data.assets (symbol, asset_type, exchange) "
+            "VALUES ('DATALAYER_PROBE', 'stock', 'probe')"
+        )
+        writer.execute(_UPSERT_CANDLE, (Decimal("1.5"),))
+        writer.execute(_UPSERT_CANDLE, (Decimal("1.8"),))
+        closes = writer.execute(
+            "SELECT c.close FROM market_data.candles c JOIN market_data.assets a "
+            "ON a.key = c.asset_key WHERE a.symbol = 'DATALAYER_PROBE'"
+        ).fetchall()
+    assert closes == [(Decimal("1.8"),)]
 
 
 def test_login_roles_cannot_read_the_ledger(reader: psycopg.Connection[Any]) -> None:
