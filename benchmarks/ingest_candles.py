@@ -515,6 +515,37 @@ def describe_sizes(target: Target, table: str) -> str:
 
 
 def main() -> int:
+    parser, arguments = _arguments()
+    target = (
+        Target.container(arguments.container)
+        if arguments.container
+        else Target.ssh(arguments.ssh_config, arguments.host)
+    )
+    variants = _variants(parser, arguments)
+    try:
+        require_schema(target)
+        check_seed_conditions(target)
+        paths = {
+            asset: generate_csv(target, arguments.rows, arguments.assets, asset)
+            for asset in dict.fromkeys(variant.asset for variant in variants)
+        }
+        create_variants(target, variants)
+        print(f"{target.description}: {describe_server(target)}")
+        print(
+            f"{arguments.rows:,} rows, {arguments.assets} assets, 1m bars, from "
+            f"{', '.join(paths.values())}"
+        )
+        measurements = _rounds(target, variants, paths, arguments)
+    except SandboxError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    _print_medians(measurements, variants, arguments)
+    if not arguments.keep:
+        target.psql(f"DROP SCHEMA {BENCH_SCHEMA} CASCADE;")
+    return 0
+
+
+def _arguments() -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--container", help="the droplet's container (docker exec)")
@@ -533,65 +564,62 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.host and arguments.ssh_config is None:
         parser.error("--host needs --ssh-config")
-    target = (
-        Target.container(arguments.container)
-        if arguments.container
-        else Target.ssh(arguments.ssh_config, arguments.host)
-    )
-    variants = [
-        CEILING,
-        CANDLES,
-        CANDLES_UUID_KEYED,
-        SEED_SHAPE,
-        *(BREAKDOWN if arguments.breakdown else ()),
-    ]
-    if arguments.only:
-        everything = {
-            variant.name: variant
-            for variant in (CEILING, CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE, *BREAKDOWN)
-        }
-        unknown = sorted(set(arguments.only) - set(everything))
-        if unknown:
-            parser.error(f"no variant {', '.join(unknown)}; there are {', '.join(everything)}")
-        variants = [CEILING, *(everything[name] for name in arguments.only if name != CEILING.name)]
+    return parser, arguments
 
-    try:
-        require_schema(target)
-        check_seed_conditions(target)
-        paths = {
-            asset: generate_csv(target, arguments.rows, arguments.assets, asset)
-            for asset in dict.fromkeys(variant.asset for variant in variants)
-        }
-        create_variants(target, variants)
-        print(f"{target.description}: {describe_server(target)}")
-        print(
-            f"{arguments.rows:,} rows, {arguments.assets} assets, 1m bars, from "
-            f"{', '.join(paths.values())}"
-        )
-        ticks_per_second = int(target.sh("getconf CLK_TCK"))
-        measurements = Measurements()
-        for round_number in range(1, arguments.runs + 1):
-            load = target.sh("cut -d' ' -f1-3 /proc/loadavg").strip()
-            print(f"round {round_number} (host load average {load}):")
-            # Each round starts one variant later, so that no variant always runs first (after
-            # the file was generated) or last (after the most data was written).
-            shift = (round_number - 1) % len(variants)
-            for variant in variants[shift:] + variants[:shift]:
-                timing = copy_timing(target, variant, paths[variant.asset], ticks_per_second)
-                measurements.add(variant.name, timing)
-                print(
-                    f"  {variant.name:18} {timing.wall:6.1f} s {arguments.rows / timing.wall:9,.0f}"
-                    f" rows/s   backend CPU {timing.cpu:6.1f} s",
-                    flush=True,
-                )
-                if variant in SIZED and round_number == arguments.runs:
-                    print(f"  ({describe_sizes(target, variant.table)})")
-                if not arguments.keep or round_number < arguments.runs:
-                    empty(target, variant.table)
-    except SandboxError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
 
+def _variants(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> list[Variant]:
+    """The ceiling first, then the variants asked for (all but the breakdown's by default)."""
+    if not arguments.only:
+        return [
+            CEILING,
+            CANDLES,
+            CANDLES_UUID_KEYED,
+            SEED_SHAPE,
+            *(BREAKDOWN if arguments.breakdown else ()),
+        ]
+    everything = {
+        variant.name: variant
+        for variant in (CEILING, CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE, *BREAKDOWN)
+    }
+    unknown = sorted(set(arguments.only) - set(everything))
+    if unknown:
+        parser.error(f"no variant {', '.join(unknown)}; there are {', '.join(everything)}")
+    return [CEILING, *(everything[name] for name in arguments.only if name != CEILING.name)]
+
+
+def _rounds(
+    target: Target,
+    variants: list[Variant],
+    paths: dict[AssetColumn, str],
+    arguments: argparse.Namespace,
+) -> Measurements:
+    """Every variant loaded once per round, each round starting one variant later, so that no
+    variant always runs first (after the file was generated) or last (after the most data was
+    written)."""
+    ticks_per_second = int(target.sh("getconf CLK_TCK"))
+    measurements = Measurements()
+    for round_number in range(1, arguments.runs + 1):
+        load = target.sh("cut -d' ' -f1-3 /proc/loadavg").strip()
+        print(f"round {round_number} (host load average {load}):")
+        shift = (round_number - 1) % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
+            timing = copy_timing(target, variant, paths[variant.asset], ticks_per_second)
+            measurements.add(variant.name, timing)
+            print(
+                f"  {variant.name:18} {timing.wall:6.1f} s {arguments.rows / timing.wall:9,.0f}"
+                f" rows/s   backend CPU {timing.cpu:6.1f} s",
+                flush=True,
+            )
+            if variant in SIZED and round_number == arguments.runs:
+                print(f"  ({describe_sizes(target, variant.table)})")
+            if not arguments.keep or round_number < arguments.runs:
+                empty(target, variant.table)
+    return measurements
+
+
+def _print_medians(
+    measurements: Measurements, variants: list[Variant], arguments: argparse.Namespace
+) -> None:
     print(
         f"median over {arguments.runs} round(s); ratio = the ceiling's time / the variant's time "
         "in the same round"
@@ -606,9 +634,6 @@ def main() -> int:
             f"{arguments.rows / cpu:10,.0f}  {measurements.median_ratio(variant.name, 'cpu'):5.2f}"
             f"  {variant.meaning}"
         )
-    if not arguments.keep:
-        target.psql(f"DROP SCHEMA {BENCH_SCHEMA} CASCADE;")
-    return 0
 
 
 if __name__ == "__main__":

@@ -11,10 +11,10 @@ from pyinfra.api.command import StringCommand
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from datalayer.redis.changes import AclChange, decide
+from datalayer.redis.changes import AclChange, Decision, decide
 from datalayer.redis.layout import RedisLayout
 from datalayer.redis.passwords import ADMIN_USER
-from deploy.facts import PathStates, UnitStates
+from deploy.facts import PathState, PathStates, UnitStates
 from deploy.operations import WantedFile, current_text, file_commands, unit_id
 from deploy.redis.facts import RedisAclChange, RedisLoadedAcl, admin_call
 from deploy.stdin import hidden_stdin
@@ -71,27 +71,7 @@ def configuration(
         for content, path in ((redis_conf, layout.config_file), (users_acl, layout.acl_file))
     ]
     found = host.get_fact(PathStates, paths=tuple(file.path for file in wanted))
-    status = host.get_fact(UnitStates, units=(layout.service,))
-    loaded_acl = host.get_fact(
-        RedisLoadedAcl,
-        socket=layout.socket,
-        service=layout.service,
-        _stdin=hidden_stdin(admin_password.get_secret_value() + "\n" + users_acl),
-    )
-    conf, acl = (found.get(file.path) for file in wanted)
-    running = status.get(unit_id(layout.service))
-    decision = decide(
-        current_text(wanted[0], conf),
-        redis_conf,
-        # Compared on the host: users.acl's password hashes are never a fact's output.
-        AclChange(changed=False, admin_changed=False)
-        if acl is not None and acl.holds(wanted[1].content)
-        else host.get_fact(RedisAclChange, path=layout.acl_file, admin_user=ADMIN_USER,
-                           _stdin=hidden_stdin(users_acl)),
-        running=running is not None and running.running,
-        admin_user=ADMIN_USER,
-        loaded_acl=loaded_acl,
-    )  # fmt: skip
+    decision = _decision(layout, wanted, found, admin_password)
     for name, value in decision.runtime_settings:
         yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
     for file in wanted:
@@ -102,3 +82,37 @@ def configuration(
         yield _admin_command(layout, ["ACL", "LOAD"], admin_password)
     else:
         host.noop(decision.describe())
+
+
+def _decision(
+    layout: RedisLayout,
+    wanted: list[WantedFile],
+    found: dict[str, PathState],
+    admin_password: SecretStr,
+) -> Decision:
+    """What the server needs for ``wanted`` (redis.conf, users.acl), judged from the files
+    ``found``, the unit's state and the ACL the running server has loaded."""
+    assert layout.service is not None
+    conf_file, acl_file = wanted
+    users_acl = acl_file.content.decode()
+    status = host.get_fact(UnitStates, units=(layout.service,))
+    loaded_acl = host.get_fact(
+        RedisLoadedAcl,
+        socket=layout.socket,
+        service=layout.service,
+        _stdin=hidden_stdin(admin_password.get_secret_value() + "\n" + users_acl),
+    )
+    conf, acl = found.get(conf_file.path), found.get(acl_file.path)
+    running = status.get(unit_id(layout.service))
+    return decide(
+        current_text(conf_file, conf),
+        conf_file.content.decode(),
+        # Compared on the host: users.acl's password hashes are never a fact's output.
+        AclChange(changed=False, admin_changed=False)
+        if acl is not None and acl.holds(acl_file.content)
+        else host.get_fact(RedisAclChange, path=layout.acl_file, admin_user=ADMIN_USER,
+                           _stdin=hidden_stdin(users_acl)),
+        running=running is not None and running.running,
+        admin_user=ADMIN_USER,
+        loaded_acl=loaded_acl,
+    )  # fmt: skip

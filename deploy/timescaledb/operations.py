@@ -68,13 +68,7 @@ def configuration(
     reloaded'), which the check after the install then reports.
     """
     managed = (layout.postgresql_conf, layout.pg_hba_conf)
-    wanted_conf = WantedFile(
-        layout.postgresql_conf, postgresql_conf.encode(), mode=0o644, user="postgres",
-        group="postgres",
-    )  # fmt: skip
-    wanted_hba = WantedFile(
-        layout.pg_hba_conf, pg_hba_conf.encode(), mode=0o640, user="postgres", group="postgres"
-    )
+    wanted_conf, wanted_hba = _wanted_files(layout, postgresql_conf, pg_hba_conf)
     found = host.get_fact(PathStates, paths=managed)
     server = host.get_fact(
         PostgresqlRunningServer, version=layout.version, cluster=layout.cluster, files=managed
@@ -84,16 +78,7 @@ def configuration(
         current_text(wanted_hba, found.get(wanted_hba.path)), pg_hba_conf,
         server, layout.version,
     )  # fmt: skip
-    if layout.server_binary is not None and not _same_content(wanted_conf, found):
-        candidate = f"{layout.postgresql_conf}.candidate"
-        yield from files.put._inner(
-            src=StringIO(postgresql_conf), dest=candidate, user="postgres", group="postgres",
-            mode="600",
-        )  # fmt: skip
-        yield _checked_install(layout, candidate)
-    else:
-        yield from file_commands(wanted_conf, found.get(wanted_conf.path))
-    yield from file_commands(wanted_hba, found.get(wanted_hba.path))
+    yield from _install_files(layout, wanted_conf, wanted_hba, found)
     check = _file_errors_check(layout.version, layout.cluster, managed)
     if decision.action is Action.NONE:
         if server is not None and server.file_errors:
@@ -104,6 +89,43 @@ def configuration(
     verb = "restart" if decision.action is Action.RESTART else "reload"
     yield StringCommand(f"systemctl {verb} {layout.service}", "#", decision.describe())
     yield check
+
+
+def _wanted_files(
+    layout: PostgresqlLayout, postgresql_conf: str, pg_hba_conf: str
+) -> tuple[WantedFile, WantedFile]:
+    """postgresql.conf and pg_hba.conf as the cluster's files should be: postgres's, and
+    pg_hba.conf readable by its group only."""
+    return (
+        WantedFile(
+            layout.postgresql_conf, postgresql_conf.encode(), mode=0o644, user="postgres",
+            group="postgres",
+        ),
+        WantedFile(
+            layout.pg_hba_conf, pg_hba_conf.encode(), mode=0o640, user="postgres",
+            group="postgres",
+        ),
+    )  # fmt: skip
+
+
+def _install_files(
+    layout: PostgresqlLayout,
+    wanted_conf: WantedFile,
+    wanted_hba: WantedFile,
+    found: dict[str, PathState],
+) -> Generator[Any, None, None]:
+    """The commands that bring both files to what is wanted; a changed postgresql.conf goes
+    through the server binary's check first (:func:`_checked_install`) when there is one."""
+    if layout.server_binary is not None and not _same_content(wanted_conf, found):
+        candidate = f"{layout.postgresql_conf}.candidate"
+        yield from files.put._inner(
+            src=StringIO(wanted_conf.content.decode()), dest=candidate, user="postgres",
+            group="postgres", mode="600",
+        )  # fmt: skip
+        yield _checked_install(layout, candidate)
+    else:
+        yield from file_commands(wanted_conf, found.get(wanted_conf.path))
+    yield from file_commands(wanted_hba, found.get(wanted_hba.path))
 
 
 def _same_content(wanted: WantedFile, found: dict[str, PathState]) -> bool:
