@@ -20,11 +20,12 @@ HOST_CODE_DIRECTORY = f"{RUNTIME_DIRECTORY}/datalayer/onhost"
 PLAN_DIRECTORY = "/usr/local/lib/datalayer"
 
 
-def upload_host_code() -> None:
+def upload_step(name: str, step: str, plan: JsonPlan) -> None:
     """Sync :data:`HOST_CODE` to the droplet, root-owned, removing what the folder no longer
-    holds, judged by one fact (``deploy.operations.files_in_place``: ``files.sync`` reads two
-    facts per file). Byte-code caches are neither uploaded nor removed; the steps run with
-    ``python3 -B`` so that none is written there."""
+    holds, and upload ``plan`` as :func:`plan_file` of ``step`` (a plan holds no secret, mode
+    0644): one operation, judged by one fact (``deploy.operations.files_in_place``;
+    ``files.sync`` reads two facts per file). Byte-code caches are neither uploaded nor removed;
+    the steps run with ``python3 -B`` so that none is written there."""
     modules = sorted(
         path
         for path in HOST_CODE.rglob("*")
@@ -32,13 +33,14 @@ def upload_host_code() -> None:
     )
     packages = sorted({path.parent for path in modules})
     files_in_place(
-        name="Upload datalayer/onhost/, the code that runs on this host",
+        name=name,
         directories=[
             WantedDirectory(directory, mode=0o755)
             for directory in (PLAN_DIRECTORY, RUNTIME_DIRECTORY, f"{RUNTIME_DIRECTORY}/datalayer")
         ]
         + [WantedDirectory(_on_host(package), mode=0o755) for package in packages],
-        files=[WantedFile(_on_host(path), path.read_bytes(), mode=0o644) for path in modules],
+        files=[WantedFile(_on_host(path), path.read_bytes(), mode=0o644) for path in modules]
+        + [WantedFile(plan_file(step), plan.to_json().encode(), mode=0o644)],
         remove_others_under=HOST_CODE_DIRECTORY,
         keep=["*.pyc"],
     )
@@ -63,13 +65,6 @@ def step_command(module: str, *arguments: str, user: str | None = None) -> str:
 def plan_file(step: str) -> str:
     """Where the plan of ``step`` (``hooks``, ``influxdb``) is uploaded."""
     return f"{PLAN_DIRECTORY}/{step}-plan.json"
-
-
-def upload_plan(name: str, step: str, plan: JsonPlan) -> None:
-    """Upload ``plan`` as :func:`plan_file` of ``step``; a plan holds no secret (mode 0644)."""
-    files_in_place(
-        name=name, files=[WantedFile(plan_file(step), plan.to_json().encode(), mode=0o644)]
-    )
 
 
 def check_command(command: str) -> str:

@@ -37,7 +37,12 @@ def package_plan(spec: TimescaleDb, distribution: str, codename: str) -> Package
     version = spec.version
     # pgBackRest archives every WAL segment from the server's first start on (timescaledb.backup),
     # so it is installed with the server. Debian and the PGDG repository both ship it.
-    common = (f"postgresql-{version}", f"postgresql-client-{version}", "ssl-cert", "pgbackrest")
+    # The post-provision hooks run on the host (datalayer/onhost) with the distribution's psycopg;
+    # installed in the same step, so that a no-op deploy asks dpkg once.
+    common = (
+        f"postgresql-{version}", f"postgresql-client-{version}", "ssl-cert", "pgbackrest",
+        "python3-psycopg",
+    )  # fmt: skip
     if spec.package_source is PackageSource.DISTRIBUTION:
         return PackagePlan((), (*common, f"postgresql-{version}-timescaledb"))
     if distribution not in ("debian", "ubuntu"):

@@ -21,7 +21,7 @@ from datalayer.spec.errors import not_set_line
 from datalayer.spec.influxdb import InfluxDb
 from deploy import apt, dpkg
 from deploy.influxdb import operations
-from deploy.onhost import upload_host_code, upload_plan
+from deploy.onhost import upload_step
 
 
 def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
@@ -72,9 +72,9 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
         running=True,
         enabled=True,
     )
-    upload_host_code()
-    upload_plan(
-        f"Upload InfluxDB's setup plan for {environment.name} (org, bucket, tokens; no secrets)",
+    upload_step(
+        f"Upload datalayer/onhost/ and InfluxDB's setup plan for {environment.name} "
+        "(org, bucket, tokens; no secrets)",
         "influxdb",
         setup_plan(spec),
     )

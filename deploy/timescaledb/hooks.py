@@ -17,8 +17,7 @@ from pyinfra.context import host
 from datalayer import scram
 from datalayer.hooks.build import password_changes
 from datalayer.onhost.hooks.plan import HookPlan
-from deploy.onhost import plan_file, step_command, upload_host_code, upload_plan
-from deploy.operations import packages_installed
+from deploy.onhost import plan_file, step_command, upload_step
 from deploy.stdin import hidden_stdin
 from deploy.timescaledb.facts import (
     HooksDrift,
@@ -38,13 +37,11 @@ def remote_command(mode: str, port: int) -> str:
 
 
 def install_runtime(plan: HookPlan) -> None:
-    """psycopg from the distribution, the host-side code and the plan, all root-owned."""
-    packages_installed(
-        name="Install python3-psycopg for the post-provision hooks", packages=["python3-psycopg"]
-    )
-    upload_host_code()
-    upload_plan(
-        f"Upload the hooks' plan for {plan.environment} (schema, roles, policies; no secrets)",
+    """The host-side code and the plan, all root-owned (psycopg comes with the server's
+    packages, ``datalayer.timescaledb.packages``)."""
+    upload_step(
+        f"Upload datalayer/onhost/ and the hooks' plan for {plan.environment} "
+        "(schema, roles, policies; no secrets)",
         "hooks",
         plan,
     )
