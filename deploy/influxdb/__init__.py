@@ -4,12 +4,10 @@ Run by ``deploy/site.py`` on the inventory's ``influxdb`` group; callable from a
 deploy as ``influxdb(environment, secrets)``.
 """
 
-from io import StringIO
-
 from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import files, systemd
+from pyinfra.operations import systemd
 
 from datalayer.influxdb.build import setup_plan
 from datalayer.influxdb.config import render_influxdb_config
@@ -22,6 +20,7 @@ from datalayer.spec.influxdb import InfluxDb
 from deploy import apt, dpkg
 from deploy.influxdb import operations
 from deploy.onhost import upload_step
+from deploy.operations import WantedFile, files_in_place, units_enabled_and_running
 
 
 def influxdb_section(environment: EnvironmentSpec, host_name: str) -> InfluxDb:
@@ -51,13 +50,17 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
         name="Finish an interrupted package install, waiting for a running apt or dpkg",
     )
     apt.install(package_plan(spec, host.get_fact(LinuxDistribution)["release_meta"]["ID"]))
-    config = files.put(
+    config = files_in_place(
         name=f"Install {CONFIG_PATH}",
-        src=StringIO(render_influxdb_config(spec, environment.name)),
-        dest=CONFIG_PATH,
-        user="root",
-        group=USER,
-        mode="640",
+        files=[
+            WantedFile(
+                CONFIG_PATH,
+                render_influxdb_config(spec, environment.name).encode(),
+                mode=0o640,
+                user="root",
+                group=USER,
+            )
+        ],
     )
     # Every influxd setting is read at start only: a changed file needs a restart, nothing else.
     systemd.service(
@@ -66,12 +69,7 @@ def influxdb(environment: EnvironmentSpec, secrets: InfluxDbSecrets) -> None:
         restarted=True,
         _if=config.did_change,
     )
-    systemd.service(
-        name=f"Enable and start {SERVICE}",
-        service=SERVICE,
-        running=True,
-        enabled=True,
-    )
+    units_enabled_and_running(name=f"Enable and start {SERVICE}", units=[SERVICE])
     upload_step(
         f"Upload datalayer/onhost/ and InfluxDB's setup plan for {environment.name} "
         "(org, bucket, tokens; no secrets)",
