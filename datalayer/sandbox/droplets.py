@@ -22,9 +22,10 @@ NETWORK = "datalayer-sandbox"
 SANDBOX_SUBNET = "172.30.57.0/24"
 SANDBOX_GATEWAY = "172.30.57.1"
 SSH_PORT = 22
-# PostgreSQL, Redis and InfluxDB 2, published whether or not a droplet runs them yet, because
-# Docker can only publish ports when it creates a container.
-SERVICE_PORTS = (5432, 6379, 8086)
+# PostgreSQL, Redis and InfluxDB 2, and a cluster's HAProxy read-write and read-only ports and
+# Redis Sentinel, published whether or not a droplet runs them yet, because Docker can only
+# publish ports when it creates a container.
+SERVICE_PORTS = (5432, 6379, 8086, 5000, 5001, 26379)
 CONTAINER_PREFIX = "datalayer-"
 
 LABEL = "datalayer.sandbox"
