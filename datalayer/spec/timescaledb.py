@@ -21,6 +21,7 @@ from pydantic import (
 
 from datalayer.spec.backup import Backup
 from datalayer.spec.base import Constraint, SpecModel
+from datalayer.spec.cluster import Cluster
 from datalayer.spec.policies import ContinuousAggregate, Hypertable
 from datalayer.spec.tls import ServerTls
 from datalayer.spec.types import (
@@ -111,6 +112,16 @@ def _setting_scalar(value: Any) -> Any:
 SettingInput = Annotated[SettingValue, BeforeValidator(_setting_scalar)]
 """A setting's value as the file gives it: refused in one line when it is none of the types a
 setting may have, rather than in one line for each of them."""
+
+
+def _not_a_debian_cluster_name(value: Any) -> Any:
+    """Name the key that took over a Debian cluster name given as ``cluster``."""
+    if isinstance(value, str):
+        raise ValueError(
+            "declares a Patroni cluster (a mapping with a scope); "
+            "the Debian cluster name is timescaledb.debian_cluster"
+        )
+    return value
 
 
 class PackageSource(StrEnum):
@@ -324,7 +335,7 @@ class TimescaleDb(SpecModel):
     """PostgreSQL major version (15 to 18)."""
     package_source: PackageSource = PackageSource.TIMESCALE
     """Where droplets get packages: 'timescale' (Timescale's repository) or 'distribution'."""
-    cluster: Identifier = "main"
+    debian_cluster: Identifier = "main"
     """Debian cluster name: files live in /etc/postgresql/VERSION/CLUSTER."""
     resources: Resources
     """Host resources the tuning is computed from."""
@@ -372,6 +383,9 @@ class TimescaleDb(SpecModel):
     backup: Backup = Backup()
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
     host unless ``repository`` names object storage."""
+    cluster: Annotated[Cluster | None, BeforeValidator(_not_a_debian_cluster_name)] = None
+    """High availability: Patroni on etcd behind HAProxy, every host of the inventory's
+    timescaledb group a member. Unset: one database host."""
     settings: Annotated[
         dict[SettingName, SettingInput],
         Constraint("names, types, units, ranges and values of the version's pg_settings"),
@@ -461,7 +475,23 @@ class TimescaleDb(SpecModel):
                     "which pg_hba.conf always rejects: nobody logs in as the owner"
                 )
         self._check_hba_names(names)
+        if self.cluster is not None:
+            self._check_cluster(self.cluster, names)
         return self
+
+    def _check_cluster(self, cluster: Cluster, roles: list[str]) -> None:
+        """The cluster against the rest of the section: its roles are its own and its ports
+        are not PostgreSQL's."""
+        for key in ("replication_role", "rewind_role"):
+            name = getattr(cluster, key)
+            if name in (*roles, self.owner, "postgres"):
+                raise ValueError(
+                    f"cluster.{key} {name!r} is already a login role, the owner or postgres: "
+                    "it needs a role of its own"
+                )
+        for key in ("read_write_port", "read_only_port", "rest_api_port"):
+            if getattr(cluster, key) == self.port:
+                raise ValueError(f"cluster.{key} {self.port} is also timescaledb.port")
 
     def _check_hba_names(self, roles: list[str]) -> None:
         """Every name a rule gives is a declared role or the database, or a key word: a rule

@@ -54,7 +54,7 @@ class PostgresqlLayout:
 
 def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
     """postgresql-common's layout: /etc/postgresql/V/C, /var/lib/postgresql/V/C, postgresql@V-C."""
-    version, cluster = spec.version, spec.cluster
+    version, cluster = spec.version, spec.debian_cluster
     return PostgresqlLayout(
         version=version,
         cluster=cluster,
@@ -86,7 +86,7 @@ def container_layout(spec: TimescaleDb) -> PostgresqlLayout:
         data_directory = "/var/lib/postgresql/data"
     return PostgresqlLayout(
         version=spec.version,
-        cluster=spec.cluster,
+        cluster=spec.debian_cluster,
         data_directory=data_directory,
         config_directory=CONTAINER_CONFIG_DIRECTORY,
         socket_directory="/var/run/postgresql",

@@ -49,7 +49,7 @@ def timescaledb(
     operations.cluster(
         name=f"Create the PostgreSQL {layout.cluster_name} cluster if missing",
         version=spec.version,
-        cluster=spec.cluster,
+        cluster=spec.debian_cluster,
         data_directory=layout.data_directory,
     )
     repository_operations = backup.repository(environment, layout, repository_keys)
@@ -65,7 +65,7 @@ def timescaledb(
     hooks.post_provision_hooks(
         name="Bring the database to the spec: roles, privileges, migrations, policies",
         version=spec.version,
-        cluster=spec.cluster,
+        cluster=spec.debian_cluster,
         port=spec.port,
         passwords=passwords,
     )

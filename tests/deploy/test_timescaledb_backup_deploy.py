@@ -36,7 +36,7 @@ Stack = Callable[[Callable[[dict[str, Any]], None]], dict[str, str]]
 
 SPEC = load_environment(ENVIRONMENT).timescaledb
 STANZA = SPEC.backup.stanza
-SERVICE = f"postgresql@{SPEC.version}-{SPEC.cluster}"
+SERVICE = f"postgresql@{SPEC.version}-{SPEC.debian_cluster}"
 REPOSITORY = "/var/lib/pgbackrest"
 PROBE_DATABASE = "pitr_probe"
 ARCHIVE_WAIT_SECONDS = 90

@@ -204,7 +204,7 @@ def test_every_error_names_the_file(timescaledb_config: dict[str, Any]) -> None:
 
 def test_one_line_per_problem(timescaledb_config: dict[str, Any]) -> None:
     timescaledb_config["port"] = 0
-    timescaledb_config["cluster"] = "Main"
+    timescaledb_config["debian_cluster"] = "Main"
     assert len(error_of(timescaledb_config).splitlines()) == 2
 
 

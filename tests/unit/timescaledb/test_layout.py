@@ -14,7 +14,7 @@ from datalayer.timescaledb.layout import PostgresqlLayout, container_layout, deb
 def test_layout_names_its_cluster_by_version_and_name(
     timescaledb_config: dict[str, Any], layout_of: Callable[[TimescaleDb], PostgresqlLayout]
 ) -> None:
-    timescaledb_config.update(version=16, cluster="ledger")
+    timescaledb_config.update(version=16, debian_cluster="ledger")
     spec = parse_environment("test", {"datalayer:timescaledb": timescaledb_config}, source="t")
     layout = layout_of(spec.timescaledb)
     assert (layout.version, layout.cluster, layout.cluster_name) == (16, "ledger", "16/ledger")
