@@ -8,13 +8,22 @@ from datalayer.spec.backup import Backup
 from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.backup.keys import RepositoryKeys
 from datalayer.timescaledb.backup.layout import PGBACKREST_PATHS, BackupUnit
+from datalayer.timescaledb.backup.sftp import SftpServer
 from datalayer.timescaledb.layout import PostgresqlLayout
 
 
 def render_pgbackrest_conf(
-    spec: TimescaleDb, layout: PostgresqlLayout, environment_name: str
+    spec: TimescaleDb,
+    layout: PostgresqlLayout,
+    environment_name: str,
+    sftp_server: SftpServer | None = None,
 ) -> str:
-    """The complete pgbackrest.conf: the repository, retention, and the cluster as a stanza."""
+    """The complete pgbackrest.conf: the repository, retention, and the cluster as a stanza.
+
+    + sftp_server: where an SFTP repository is reached (the inventory may name it); only for one
+    """
+    if (spec.backup.repository.type == "sftp") != (sftp_server is not None):
+        raise ValueError("an SFTP repository, and only one, is rendered with its server")
     return render(
         "timescaledb/pgbackrest.conf.j2",
         environment_name=environment_name,
@@ -23,6 +32,7 @@ def render_pgbackrest_conf(
         repository=spec.backup.repository,
         layout=layout,
         port=spec.port,
+        sftp_server=sftp_server,
     )
 
 
