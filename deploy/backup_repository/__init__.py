@@ -132,16 +132,11 @@ def backup_repository(environment: EnvironmentSpec, members_public_key: str) -> 
             for path in repository_directories(repository)
         ),
     ]
-    configuration = operations.files_in_place(
-        name=f"Install {layout.sshd_config_file}, the members' key and the open-files limit, "
-        "creating the repository "
-        f"{directories[-1].path} if missing",
+    # Read at each login: sshd needs no reload for them.
+    operations.files_in_place(
+        name=f"Install the members' key and the SFTP user's open-files limit, creating the "
+        f"repository {directories[-1].path} if missing",
         files=[
-            WantedFile(
-                layout.sshd_config_file,
-                render_sshd_config(repository, environment.name).encode(),
-                mode=0o644,
-            ),
             WantedFile(
                 layout.authorized_keys_file,
                 render_authorized_keys(members_public_key, environment.name).encode(),
@@ -152,6 +147,16 @@ def backup_repository(environment: EnvironmentSpec, members_public_key: str) -> 
             ),
         ],
         directories=directories,
+    )
+    configuration = operations.files_in_place(
+        name=f"Install {layout.sshd_config_file}",
+        files=[
+            WantedFile(
+                layout.sshd_config_file,
+                render_sshd_config(repository, environment.name).encode(),
+                mode=0o644,
+            )
+        ],
     )
     server.shell(
         name="Check sshd's configuration with the drop-in (sshd -t)",

@@ -247,3 +247,9 @@ def test_sftp_user_sees_only_the_repository(
     assert [line for line in listing.stdout.splitlines() if not line.startswith("sftp>")] == [
         REPOSITORY_PATH
     ]
+
+
+def test_sftp_user_may_not_forward(sftp_sandbox: SftpSandbox, deployed: DeployResult) -> None:
+    attempt = sftp_sandbox.as_sftp_user("ssh", "-W", "127.0.0.1:22")
+    assert attempt.returncode != 0
+    assert "administratively prohibited" in attempt.stderr, attempt
