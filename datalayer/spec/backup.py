@@ -17,6 +17,7 @@ import base64
 import binascii
 import ipaddress
 import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
@@ -241,8 +242,8 @@ _UNIX_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _RESERVED_USERS = frozenset({"root", "postgres", "sshd", "nobody", "daemon", "bin", "sys"})
 
 # The host key algorithms OpenSSH's sshd offers by default and libssh2 1.11 (Debian 13) checks
-# a known_hosts entry of: pgBackRest 2.55 maps exactly these (src/storage/sftp/storage.c:45-88,
-# storageSftpKnownHostKeyType; DSA is gone from OpenSSH 9.8).
+# a known_hosts entry of: pgBackRest 2.55 maps these (src/storage/sftp/storage.c:45-93 of
+# release/2.55.0, storageSftpKnownHostKeyType) and DSA, which Debian 13's OpenSSH 10.0 lacks.
 HOST_KEY_TYPES = (
     "ssh-ed25519",
     "ecdsa-sha2-nistp256",
@@ -300,11 +301,15 @@ def _host_key(value: str) -> str:
 
 
 def _below_root(value: str) -> str:
-    """The repository needs a directory of its own: the root of an SFTP chroot is root's."""
-    if value.strip("/") == "":
+    """The repository needs a directory of its own below the SFTP user's root, which is root's;
+    and the deploy hands each directory of the path to that user, so none may climb out."""
+    parts = PurePosixPath(value).parts[1:]
+    if not parts:
         raise ValueError(
             "must be a directory below /: the root of the SFTP user's view is not its own"
         )
+    if {".", ".."} & set(value.split("/")):
+        raise ValueError("cannot hold '.' or '..': each of its directories is the SFTP user's")
     return value
 
 

@@ -70,9 +70,11 @@ def repository(
     + sftp: an SFTP repository's key pair and server, None for any other repository
 
     Returns the operations that change the repository (configuration, keys, stanza): whether
-    they did is what ``verify_and_schedule`` needs to know. Nothing here reads the host while the
-    deploy is prepared: a host whose package install was cut has no postgres user to read it as
-    until ``deploy.dpkg.finish_interrupted_install`` has run.
+    they did is what ``verify_and_schedule`` needs to know. Nothing here reads this host while
+    the deploy is prepared: a host whose package install was cut has no postgres user to read it
+    as until ``deploy.dpkg.finish_interrupted_install`` has run. (An SFTP repository's host keys
+    are read then, as root, from the repository host: ``sftp_host_keys``.) Moving off an SFTP
+    repository removes the private key; its public key and known hosts file stay, harmless.
     """
     backup = environment.timescaledb.backup
     paths = PGBACKREST_PATHS

@@ -171,6 +171,11 @@ BAD_BACKUPS = [
     ({"repository": SFTP | {"user": "Backup"}}, "repository.user: 'Backup'", "not a Unix user"),
     ({"repository": SFTP | {"path": "/"}}, "repository.path: '/'", "must be a directory below /"),
     (
+        {"repository": SFTP | {"path": "/../srv"}},
+        "repository.path: '/../srv'",
+        "cannot hold '.' or '..'",
+    ),
+    (
         {"repository": SFTP | {"private_key_secret": "sftp-key"}},
         "repository.private_key_secret: '***'",
         "String should match pattern",
