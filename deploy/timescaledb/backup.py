@@ -176,7 +176,7 @@ def verify_and_schedule(
             WantedFile(f"{PGBACKREST_PATHS.unit_directory}/{name}", content.encode(), mode=0o644)
             for unit in units
             for name, content in (
-                (unit.service, render_backup_service(backup, layout, unit, environment.name)),
+                (unit.service, render_backup_service(spec, layout, unit, environment.name)),
                 (unit.timer, render_backup_timer(backup, unit, environment.name)),
             )
         ],

@@ -49,16 +49,25 @@ def render_repository_keys(backup: Backup, keys: RepositoryKeys, environment_nam
 
 
 def render_backup_service(
-    backup: Backup, layout: PostgresqlLayout, unit: BackupUnit, environment_name: str
+    spec: TimescaleDb, layout: PostgresqlLayout, unit: BackupUnit, environment_name: str
 ) -> str:
-    """The oneshot service that takes one backup of ``unit``'s type."""
+    """The oneshot service that takes one backup of ``unit``'s type.
+
+    In a cluster every member has the timers, so that the schedule survives any failover, and
+    the service backs up only on the member that leads: on the others its ``ExecCondition=``
+    skips it, which systemd does not count as a failure (systemd.service(5), ExecCondition=:
+    exit status 1 to 254). pgBackRest itself refuses a backup from a standby without
+    ``backup-standby`` ("unable to find primary cluster").
+    """
     return render(
         "timescaledb/pgbackrest-backup.service.j2",
         environment_name=environment_name,
         paths=PGBACKREST_PATHS,
-        stanza=backup.stanza,
+        stanza=spec.backup.stanza,
         layout=layout,
         unit=unit,
+        port=spec.port,
+        leader_only=spec.cluster is not None,
     )
 
 

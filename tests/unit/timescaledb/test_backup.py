@@ -189,7 +189,7 @@ def test_backup_type_has_its_unit_on_its_schedule(
 ) -> None:
     spec = spec_of(timescaledb_config, schedule_full="Sat 03:00", schedule_differential="daily")
     (unit,) = [unit for unit in backup_units(spec.backup) if unit.type == kind]
-    service = ini(render_backup_service(spec.backup, debian_layout(spec), unit, "test"))
+    service = ini(render_backup_service(spec, debian_layout(spec), unit, "test"))
     timer = ini(render_backup_timer(spec.backup, unit, "test"))
     assert service["Service"]["ExecStart"] == (
         f"/usr/bin/pgbackrest --stanza=main --type={kind} backup"
@@ -200,11 +200,30 @@ def test_backup_type_has_its_unit_on_its_schedule(
     assert timer["Install"]["WantedBy"] == "timers.target"
 
 
+LEADER_ONLY = (
+    "/bin/sh -c 'test \"$$(/usr/bin/psql -XAtq -h /var/run/postgresql -p 5432 -d postgres "
+    '-c "SELECT pg_is_in_recovery()")" = f\''
+)
+
+
+def test_cluster_members_back_up_only_while_they_lead(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["cluster"] = {"scope": "trading-test"}
+    spec = spec_of(timescaledb_config, repository=SFTP)
+    service = render_backup_service(spec, debian_layout(spec), backup_units(spec.backup)[0], "t")
+    assert ini(service)["Service"]["ExecCondition"] == LEADER_ONLY
+
+
+def test_a_single_host_backs_up_unconditionally(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config)
+    service = render_backup_service(spec, debian_layout(spec), backup_units(spec.backup)[0], "t")
+    assert "ExecCondition" not in ini(service)["Service"]
+
+
 RENDERERS: dict[str, Callable[[TimescaleDb], str]] = {
     "pgbackrest.conf": lambda spec: render_pgbackrest_conf(spec, debian_layout(spec), "test"),
     "repository keys": lambda spec: render_repository_keys(spec.backup, KEYS, "test"),
     "backup service": lambda spec: render_backup_service(
-        spec.backup, debian_layout(spec), backup_units(spec.backup)[0], "test"
+        spec, debian_layout(spec), backup_units(spec.backup)[0], "test"
     ),
     "backup timer": lambda spec: render_backup_timer(
         spec.backup, backup_units(spec.backup)[0], "test"
