@@ -45,6 +45,7 @@ def sftp_host_keys(repository: SftpRepository, access: SftpAccess) -> tuple[tupl
         return (repository.host_key,), "the spec (timescaledb.backup.repository.host_key)"
     name = access.server.inventory_host
     repository_host = state.inventory.get_host(name)
+    # pyinfra connects only to the hosts --limit leaves in (pyinfra/api/connect.py:19-25).
     if not repository_host.connected:
         raise PyinfraError(
             f"the backup_repository host {name} is not connected in this run (left out by "
