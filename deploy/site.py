@@ -17,8 +17,9 @@ from deploy.timescaledb import timescaledb
 
 inputs = judged_inputs(host)
 
-# First: the database hosts create their stanza in the repository this serves (pyinfra runs the
-# operations of every host in the order of this file).
+# First: the database hosts create their stanza in the repository this serves. pyinfra runs
+# the operations in this file's order, host by host together; with --no-wait each host runs on
+# its own, so a member whose repository changed also waits until it answers.
 if inputs.backup_repository_key is not None:
     backup_repository(
         environment=inputs.environment, members_public_key=inputs.backup_repository_key

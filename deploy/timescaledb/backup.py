@@ -141,6 +141,12 @@ def repository(
         owner=pgbackrest.SFTP_PRIVATE_KEY_OWNER,
         what="SSH private key",
     )
+    if sftp is not None:
+        pgbackrest.repository_answers(
+            name=f"Wait until the SFTP repository at {sftp.server.address} answers",
+            stanza=backup.stanza,
+            _if=lambda: configuration.did_change() or private_key_installed.did_change(),
+        )
     stanza = pgbackrest.stanza(
         name=f"Create the pgBackRest stanza {backup.stanza} if missing",
         stanza=backup.stanza,

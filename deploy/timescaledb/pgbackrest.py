@@ -50,6 +50,36 @@ def stanza(stanza: str) -> Generator[StringCommand, None, None]:
     )
 
 
+REPOSITORY_WAIT_SECONDS = 300
+"""How long a member waits for an SFTP repository host deployed in the same run: under
+``pyinfra --no-wait`` (``datalayer.deploy_run``) each host runs its operations on its own
+(``_run_no_wait_ops``, pyinfra/api/operations.py:297-310), so a member may reach its stanza
+before the repository host has its user, key and sshd drop-in."""
+REPOSITORY_POLL_SECONDS = 5
+
+
+@operation()
+def repository_answers(stanza: str) -> Generator[StringCommand, None, None]:
+    """Wait until pgBackRest reaches the stanza's SFTP repository (``pgbackrest repo-ls``).
+
+    + stanza: the stanza's name
+
+    The repository host's deploy installs the members' key only after the repository's
+    directories, and sshd looks for it only once the drop-in that names its file is loaded:
+    a login that succeeds means the repository is ready. Gives up after
+    ``REPOSITORY_WAIT_SECONDS``, failing the deploy with pgBackRest's own error. Run only when
+    the member's repository files changed; otherwise its archiver is the evidence.
+    """
+    attempts = REPOSITORY_WAIT_SECONDS // REPOSITORY_POLL_SECONDS
+    listing = pgbackrest(stanza, "repo-ls")
+    yield StringCommand(
+        f"for attempt in $(seq {attempts}); do {listing} > /dev/null 2>&1 && exit 0; "
+        f"sleep {REPOSITORY_POLL_SECONDS}; done; {listing} > /dev/null",
+        "#",
+        f"until the repository answers, at most {REPOSITORY_WAIT_SECONDS} s",
+    )
+
+
 @operation()
 def check(
     stanza: str,

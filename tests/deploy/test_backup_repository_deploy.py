@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from datalayer.backup_repository import REPOSITORY_HOST_LAYOUT
-from datalayer.deploy_run import DeployResult
+from datalayer.deploy_run import DeployResult, run_deploy
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
@@ -253,3 +253,20 @@ def test_sftp_user_may_not_forward(sftp_sandbox: SftpSandbox, deployed: DeployRe
     attempt = sftp_sandbox.as_sftp_user("ssh", "-W", "127.0.0.1:22")
     assert attempt.returncode != 0
     assert "administratively prohibited" in attempt.stderr, attempt
+
+
+def test_deploy_limited_to_the_member_stops_before_any_change(
+    sftp_sandbox: SftpSandbox, deployed: DeployResult
+) -> None:
+    database = sftp_sandbox.database
+    before = database.sh(f"sha256sum {PGBACKREST_PATHS.config_file}")
+    limited = run_deploy(
+        database.sandbox.paths.inventory,
+        {**os.environ, **database.environ, **sftp_sandbox.environ},
+        limit=[DATABASE_DROPLET],
+    )
+    assert limited.returncode != 0
+    line = f"the backup_repository host {STORE_DROPLET} is not connected in this run"
+    assert len([text for text in limited.output.splitlines() if line in text]) == 1, limited.output
+    assert "Traceback" not in limited.output
+    assert database.sh(f"sha256sum {PGBACKREST_PATHS.config_file}") == before
