@@ -5,8 +5,10 @@ Two droplets in one sandbox: ``repo-db`` in ``timescaledb`` and ``repo-store`` i
 switched to ``sftp`` (no host declared: the store's ``private_address``). The proof: WAL segments
 and a full backup land on the store, inside the SFTP user's chroot; the database restored from
 there alone, its data directory emptied first, holds the rows written before the target; a
-second deploy changes and restarts nothing; the SFTP user gets no shell and sees nothing but
-the repository.
+second deploy changes and restarts nothing; the SFTP user gets no shell, terminal or forwarding
+and sees nothing but the repository; the private key is installed masked, for postgres alone;
+a deploy limited to the database host stops in one line, since the store's host keys are read
+from the store.
 """
 
 import json
