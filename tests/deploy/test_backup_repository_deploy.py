@@ -6,7 +6,8 @@ switched to ``sftp`` (no host declared: the store's ``private_address``). The pr
 and a full backup land on the store, inside the SFTP user's chroot; the database restored from
 there alone, its data directory emptied first, holds the rows written before the target; a
 second deploy changes and restarts nothing; the SFTP user gets no shell, terminal or forwarding
-and sees nothing but the repository; the private key is installed masked, for postgres alone;
+and sees nothing but the repository; pgBackRest refuses a host key other than the pinned
+ones; the private key is installed masked, for postgres alone;
 a deploy limited to the database host stops in one line, since the store's host keys are read
 from the store.
 """
@@ -272,3 +273,24 @@ def test_deploy_limited_to_the_member_stops_before_any_change(
     assert len([text for text in limited.output.splitlines() if line in text]) == 1, limited.output
     assert "Traceback" not in limited.output
     assert database.sh(f"sha256sum {PGBACKREST_PATHS.config_file}") == before
+
+
+def test_pgbackrest_refuses_a_repository_host_key_it_has_not_pinned(
+    sftp_sandbox: SftpSandbox, deployed: DeployResult
+) -> None:
+    database = sftp_sandbox.database
+    pinned = PGBACKREST_PATHS.sftp_known_hosts_file
+    # Another host's key at the store's address: what a host in the middle would present.
+    database.sh(f"ssh-keygen -q -t ed25519 -N '' -f /tmp/impostor && cp {pinned} /tmp/pinned")
+    impostor = database.sh("cut -d' ' -f1,2 /tmp/impostor.pub")
+    database.sh(f"echo '{sftp_sandbox.store_address()} {impostor}' > {pinned}")
+    try:
+        refused = subprocess.run(
+            ["docker", "exec", database.container, "runuser", "-u", "postgres", "--",
+             "pgbackrest", f"--stanza={STANZA}", "repo-ls"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    finally:
+        database.sh(f"cp /tmp/pinned {pinned}")
+    assert refused.returncode != 0
+    assert "known hosts failure" in refused.stdout + refused.stderr, refused
