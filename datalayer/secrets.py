@@ -9,8 +9,11 @@ import os
 import stat
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pydantic import BaseModel, SecretStr
 
 from datalayer.spec.timescaledb import TimescaleDb
@@ -27,6 +30,11 @@ class SecretError(ValueError):
 
 def read_secret(variable: str, environ: Mapping[str, str] = os.environ) -> SecretStr:
     """The secret ``variable`` from the environment or the file ``variable_FILE`` names."""
+    return checked_secret(variable, _secret_text(variable, environ))
+
+
+def _secret_text(variable: str, environ: Mapping[str, str]) -> str:
+    """The text of the secret ``variable``, unchecked: from the environment or its file."""
     if variable in environ:
         value = environ[variable]
     elif f"{variable}_FILE" in environ:
@@ -43,7 +51,7 @@ def read_secret(variable: str, environ: Mapping[str, str] = os.environ) -> Secre
             f"secret {variable} is not set: export {variable}, or {variable}_FILE naming a file "
             "that holds it"
         )
-    return checked_secret(variable, value)
+    return value
 
 
 def _check_private(variable: str, path: Path) -> None:
@@ -64,6 +72,53 @@ def checked_secret(variable: str, value: str) -> SecretStr:
     if not set(value) <= _ALLOWED:
         raise SecretError(f"secret {variable} must be printable ASCII without spaces")
     return SecretStr(value)
+
+
+@dataclass(frozen=True)
+class SshKeyPair:
+    """An SSH private key, kept masked, and the public key it derives, in OpenSSH's forms."""
+
+    private_key: SecretStr
+    """The OpenSSH private key file's text, ending in a line break (libssh2 reads it as is)."""
+    public_key: str
+    """``TYPE BASE64``, as an authorized_keys line holds it."""
+
+
+_SSH_KEY_TYPES = (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)
+
+
+def read_ssh_private_key(variable: str, environ: Mapping[str, str] = os.environ) -> SshKeyPair:
+    """The secret ``variable`` as an unencrypted OpenSSH or PEM private key (ed25519, ECDSA,
+    RSA), and its public key.
+
+    A key spans lines, so it skips :func:`checked_secret`'s one-line rule; it is judged by
+    parsing it instead. Nothing of the key reaches the message of a refusal.
+    """
+    text = _secret_text(variable, environ).strip() + "\n"
+    loaders = (serialization.load_ssh_private_key, serialization.load_pem_private_key)
+    key: object = None
+    for load in loaders:
+        try:
+            key = load(text.encode(), password=None)
+            break
+        except TypeError:
+            raise SecretError(
+                f"secret {variable} is an encrypted SSH private key: give it without a "
+                "passphrase (it is kept like every secret: a file only its owner reads)"
+            ) from None
+        except ValueError:
+            continue
+    if key is None:
+        raise SecretError(
+            f"secret {variable} is not an unencrypted SSH private key (OpenSSH or PEM; "
+            "ssh-keygen -t ed25519 -N '' writes one)"
+        )
+    if not isinstance(key, _SSH_KEY_TYPES):
+        raise SecretError(f"secret {variable} is a {type(key).__name__}: use ed25519, ECDSA or RSA")
+    public_key = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return SshKeyPair(SecretStr(text), public_key.decode())
 
 
 def read_secrets(model: BaseModel, environ: Mapping[str, str] = os.environ) -> dict[str, SecretStr]:

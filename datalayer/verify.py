@@ -30,6 +30,7 @@ from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
+from deploy.backup_repository import judge_backup_inventory
 from deploy.influxdb import influxdb_section
 from deploy.inventory import judge_inventory
 from deploy.redis import redis_section
@@ -138,6 +139,7 @@ def _targets_of(environment: EnvironmentSpec, host: Host) -> list[Target]:
     port for each group, the endpoint data, the secrets the clients log in with."""
     found = []
     data = host.data
+    judge_backup_inventory(environment, host)
     for group in SUITES:
         if group not in host.groups:
             continue

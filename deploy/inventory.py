@@ -5,6 +5,11 @@ its environment: ``env="prod"`` selects ``Pulumi.prod.yaml``. Nothing else is re
 ``env`` must be in the inventory file itself (a host's data, or a group's ``(hosts, data)``):
 the whole inventory is judged while pyinfra loads it, before its group data files and
 ``--data`` are merged in (``deploy/preflight.py``).
+
+An SFTP backup repository that declares no host (``timescaledb.backup.repository.type: sftp``)
+is the one host of the ``backup_repository`` group, of the same ``env``, in no other role, and
+its ``private_address`` host data is where the database hosts reach it
+(``deploy/backup_repository``, which judges that part).
 """
 
 from collections.abc import Callable

@@ -38,10 +38,13 @@ from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.redis.passwords import redis_passwords
-from datalayer.secrets import SecretError, role_passwords
+from datalayer.secrets import SecretError, read_ssh_private_key, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
-from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
+from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
+from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys, sftp_key_pair
+from datalayer.timescaledb.backup.sftp import SftpAccess
 from deploy import inventory as inventory_contract
+from deploy.backup_repository import members_sftp_server, repository_section
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section
 
@@ -60,6 +63,8 @@ class TimescaleDbInputs:
     passwords: dict[str, SecretStr]
     hooks_plan: HookPlan
     backup_keys: RepositoryKeys | None
+    sftp: SftpAccess | None
+    """An SFTP repository's key and server; None for any other repository."""
 
 
 @dataclass(frozen=True)
@@ -70,17 +75,24 @@ class DeployInputs:
     timescaledb: TimescaleDbInputs | None
     redis_passwords: dict[str, SecretStr] | None
     influxdb_secrets: InfluxDbSecrets | None
+    backup_repository_key: str | None
+    """The members' public key, which the backup_repository host authorizes."""
 
 
 def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
     """Everything ``host``'s deploy reads; a :class:`SpecError` or :class:`SecretError` names
     the first thing that is wrong."""
+    backup = environment.timescaledb.backup
     timescaledb = None
     if "timescaledb" in host.groups:
+        # The inventory before the secrets: a missing repository host is the first thing to fix.
+        server = members_sftp_server(environment, host)
+        key_pair = sftp_key_pair(backup)
         timescaledb = TimescaleDbInputs(
             passwords=role_passwords(environment.timescaledb),
             hooks_plan=build_plan(environment),
-            backup_keys=repository_keys(environment.timescaledb.backup),
+            backup_keys=repository_keys(backup),
+            sftp=None if server is None or key_pair is None else SftpAccess(key_pair, server),
         )
     redis = None
     if "redis" in host.groups:
@@ -88,7 +100,11 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
     influxdb = None
     if "influxdb" in host.groups:
         influxdb = influxdb_secrets(influxdb_section(environment, host.name))
-    return DeployInputs(environment, timescaledb, redis, influxdb)
+    backup_repository_key = None
+    if BACKUP_REPOSITORY_GROUP in host.groups:
+        repository = repository_section(environment, host.name)
+        backup_repository_key = read_ssh_private_key(repository.private_key_secret).public_key
+    return DeployInputs(environment, timescaledb, redis, influxdb, backup_repository_key)
 
 
 def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:

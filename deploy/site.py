@@ -9,6 +9,7 @@ the secrets) was judged for every host while pyinfra loaded the inventory, befor
 
 from pyinfra.context import host
 
+from deploy.backup_repository import backup_repository
 from deploy.influxdb import influxdb
 from deploy.preflight import judged_inputs
 from deploy.redis import redis
@@ -16,12 +17,21 @@ from deploy.timescaledb import timescaledb
 
 inputs = judged_inputs(host)
 
+# First: the database hosts create their stanza in the repository this serves. pyinfra runs
+# the operations in this file's order, host by host together; with --no-wait each host runs on
+# its own, so a member whose repository changed also waits until it answers.
+if inputs.backup_repository_key is not None:
+    backup_repository(
+        environment=inputs.environment, members_public_key=inputs.backup_repository_key
+    )
+
 if inputs.timescaledb is not None:
     timescaledb(
         environment=inputs.environment,
         passwords=inputs.timescaledb.passwords,
         plan=inputs.timescaledb.hooks_plan,
         repository_keys=inputs.timescaledb.backup_keys,
+        sftp=inputs.timescaledb.sftp,
     )
 
 if inputs.redis_passwords is not None:

@@ -6,13 +6,18 @@ and pgBackRest expires the old ones. A restore to any moment since the oldest ke
 needs that repository only, which is why it should not live on the database droplet alone:
 ``posix`` (a directory on the host, the default, so that nothing is ever unarchived) is for
 a volume or a host whose disk is copied elsewhere; ``s3`` puts it in S3-compatible object storage
-such as DigitalOcean Spaces.
+such as DigitalOcean Spaces; ``sftp`` on a host of its own (the inventory's ``backup_repository``
+group, or any SSH server), which every member of a cluster reaches and which outlives them all.
 
 Defaults live here and nowhere else: the templates have none (``StrictUndefined``), the deploy
 computes nothing itself.
 """
 
+import base64
+import binascii
+import ipaddress
 import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
@@ -184,8 +189,8 @@ class PosixRepository(SpecModel):
     """A repository in a directory of the database host (pgBackRest's repo1-type=posix)."""
 
     type: Literal["posix"] = "posix"
-    """Where the repository is: 'posix' (a directory on the host, the default) or 's3' (an
-    S3-compatible bucket)."""
+    """Where the repository is: 'posix' (a directory on the host, the default), 's3' (an
+    S3-compatible bucket) or 'sftp' (a directory on an SSH server)."""
     path: ManagedDirectory = "/var/lib/pgbackrest"
     """The repository's directory on the host (repo1-path), owned by postgres, mode 750.
     Mount a volume here, or copy it off the droplet: a repository on the droplet's own disk is
@@ -226,7 +231,150 @@ class S3Repository(SpecModel):
         return self
 
 
-_REPOSITORY_TYPES = ("posix", "s3")
+BACKUP_REPOSITORY_GROUP = "backup_repository"
+"""The inventory group whose one host serves an SFTP repository that declares no host."""
+
+# A Unix account name as Debian's adduser takes it (its NAME_REGEX default, adduser.conf(5)):
+# the SFTP user is created on the repository host under this name.
+_UNIX_USER = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+# The accounts that own the system or its services: giving one of them an SFTP-only login in a
+# chroot would lock it out of everything else it does.
+_RESERVED_USERS = frozenset({"root", "postgres", "sshd", "nobody", "daemon", "bin", "sys"})
+
+# The host key algorithms OpenSSH's sshd offers by default and libssh2 1.11 (Debian 13) checks
+# a known_hosts entry of: pgBackRest 2.55 maps these (src/storage/sftp/storage.c:45-93 of
+# release/2.55.0, storageSftpKnownHostKeyType) and DSA, which Debian 13's OpenSSH 10.0 lacks.
+HOST_KEY_TYPES = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+)
+
+
+def _sftp_host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if not _HOST_NAME.fullmatch(value):
+        raise ValueError(
+            "must be a host name or an IP address without user, port or path, "
+            "e.g. 'backup-1.internal' or '10.110.0.30'"
+        )
+    return value
+
+
+def _unix_user(value: str) -> str:
+    if not _UNIX_USER.fullmatch(value):
+        raise ValueError(
+            "is not a Unix user name (a-z, 0-9, '_', '-', starting with a letter or '_', "
+            "at most 32)"
+        )
+    if value in _RESERVED_USERS:
+        raise ValueError(
+            "is a system account: the SFTP user is locked into the repository, so it needs an "
+            "account of its own (e.g. 'pgbackrest')"
+        )
+    return value
+
+
+def _host_key(value: str) -> str:
+    """An OpenSSH public key line (``ssh-ed25519 AAAA... [comment]``): the key type, and a
+    base64 blob that starts with the same type, as ``ssh-keygen`` and sshd write them."""
+    fields = value.split()
+    if len(fields) < 2 or fields[0] not in HOST_KEY_TYPES:
+        raise ValueError(
+            "is not an SSH public host key line (TYPE BASE64, e.g. the content of "
+            f"/etc/ssh/ssh_host_ed25519_key.pub; TYPE one of {', '.join(HOST_KEY_TYPES)})"
+        )
+    try:
+        blob = base64.b64decode(fields[1], validate=True)
+    except binascii.Error:
+        raise ValueError("holds a key that is not base64") from None
+    length = int.from_bytes(blob[:4], "big")
+    if blob[4 : 4 + length] != fields[0].encode():
+        raise ValueError(f"holds a key that is not of type {fields[0]}")
+    return " ".join(fields[:2])
+
+
+def _below_root(value: str) -> str:
+    """The repository needs a directory of its own below the SFTP user's root, which is root's;
+    and the deploy hands each directory of the path to that user, so none may climb out."""
+    parts = PurePosixPath(value).parts[1:]
+    if not parts:
+        raise ValueError(
+            "must be a directory below /: the root of the SFTP user's view is not its own"
+        )
+    if {".", ".."} & set(value.split("/")):
+        raise ValueError("cannot hold '.' or '..': each of its directories is the SFTP user's")
+    return value
+
+
+SftpHost = Annotated[str, AfterValidator(_sftp_host), Constraint("a host name or IP address")]
+SftpUser = Annotated[
+    str, AfterValidator(_unix_user), Constraint("a Unix user name, not a system account")
+]
+SftpPath = Annotated[AbsolutePath, AfterValidator(_below_root), Constraint("below /")]
+HostKey = Annotated[
+    str,
+    AfterValidator(_host_key),
+    Constraint(
+        f"an SSH public host key line: TYPE BASE64, TYPE one of {', '.join(HOST_KEY_TYPES)}"
+    ),
+]
+
+
+class SftpRepository(SpecModel):
+    """A repository on an SSH server, over SFTP (pgBackRest's repo1-type=sftp, 2.46 and
+    later): one host that every member of a cluster reaches and that outlives any of them.
+
+    Without ``host``, the repository is the one host of the inventory's ``backup_repository``
+    group, at its ``private_address``: the deploy makes it an SFTP-only server (its user
+    chrooted into the repository, no shell, no forwarding) and pins its host keys from the
+    host itself. With ``host``, it is any SFTP server, whose ``host_key`` the spec pins.
+    """
+
+    type: Literal["sftp"]
+    """'sftp': a directory on an SSH server."""
+    host: SftpHost | None = None
+    """The SFTP server (repo1-sftp-host); unset: the private_address of the one host of the
+    inventory's backup_repository group, which the deploy sets up."""
+    port: StrictInt = Field(default=22, ge=1, le=65535)
+    """Its SSH port (repo1-sftp-host-port)."""
+    user: SftpUser = "pgbackrest"
+    """The SFTP user (repo1-sftp-host-user); on a backup_repository host the deploy creates it,
+    chrooted into the repository, with no shell and nothing else it may do."""
+    path: SftpPath = "/pgbackrest"
+    """The repository's directory as the SFTP user sees it (repo1-path); on a backup_repository
+    host, inside the user's chroot."""
+    private_key_secret: SecretName
+    """Environment variable holding the members' SSH private key (or NAME_FILE naming its
+    file): an unencrypted OpenSSH key (ed25519, ECDSA or RSA), written on each member mode 600
+    for postgres only; its public key is what the repository host authorizes."""
+    host_key: HostKey | None = None
+    """The server's public host key (a line of its /etc/ssh/ssh_host_*_key.pub), pinned in
+    the members' known hosts file; required with ``host``. Unset: the deploy reads the
+    backup_repository host's own keys over its SSH connection."""
+
+    @model_validator(mode="after")
+    def _host_key_with_host(self) -> Self:
+        if self.host is not None and self.host_key is None:
+            raise ValueError(
+                f"host {self.host!r} needs host_key: a declared SFTP server's host key must be "
+                "pinned (a line of its /etc/ssh/ssh_host_ed25519_key.pub)"
+            )
+        if self.host is None and self.host_key is not None:
+            raise ValueError(
+                "host_key is for a declared host: the backup_repository host's keys are read "
+                "from the host itself"
+            )
+        return self
+
+
+_REPOSITORY_TYPES = ("posix", "s3", "sftp")
 
 
 def _known_repository_type(value: Any) -> Any:
@@ -248,11 +396,13 @@ def _repository_type(value: Any) -> str | None:
 
 
 Repository = Annotated[
-    Annotated[PosixRepository, Tag("posix")] | Annotated[S3Repository, Tag("s3")],
+    Annotated[PosixRepository, Tag("posix")]
+    | Annotated[S3Repository, Tag("s3")]
+    | Annotated[SftpRepository, Tag("sftp")],
     Discriminator(
         _repository_type,
         custom_error_type="repository_type",
-        custom_error_message="expected a mapping with a type of 'posix' or 's3'",
+        custom_error_message="expected a mapping with a type of 'posix', 's3' or 'sftp'",
     ),
     BeforeValidator(_known_repository_type),
 ]

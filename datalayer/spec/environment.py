@@ -69,6 +69,24 @@ def _container_problems(
         *_tls_problems(environment, containers),
         *_limit_problems(environment, containers),
         *_port_problems(environment, containers),
+        *_backup_problems(environment),
+    ]
+
+
+def _backup_problems(environment: EnvironmentSpec) -> list[InitErrorDetails]:
+    """An SFTP repository, which only droplets reach: the containers run no pgBackRest (their
+    images carry none) and copy each WAL segment into their wal-archive volume instead, so no
+    segment would ever reach the server, and its private key would have nowhere to go."""
+    repository = environment.timescaledb.backup.repository
+    if repository.type != "sftp":
+        return []
+    return [
+        refused(
+            ("timescaledb", "backup", "repository", "type"),
+            repository.type,
+            "is for droplets: the containers archive WAL into their wal-archive volume and run "
+            "no pgBackRest, so nothing would reach the SFTP server",
+        )
     ]
 
 

@@ -382,7 +382,7 @@ class TimescaleDb(SpecModel):
     """Server logging."""
     backup: Backup = Backup()
     """WAL archiving and scheduled backups with pgBackRest: always on, into a directory on the
-    host unless ``repository`` names object storage."""
+    host unless ``repository`` names object storage or an SFTP server."""
     cluster: Annotated[Cluster | None, BeforeValidator(_not_a_debian_cluster_name)] = None
     """High availability: Patroni on etcd behind HAProxy, every host of the inventory's
     timescaledb group a member. Unset: one database host."""
@@ -492,6 +492,12 @@ class TimescaleDb(SpecModel):
         for key in ("read_write_port", "read_only_port", "rest_api_port"):
             if getattr(cluster, key) == self.port:
                 raise ValueError(f"cluster.{key} {self.port} is also timescaledb.port")
+        if self.backup.repository.type == "posix":
+            raise ValueError(
+                "backup.repository.type 'posix' cannot serve a cluster: a posix repository "
+                "lives on one member and dies with it, and the others never reach it; use "
+                "'sftp' (a backup_repository host) or 's3'"
+            )
 
     def _check_hba_names(self, roles: list[str]) -> None:
         """Every name a rule gives is a declared role or the database, or a key word: a rule

@@ -1,7 +1,7 @@
 """The TimescaleDB deploy: PostgreSQL with the timescaledb extension, tuned and locked down.
 
 Run by ``deploy/site.py`` on the inventory's ``timescaledb`` group; callable from any other
-pyinfra deploy as ``timescaledb(environment, passwords, plan, repository_keys)``.
+pyinfra deploy as ``timescaledb(environment, passwords, plan, repository_keys, sftp)``.
 """
 
 from pydantic import SecretStr
@@ -12,6 +12,7 @@ from pyinfra.facts.server import LinuxDistribution
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.backup.keys import RepositoryKeys
+from datalayer.timescaledb.backup.sftp import SftpAccess
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
 from datalayer.timescaledb.packages import package_plan
@@ -26,6 +27,7 @@ def timescaledb(
     passwords: dict[str, SecretStr],
     plan: HookPlan,
     repository_keys: RepositoryKeys | None,
+    sftp: SftpAccess | None,
 ) -> None:
     """Install, configure and start TimescaleDB as ``environment`` declares, archiving its WAL
     and backing it up with pgBackRest, then run the post-provision hooks.
@@ -37,6 +39,8 @@ def timescaledb(
       starts for the same reason
     + repository_keys: the backup repository's keys (``datalayer.timescaledb.backup.keys.
       repository_keys``), read before the deploy starts too; None when it needs none
+    + sftp: an SFTP repository's key pair and server (``deploy.preflight``), judged before the
+      deploy starts; None for any other repository
     """
     spec = environment.timescaledb
     layout = debian_layout(spec)
@@ -52,7 +56,7 @@ def timescaledb(
         cluster=spec.debian_cluster,
         data_directory=layout.data_directory,
     )
-    repository_operations = backup.repository(environment, layout, repository_keys)
+    repository_operations = backup.repository(environment, layout, repository_keys, sftp)
     operations.configuration(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
         layout=layout,

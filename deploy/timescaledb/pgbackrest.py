@@ -1,4 +1,4 @@
-"""pyinfra operations for pgBackRest: the stanza, the archiving check, the keys file.
+"""pyinfra operations for pgBackRest: the stanza, the archiving check, the files of secrets.
 
 Each reads a fact (``deploy.timescaledb.facts``), compares it with the wanted state, and yields
 commands or says ``noop``. pgBackRest always runs as postgres: it owns the data directory and the
@@ -7,6 +7,7 @@ repository, and a lock or log file left behind by root would stop the next ``arc
 
 import hashlib
 from collections.abc import Generator
+from dataclasses import dataclass
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
@@ -16,9 +17,6 @@ from pyinfra.facts.files import File, Sha256File
 
 from datalayer.timescaledb.backup.archiving import check_reason
 from deploy.timescaledb.facts import PgbackrestStanza, PostgresqlArchiver, pgbackrest_arguments
-
-KEYS_FILE_OWNER = ("root", "postgres")
-KEYS_FILE_MODE = 640
 
 
 def pgbackrest(stanza: str, command: str, *options: str) -> str:
@@ -49,6 +47,36 @@ def stanza(stanza: str) -> Generator[StringCommand, None, None]:
         return
     yield StringCommand(
         pgbackrest(stanza, "stanza-create", "--no-online"), "#", f"stanza {stanza} is missing"
+    )
+
+
+REPOSITORY_WAIT_SECONDS = 300
+"""How long a member waits for an SFTP repository host deployed in the same run: under
+``pyinfra --no-wait`` (``datalayer.deploy_run``) each host runs its operations on its own
+(``_run_no_wait_ops``, pyinfra/api/operations.py:297-310), so a member may reach its stanza
+before the repository host has its user, key and sshd drop-in."""
+REPOSITORY_POLL_SECONDS = 5
+
+
+@operation()
+def repository_answers(stanza: str) -> Generator[StringCommand, None, None]:
+    """Wait until pgBackRest reaches the stanza's SFTP repository (``pgbackrest repo-ls``).
+
+    + stanza: the stanza's name
+
+    The repository host's deploy installs the members' key only after the repository's
+    directories, and sshd looks for it only once the drop-in that names its file is loaded:
+    a login that succeeds means the repository is ready. Gives up after
+    ``REPOSITORY_WAIT_SECONDS``, failing the deploy with pgBackRest's own error. Run only when
+    the member's repository files changed; otherwise its archiver is the evidence.
+    """
+    attempts = REPOSITORY_WAIT_SECONDS // REPOSITORY_POLL_SECONDS
+    listing = pgbackrest(stanza, "repo-ls")
+    yield StringCommand(
+        f"for attempt in $(seq {attempts}); do {listing} > /dev/null 2>&1 && exit 0; "
+        f"sleep {REPOSITORY_POLL_SECONDS}; done; {listing} > /dev/null",
+        "#",
+        f"until the repository answers, at most {REPOSITORY_WAIT_SECONDS} s",
     )
 
 
@@ -90,17 +118,35 @@ def check(
     yield StringCommand(pgbackrest(stanza, "check"), "#", reason)
 
 
-@operation()
-def repository_keys(path: str, content: SecretStr | None) -> Generator[StringCommand, None, None]:
-    """Install the repository's keys file without ever printing it, or remove it.
+@dataclass(frozen=True)
+class SecretFileOwner:
+    """Who owns a file holding a secret, and its permission bits as ``stat -c %a`` shows them."""
 
-    + path: the keys file, in pgBackRest's include directory
-    + content: the rendered file (``render_repository_keys``); None when the repository needs
-      no keys, which removes a file left from an earlier S3 repository
+    user: str
+    group: str
+    mode: int
+
+
+S3_KEYS_FILE_OWNER = SecretFileOwner("root", "postgres", 640)
+"""pgBackRest (as postgres) reads the S3 keys file and cannot change it."""
+SFTP_PRIVATE_KEY_OWNER = SecretFileOwner("postgres", "postgres", 600)
+"""libssh2 reads the private key as postgres; nobody else may read it, as ssh requires."""
+
+
+@operation()
+def secret_file(
+    path: str, content: SecretStr | None, owner: SecretFileOwner, what: str
+) -> Generator[StringCommand, None, None]:
+    """Install a file holding a secret without ever printing it, or remove it.
+
+    + path: the file
+    + content: the whole file (``render_repository_keys``, an SSH private key); None when the
+      repository needs no such file, which removes one left from an earlier repository
+    + owner: its owner, group and mode
+    + what: what it holds, for the masked command line (``# repository keys ***``)
 
     The file goes over the SSH session's stdin, never argv, and is compared by its SHA-256 only,
-    so neither the keys nor a diff of them reach pyinfra's output (even with ``--diff``).
-    Owner root, group postgres, mode 640: pgBackRest (as postgres) reads it and cannot change it.
+    so neither the secret nor a diff of it reach pyinfra's output (even with ``--diff``).
     """
     current = host.get_fact(Sha256File, path=path)
     if content is None:
@@ -111,18 +157,17 @@ def repository_keys(path: str, content: SecretStr | None) -> Generator[StringCom
         return
     text = content.get_secret_value()
     stat = host.get_fact(File, path=path)
-    user, group = KEYS_FILE_OWNER
     if (
         current == hashlib.sha256(text.encode()).hexdigest()
         and stat
-        and (stat["user"], stat["group"], stat["mode"]) == (user, group, KEYS_FILE_MODE)
+        and (stat["user"], stat["group"], stat["mode"]) == (owner.user, owner.group, owner.mode)
     ):
         host.noop(f"{path} is current")
         return
     yield StringCommand(
-        f"install -m {KEYS_FILE_MODE} -o {user} -g {group} /dev/stdin",
+        f"install -m {owner.mode} -o {owner.user} -g {owner.group} /dev/stdin",
         path,
         "#",
-        "repository keys ***",
+        f"{what} ***",
         _stdin=text,
     )

@@ -60,6 +60,14 @@ def test_repository_keys_are_readable_by_postgres_only(host: Any, spec: Timescal
     assert (keys.user, keys.group, keys.mode) == ("root", "postgres", 0o640)
 
 
+def test_sftp_private_key_is_readable_by_postgres_alone(host: Any, spec: TimescaleDb) -> None:
+    key = host.file(PGBACKREST_PATHS.sftp_private_key_file)
+    if spec.backup.repository.type != "sftp":
+        assert not key.exists, "only an SFTP repository needs an SSH key"
+        return
+    assert (key.user, key.group, key.mode) == ("postgres", "postgres", 0o600)
+
+
 def test_posix_repository_belongs_to_postgres(host: Any, spec: TimescaleDb) -> None:
     repository = spec.backup.repository
     if repository.type != "posix":

@@ -3,11 +3,14 @@
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from datalayer.secrets import (
     SecretError,
     read_secret,
     read_secrets,
+    read_ssh_private_key,
     role_passwords,
     secret_variables,
 )
@@ -109,3 +112,49 @@ def test_read_secrets_stops_at_the_first_missing_one() -> None:
     assert spec is not None
     with pytest.raises(SecretError, match="secret DATALAYER_INFLUXDB_ADMIN_TOKEN is not set"):
         read_secrets(spec, {"DATALAYER_INFLUXDB_ADMIN_PASSWORD": GOOD})
+
+
+# --- SSH private keys (an SFTP repository's) ---------------------------------------------------
+
+
+def openssh_private_key(key: ed25519.Ed25519PrivateKey, passphrase: bytes | None = None) -> str:
+    encryption = (
+        serialization.NoEncryption()
+        if passphrase is None
+        else serialization.BestAvailableEncryption(passphrase)
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption
+    ).decode()
+
+
+def test_ssh_private_key_gives_its_public_key(tmp_path: Path) -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    text = openssh_private_key(key)  # each serialization differs: its check number is random
+    path = tmp_path / "key"
+    path.write_text(text)
+    path.chmod(0o600)
+    pair = read_ssh_private_key("SFTP_KEY", {"SFTP_KEY_FILE": str(path)})
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    assert pair.public_key == public.decode()
+    assert pair.private_key.get_secret_value() == text
+    assert "PRIVATE" not in repr(pair)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("Valid-not-a-key-0123456789", "is not an unencrypted SSH private key"),
+        (
+            openssh_private_key(ed25519.Ed25519PrivateKey.generate(), b"passphrase"),
+            "is an encrypted SSH private key",
+        ),
+    ],
+    ids=["not-a-key", "encrypted"],
+)
+def test_unusable_ssh_private_key_is_refused_without_showing_it(value: str, reason: str) -> None:
+    with pytest.raises(SecretError, match=reason) as raised:
+        read_ssh_private_key("SFTP_KEY", {"SFTP_KEY": value})
+    assert value.splitlines()[0] not in str(raised.value)

@@ -23,6 +23,13 @@ class PgbackrestPaths:
     config_directory: str = "/etc/pgbackrest"
     include_directory: str = "/etc/pgbackrest/conf.d"
     keys_file: str = "/etc/pgbackrest/conf.d/repository-keys.conf"
+    sftp_private_key_file: str = "/etc/pgbackrest/sftp/id_repository"
+    """An SFTP repository's private key (repo1-sftp-private-key-file): postgres's, mode 600."""
+    sftp_public_key_file: str = "/etc/pgbackrest/sftp/id_repository.pub"
+    """Its public key (repo1-sftp-public-key-file), which libssh2 built without OpenSSL needs."""
+    sftp_known_hosts_file: str = "/etc/pgbackrest/sftp/known_hosts"
+    """The SFTP server's pinned host keys (repo1-sftp-known-host), the only file searched."""
+    sftp_directory: str = "/etc/pgbackrest/sftp"
     unit_directory: str = "/etc/systemd/system"
 
 

@@ -20,6 +20,8 @@ S3 = {
     "secret_key_secret": "DATALAYER_BACKUP_SECRET_KEY",
 }
 
+SFTP = {"type": "sftp", "private_key_secret": "DATALAYER_BACKUP_SFTP_KEY"}
+
 VALID_CALENDAR_EVENTS = [
     "daily",
     "weekly",
@@ -97,11 +99,37 @@ def test_s3_repository_by_configuration(timescaledb_config: dict[str, Any]) -> N
     assert backup.retention_full == 4
 
 
+def test_sftp_repository_defaults_to_the_backup_repository_host(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    repository = backup_of(timescaledb_config, {"repository": SFTP}).repository
+    assert repository.type == "sftp"
+    assert (repository.host, repository.host_key) == (None, None)
+    assert (repository.port, repository.user, repository.path) == (22, "pgbackrest", "/pgbackrest")
+
+
+def test_sftp_key_is_a_secret_the_deploy_reads(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["backup"] = {"repository": SFTP}
+    assert "DATALAYER_BACKUP_SFTP_KEY" in secret_variables(parse(timescaledb_config).timescaledb)
+
+
+def test_declared_sftp_host_key_is_kept_without_its_comment(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    declared = SFTP | {"host": "backup-1.internal", "host_key": f"{HOST_KEY} root@backup-1"}
+    repository = backup_of(timescaledb_config, {"repository": declared}).repository
+    assert repository.type == "sftp"
+    assert repository.host_key == HOST_KEY
+
+
 def test_s3_keys_are_secrets_the_deploy_reads(timescaledb_config: dict[str, Any]) -> None:
     timescaledb_config["backup"] = {"repository": S3}
     variables = secret_variables(parse(timescaledb_config).timescaledb)
     assert {"DATALAYER_BACKUP_ACCESS_KEY", "DATALAYER_BACKUP_SECRET_KEY"} <= set(variables)
 
+
+# ssh-keygen -t ed25519's public key format: the type, then base64 of (string type, string key).
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 
 BAD_BACKUPS = [
     # (backup section, the key and value the message names, the reason it gives)
@@ -133,6 +161,45 @@ BAD_BACKUPS = [
         "must be a host name without scheme",
     ),
     ({"repository": S3 | {"region": "FRA 1"}}, "repository.region: 'FRA 1'", "not a region name"),
+    (
+        {"repository": SFTP | {"host": "sftp://backup-1"}},
+        "repository.host: 'sftp://backup-1'",
+        "must be a host name or an IP address",
+    ),
+    ({"repository": SFTP | {"port": 0}}, "repository.port: 0", "greater than or equal to 1"),
+    ({"repository": SFTP | {"user": "root"}}, "repository.user: 'root'", "is a system account"),
+    ({"repository": SFTP | {"user": "Backup"}}, "repository.user: 'Backup'", "not a Unix user"),
+    ({"repository": SFTP | {"path": "/"}}, "repository.path: '/'", "must be a directory below /"),
+    (
+        {"repository": SFTP | {"path": "/../srv"}},
+        "repository.path: '/../srv'",
+        "cannot hold '.' or '..'",
+    ),
+    (
+        {"repository": SFTP | {"private_key_secret": "sftp-key"}},
+        "repository.private_key_secret: '***'",
+        "String should match pattern",
+    ),
+    (
+        {"repository": SFTP | {"host": "backup-1.internal"}},
+        "repository:",
+        "host 'backup-1.internal' needs host_key",
+    ),
+    (
+        {"repository": SFTP | {"host_key": HOST_KEY}},
+        "repository:",
+        "host_key is for a declared host",
+    ),
+    (
+        {"repository": SFTP | {"host": "10.0.0.3", "host_key": "ssh-dss AAAAB3NzaC1kc3M="}},
+        "repository.host_key: 'ssh-dss AAAAB3NzaC1kc3M='",
+        "is not an SSH public host key line",
+    ),
+    (
+        {"repository": SFTP | {"host": "10.0.0.3", "host_key": "ssh-rsa " + HOST_KEY.split()[1]}},
+        "repository.host_key:",
+        "holds a key that is not of type ssh-rsa",
+    ),
     (
         {"repository": S3 | {"access_key_secret": "lower"}},
         "repository.access_key_secret: '***'",

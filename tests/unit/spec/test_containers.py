@@ -168,3 +168,18 @@ def test_limits_are_required_for_redis_and_influxdb() -> None:
 )
 def test_value_of_another_type_is_not_coerced(section: dict[str, Any], fragment: str) -> None:
     assert f"datalayer:containers.{fragment}" in error_of(section)
+
+
+def test_containers_refuse_an_sftp_repository() -> None:
+    timescaledb = minimal_timescaledb()
+    timescaledb["backup"] = {
+        "repository": {"type": "sftp", "private_key_secret": "DATALAYER_BACKUP_SFTP_KEY"}
+    }
+    config = {"datalayer:timescaledb": timescaledb, "datalayer:containers": {}}
+    with pytest.raises(SpecError) as error:
+        parse_environment("test", config, source="Pulumi.test.yaml")
+    assert str(error.value) == (
+        "Pulumi.test.yaml: datalayer:timescaledb.backup.repository.type: 'sftp' is for droplets: "
+        "the containers archive WAL into their wal-archive volume and run no pgBackRest, so "
+        "nothing would reach the SFTP server"
+    )

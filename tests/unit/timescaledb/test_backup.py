@@ -12,7 +12,7 @@ from datalayer.secrets import SecretError
 from datalayer.spec import load_environment, parse_environment
 from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.backup.archiving import ArchiverStatus, check_reason
-from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
+from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys, sftp_key_pair
 from datalayer.timescaledb.backup.layout import BackupType, archive_command, backup_units
 from datalayer.timescaledb.backup.render import (
     render_backup_service,
@@ -20,10 +20,11 @@ from datalayer.timescaledb.backup.render import (
     render_pgbackrest_conf,
     render_repository_keys,
 )
+from datalayer.timescaledb.backup.sftp import SftpServer, render_known_hosts
 from datalayer.timescaledb.changes import parse_settings
 from datalayer.timescaledb.config import render_postgresql_conf
 from datalayer.timescaledb.layout import debian_layout
-from tests.unit.spec.test_backup import S3
+from tests.unit.spec.test_backup import S3, SFTP
 
 ACCESS_KEY = "DO00EXAMPLEACCESSKEY"
 SECRET_KEY = "example/secret+key-0123456789abcdefghij"
@@ -90,6 +91,74 @@ def test_s3_repository_is_configured_without_its_keys(timescaledb_config: dict[s
     assert "repo1-s3-key" not in text
 
 
+SFTP_SERVER = SftpServer(address="10.110.0.30", inventory_host="backup-1")
+# What pgBackRest 2.55 reads of them (src/build/config/config.yaml at release/2.55.0):
+# repo-sftp-host 2432-2440, -host-port 2478-2485 (default 22), -host-user 2487-2492,
+# -private-key-file 2506-2511 and -host-key-hash-type 2467-2476 (both required: no default, no
+# `required: false`), -public-key-file 2522-2528, -host-key-check-type 2454-2465 (strict, the
+# default, said here so that no default can loosen it), -known-host 2494-2504 (a list of files,
+# searched instead of ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts: storage.c:645-685).
+SFTP_OPTIONS = {
+    "repo1-type": "sftp",
+    "repo1-path": "/pgbackrest",
+    "repo1-sftp-host": "10.110.0.30",
+    "repo1-sftp-host-port": "22",
+    "repo1-sftp-host-user": "pgbackrest",
+    "repo1-sftp-private-key-file": "/etc/pgbackrest/sftp/id_repository",
+    "repo1-sftp-public-key-file": "/etc/pgbackrest/sftp/id_repository.pub",
+    "repo1-sftp-host-key-check-type": "strict",
+    "repo1-sftp-known-host": "/etc/pgbackrest/sftp/known_hosts",
+    "repo1-sftp-host-key-hash-type": "sha256",
+    "repo1-retention-full": "2",
+}
+
+
+def test_sftp_repository_is_reached_with_a_key_file_and_pinned_host_keys(
+    timescaledb_config: dict[str, Any],
+) -> None:
+    spec = spec_of(timescaledb_config, repository=SFTP)
+    text = render_pgbackrest_conf(spec, debian_layout(spec), "test", SFTP_SERVER)
+    repository = {
+        key: value for key, value in ini(text)["global"].items() if key.startswith("repo1-")
+    }
+    assert repository == SFTP_OPTIONS
+
+
+def test_sftp_repository_on_another_port_and_user(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config, repository=SFTP | {"port": 2222, "user": "backups"})
+    conf = ini(render_pgbackrest_conf(spec, debian_layout(spec), "test", SFTP_SERVER))
+    assert (conf["global"]["repo1-sftp-host-port"], conf["global"]["repo1-sftp-host-user"]) == (
+        "2222",
+        "backups",
+    )
+
+
+@pytest.mark.parametrize(
+    ("repository", "server"), [(SFTP, None), (S3, SFTP_SERVER)], ids=["sftp-alone", "s3-with-one"]
+)
+def test_sftp_server_goes_with_an_sftp_repository_only(
+    timescaledb_config: dict[str, Any], repository: dict[str, Any], server: SftpServer | None
+) -> None:
+    spec = spec_of(timescaledb_config, repository=repository)
+    with pytest.raises(ValueError, match="an SFTP repository, and only one"):
+        render_pgbackrest_conf(spec, debian_layout(spec), "test", server)
+
+
+HOST_KEYS = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheRepositoryHost0000000000000000",
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKey",
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "pattern"), [(22, "10.110.0.30"), (2222, "[10.110.0.30]:2222")], ids=["22", "2222"]
+)
+def test_known_hosts_pin_every_host_key_at_the_address(port: int, pattern: str) -> None:
+    text = render_known_hosts("10.110.0.30", port, HOST_KEYS, "the spec", "test")
+    entries = [line for line in text.splitlines() if not line.startswith("#")]
+    assert entries == sorted(f"{pattern} {key}" for key in HOST_KEYS)
+
+
 def test_self_hosted_store_is_verified_with_its_ca(timescaledb_config: dict[str, Any]) -> None:
     spec = spec_of(timescaledb_config, repository=S3 | {"ca_file": "/etc/ssl/store-ca.pem"})
     assert pgbackrest_conf(spec)["global"]["repo1-storage-ca-file"] == "/etc/ssl/store-ca.pem"
@@ -120,7 +189,7 @@ def test_backup_type_has_its_unit_on_its_schedule(
 ) -> None:
     spec = spec_of(timescaledb_config, schedule_full="Sat 03:00", schedule_differential="daily")
     (unit,) = [unit for unit in backup_units(spec.backup) if unit.type == kind]
-    service = ini(render_backup_service(spec.backup, debian_layout(spec), unit, "test"))
+    service = ini(render_backup_service(spec, debian_layout(spec), unit, "test"))
     timer = ini(render_backup_timer(spec.backup, unit, "test"))
     assert service["Service"]["ExecStart"] == (
         f"/usr/bin/pgbackrest --stanza=main --type={kind} backup"
@@ -131,15 +200,35 @@ def test_backup_type_has_its_unit_on_its_schedule(
     assert timer["Install"]["WantedBy"] == "timers.target"
 
 
+LEADER_ONLY = (
+    "/bin/sh -c 'test \"$$(/usr/bin/psql -XAtq -h /var/run/postgresql -p 5432 -d postgres "
+    '-c "SELECT pg_is_in_recovery()")" = f\''
+)
+
+
+def test_cluster_members_back_up_only_while_they_lead(timescaledb_config: dict[str, Any]) -> None:
+    timescaledb_config["cluster"] = {"scope": "trading-test"}
+    spec = spec_of(timescaledb_config, repository=SFTP)
+    service = render_backup_service(spec, debian_layout(spec), backup_units(spec.backup)[0], "t")
+    assert ini(service)["Service"]["ExecCondition"] == LEADER_ONLY
+
+
+def test_a_single_host_backs_up_unconditionally(timescaledb_config: dict[str, Any]) -> None:
+    spec = spec_of(timescaledb_config)
+    service = render_backup_service(spec, debian_layout(spec), backup_units(spec.backup)[0], "t")
+    assert "ExecCondition" not in ini(service)["Service"]
+
+
 RENDERERS: dict[str, Callable[[TimescaleDb], str]] = {
     "pgbackrest.conf": lambda spec: render_pgbackrest_conf(spec, debian_layout(spec), "test"),
     "repository keys": lambda spec: render_repository_keys(spec.backup, KEYS, "test"),
     "backup service": lambda spec: render_backup_service(
-        spec.backup, debian_layout(spec), backup_units(spec.backup)[0], "test"
+        spec, debian_layout(spec), backup_units(spec.backup)[0], "test"
     ),
     "backup timer": lambda spec: render_backup_timer(
         spec.backup, backup_units(spec.backup)[0], "test"
     ),
+    "known hosts": lambda spec: render_known_hosts("10.110.0.30", 22, HOST_KEYS, "x", "test"),
 }
 
 
@@ -160,6 +249,19 @@ def test_every_environment_renders(name: str) -> None:
 
 def test_posix_repository_needs_no_keys(timescaledb_config: dict[str, Any]) -> None:
     assert repository_keys(spec_of(timescaledb_config).backup, {}) is None
+
+
+@pytest.mark.parametrize("repository", [{"type": "posix"}, S3], ids=["posix", "s3"])
+def test_only_an_sftp_repository_needs_an_ssh_key(
+    timescaledb_config: dict[str, Any], repository: dict[str, Any]
+) -> None:
+    assert sftp_key_pair(spec_of(timescaledb_config, repository=repository).backup, {}) is None
+
+
+def test_missing_sftp_key_names_its_secret(timescaledb_config: dict[str, Any]) -> None:
+    backup = spec_of(timescaledb_config, repository=SFTP).backup
+    with pytest.raises(SecretError, match="secret DATALAYER_BACKUP_SFTP_KEY is not set"):
+        sftp_key_pair(backup, {})
 
 
 def test_s3_keys_are_read_from_their_secrets(timescaledb_config: dict[str, Any]) -> None:
