@@ -34,6 +34,8 @@ from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_inventory
 
+from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
+from datalayer.etcd.topology import ClusterTopology
 from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
 from datalayer.onhost.hooks.plan import HookPlan
@@ -42,6 +44,7 @@ from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
 from deploy import inventory as inventory_contract
+from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section
 
@@ -63,16 +66,31 @@ class TimescaleDbInputs:
 
 
 @dataclass(frozen=True)
+class EtcdInputs:
+    """What an etcd member's deploy reads: the cluster's hosts and etcd's passwords."""
+
+    topology: ClusterTopology
+    passwords: EtcdPasswords
+
+
+@dataclass(frozen=True)
 class DeployInputs:
-    """What the deploy of one host reads, by the groups it is in (None: not in that group)."""
+    """What the deploy of one host reads, by the groups it is in (None: not in that group).
+
+    + topology: the cluster's hosts, for every host of an environment with a cluster
+    """
 
     environment: EnvironmentSpec
     timescaledb: TimescaleDbInputs | None
     redis_passwords: dict[str, SecretStr] | None
     influxdb_secrets: InfluxDbSecrets | None
+    etcd: EtcdInputs | None = None
+    topology: ClusterTopology | None = None
 
 
-def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
+def deploy_inputs(
+    environment: EnvironmentSpec, host: Host, topology: ClusterTopology | None
+) -> DeployInputs:
     """Everything ``host``'s deploy reads; a :class:`SpecError` or :class:`SecretError` names
     the first thing that is wrong."""
     timescaledb = None
@@ -88,7 +106,10 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
     influxdb = None
     if "influxdb" in host.groups:
         influxdb = influxdb_secrets(influxdb_section(environment, host.name))
-    return DeployInputs(environment, timescaledb, redis, influxdb)
+    etcd = None
+    if topology is not None and inventory_contract.ETCD_GROUP in host.groups:
+        etcd = EtcdInputs(topology, etcd_passwords(cluster_section(environment).etcd))
+    return DeployInputs(environment, timescaledb, redis, influxdb, etcd, topology)
 
 
 def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:
