@@ -27,6 +27,7 @@ from pyinfra.api.inventory import Inventory
 from pyinfra.api.state import State
 from pyinfra.context import ctx_state
 
+from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
 from datalayer.etcd.topology import ClusterTopology
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.passwords import redis_passwords
@@ -83,12 +84,18 @@ class ServiceEndpoint:
 
 
 def _no_secrets(environment: EnvironmentSpec, host_name: str) -> None:
-    """InfluxDB's suite reads the tokens the setup step stored on the host, not secrets here;
-    etcd's checks what an anonymous client meets, on the host."""
+    """InfluxDB's suite reads the tokens the setup step stored on the host, not secrets here."""
 
 
 def _etcd_client_port(environment: EnvironmentSpec, host_name: str) -> int:
     return cluster_section(environment).etcd.client_port
+
+
+def _etcd_secrets(environment: EnvironmentSpec, host_name: str) -> EtcdPasswords:
+    """etcd's suite checks what an anonymous client meets, on the host; the passwords are
+    judged all the same, as the deploy judges them, so that verify and deploy refuse the same
+    control machine."""
+    return etcd_passwords(cluster_section(environment).etcd)
 
 
 ENDPOINTS = {
@@ -111,7 +118,7 @@ ENDPOINTS = {
         _no_secrets,
     ),
     "etcd": ServiceEndpoint(
-        "--etcd-endpoint", "etcd_endpoint", _etcd_client_port, _no_secrets, _private_endpoint
+        "--etcd-endpoint", "etcd_endpoint", _etcd_client_port, _etcd_secrets, _private_endpoint
     ),
 }
 
