@@ -6,6 +6,7 @@ Until Patroni lands, the droplets are in the ``etcd`` group only, so ``deploy/si
 deploys etcd and nothing else on them.
 """
 
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -174,6 +175,29 @@ def test_data_outlives_a_redeploy_that_restarts_etcd(
     assert all(after != before[name] for name, after in main_pids(cluster_sandbox).items())
     read = etcdctl(cluster_sandbox, first, f"get --print-value-only {key}", PATRONI_USER)
     assert read.stdout.strip() == "kept", read.stderr
+
+
+@pytest.fixture(scope="module")
+def rotated_deploy(cluster_sandbox: ClusterSandbox, second_deploy: object) -> DeployResult:
+    """A deploy after patroni's password changed in its secret."""
+    cluster_sandbox.set_password(CLUSTER.etcd.password_secret, secrets.token_urlsafe(24))
+    return cluster_sandbox.deploy(verbose=True)
+
+
+def test_rotated_patroni_password_is_set_and_nothing_else(
+    cluster_sandbox: ClusterSandbox, rotated_deploy: DeployResult
+) -> None:
+    assert rotated_deploy.succeeded, rotated_deploy.output
+    assert rotated_deploy.changed == 1, rotated_deploy.output
+    login = etcdctl(cluster_sandbox, cluster_sandbox.names[0], f"get {PREFIX}x", PATRONI_USER)
+    assert login.returncode == 0, login.stderr
+
+
+def test_rotated_password_is_masked_in_the_output(
+    cluster_sandbox: ClusterSandbox, rotated_deploy: DeployResult
+) -> None:
+    assert "user passwd patroni" in rotated_deploy.output
+    assert cluster_sandbox.passwords[CLUSTER.etcd.password_secret] not in rotated_deploy.output
 
 
 def test_verify_passes(
