@@ -69,9 +69,11 @@ class ClusterSandbox(SandboxDeployment):
                        capture_output=True)  # fmt: skip
 
     def start(self, names: list[str] | None = None) -> None:
-        """Start stopped droplets again (all of them by default) and wait for SSH."""
+        """Start stopped droplets again (all of them by default) and wait for SSH; the others
+        are kept as they are, in their order."""
         specs = [DropletSpec(name, self.droplet(name).groups) for name in names or self.names]
-        self.droplets = _up(self.sandbox, specs)
+        started = {droplet.name: droplet for droplet in _up(self.sandbox, specs)}
+        self.droplets = [started.get(droplet.name, droplet) for droplet in self.droplets]
 
 
 def _up(sandbox: Sandbox, specs: list[DropletSpec]) -> list[Droplet]:
