@@ -4,13 +4,14 @@ The whole of ``/etc/default/etcd`` is rendered from ``templates/etcd/etcd.env.j2
 name, URLs and the initial cluster come from the inventory's ``etcd`` group (names and
 ``private_address``), the ports from the spec (``timescaledb.cluster.etcd``).
 
-``ETCD_INITIAL_CLUSTER_STATE`` is always ``new``. etcd reads it only while the data directory
-holds no write-ahead log (``server/etcdserver/server.go:411-472`` at v3.5.16: ``case
-!haveWAL && !cfg.NewCluster`` joins, ``case !haveWAL && cfg.NewCluster`` bootstraps, ``case
-haveWAL`` restarts from the log, ignoring it), so on every later start it changes nothing and a
-rerun renders the same bytes. ``existing`` is only for a member added to a running cluster with
-``etcdctl member add``, which this deploy does not do: it bootstraps a cluster and keeps it,
-and changing the members of a running cluster is left to the operator (see the README).
+``ETCD_INITIAL_CLUSTER_STATE`` is not written: etcd's default, ``new``, is what every member
+of a cluster being bootstrapped needs, and etcd reads it only while the data directory holds no
+write-ahead log (``server/etcdserver/server.go:411-472`` at v3.5.16: ``case !haveWAL &&
+!cfg.NewCluster`` joins, ``case !haveWAL && cfg.NewCluster`` bootstraps, ``case haveWAL``
+restarts from the log and ignores it), so a rerun renders the same bytes. The one start that
+needs ``existing``, a member rejoining its running cluster after losing its data
+(``datalayer.etcd.membership``), gets it from systemd's manager environment for that start
+alone, which this file then does not override.
 """
 
 from datalayer.etcd.layout import DEBIAN_LAYOUT, EtcdLayout
@@ -54,6 +55,11 @@ def render_environment_file(
         peer_url=lambda host: _url(host.private_address, spec.peer_port),
         client_url=lambda address: _url(address, spec.client_port),
     )
+
+
+def peer_url(spec: Etcd, topology: ClusterTopology, member_name: str) -> str:
+    """Member ``member_name``'s peer URL (``ETCD_INITIAL_ADVERTISE_PEER_URLS``)."""
+    return _url(topology.etcd_host(member_name).private_address, spec.peer_port)
 
 
 def local_client_url(spec: Etcd) -> str:

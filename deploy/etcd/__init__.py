@@ -8,7 +8,12 @@ from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 
 from datalayer.etcd.authentication import patroni_prefix
-from datalayer.etcd.config import local_client_url, render_environment_file
+from datalayer.etcd.config import (
+    client_endpoints,
+    local_client_url,
+    peer_url,
+    render_environment_file,
+)
 from datalayer.etcd.layout import DEBIAN_LAYOUT
 from datalayer.etcd.passwords import EtcdPasswords
 from datalayer.etcd.topology import ClusterTopology
@@ -54,6 +59,20 @@ def etcd(environment: EnvironmentSpec, topology: ClusterTopology, passwords: Etc
     packages_installed(
         name=f"Install {layout.server_package} and {layout.client_package}",
         packages=[layout.server_package, layout.client_package],
+    )
+    others = [
+        url
+        for member, url in zip(topology.etcd, client_endpoints(cluster.etcd, topology), strict=True)
+        if member.name != host.name
+    ]
+    operations.membership(
+        name="Rejoin the running cluster if this member's data is gone",
+        layout=layout,
+        member_name=host.name,
+        peer_url=peer_url(cluster.etcd, topology, host.name),
+        peers=others,
+        root_password=passwords.root,
+        patroni_password=passwords.patroni,
     )
     units_enabled_and_running(name=f"Enable and start {layout.service}", units=[layout.service])
     if host.name == topology.etcd[0].name:

@@ -17,6 +17,7 @@ from datalayer.etcd.authentication import (
     AuthenticationState,
     parse_state,
 )
+from datalayer.etcd.membership import MembershipState, parse_membership
 
 # etcdctl 3.5's refusals, as its errors print them (server/etcdserver/api/v3rpc/rpctypes/
 # error.go at v3.5.16: ErrGRPCUserEmpty, ErrGRPCAuthFailed).
@@ -76,3 +77,28 @@ class EtcdAuthentication(FactBase[AuthenticationState | None]):
 
     def process(self, output: list[str]) -> AuthenticationState | None:
         return parse_state(output)
+
+
+class EtcdMembership(FactBase[MembershipState]):
+    """Whether the member's data directory holds a write-ahead log and, when it does not, the
+    cluster as the other members (``peers``, their client URLs) list it, logged in as root (see
+    :class:`datalayer.etcd.membership.MembershipState`). Call with ``_stdin`` as for
+    :class:`EtcdAuthentication`. The peers are asked only when the log is missing, so a member
+    that holds its data costs one ``test`` on a no-op.
+    """
+
+    def command(self, data_directory: str, peers: tuple[str, ...]) -> str:
+        wal = shlex.quote(f"{data_directory}/member/wal")
+        return (
+            f"if [ -d {wal} ]; then echo log; exit 0; fi; echo no-log; "
+            "if ! command -v etcdctl >/dev/null; then exit 0; fi; "
+            + etcdctl_session(",".join(peers))
+            + "as_root member list 2>/dev/null | sed 's/^/member /'; true"
+        )
+
+    @staticmethod
+    def default() -> MembershipState:
+        return MembershipState(has_log=False, members=())
+
+    def process(self, output: list[str]) -> MembershipState:
+        return parse_membership(output)

@@ -23,7 +23,8 @@ from datalayer.etcd.authentication import (
     steps,
 )
 from datalayer.etcd.layout import EtcdLayout
-from deploy.etcd.facts import EtcdAuthentication, etcdctl_session
+from datalayer.etcd.membership import member_to_replace
+from deploy.etcd.facts import EtcdAuthentication, EtcdMembership, etcdctl_session
 from deploy.facts import PathStates, UnitStates
 from deploy.operations import WantedFile, file_commands, unit_id
 from deploy.stdin import hidden_stdin
@@ -52,6 +53,59 @@ def configuration(layout: EtcdLayout, environment_file: str) -> Generator[Any, N
     unit = host.get_fact(UnitStates, units=(layout.service,)).get(unit_id(layout.service))
     if unit is not None and unit.running:
         yield StringCommand(f"systemctl restart {layout.service}", "#", f"{wanted.path} changed")
+
+
+@operation()
+def membership(
+    layout: EtcdLayout,
+    member_name: str,
+    peer_url: str,
+    peers: list[str],
+    root_password: SecretStr,
+    patroni_password: SecretStr,
+) -> Generator[Any, None, None]:
+    """Rejoin the running cluster when this member's data is gone (``datalayer.etcd.
+    membership``): remove its old record, add it again, start it once as ``existing``.
+
+    + layout: the member's paths and unit
+    + member_name, peer_url: this member's name and peer URL, as the configuration gives them
+    + peers: the other members' client URLs, through which the cluster is asked and changed
+    + root_password, patroni_password: sent on stdin (the session reads both), never on argv
+
+    Run after the package is installed and before the unit is started: its etcd failed to start
+    as new (``has already been bootstrapped``) and holds no log, so its data directory is
+    emptied. Will not touch a member whose data directory holds a log, nor change anything
+    while no peer lists this member as started (a cluster still bootstrapping).
+    """
+    stdin = hidden_stdin(
+        f"{root_password.get_secret_value()}\n{patroni_password.get_secret_value()}\n"
+    )
+    state = host.get_fact(
+        EtcdMembership, data_directory=layout.data_directory, peers=tuple(peers), _stdin=stdin
+    )
+    stale = member_to_replace(state, member_name)
+    if stale is None:
+        host.noop(
+            "the data directory holds this member's log"
+            if state.has_log
+            else "no running cluster lists this member as started: it starts as new"
+        )
+        return
+    state_variable = "ETCD_INITIAL_CLUSTER_STATE"
+    yield StringCommand(
+        # The session's etcdctl reaches the peers (ETCDCTL_ENDPOINTS; a --endpoints flag beside
+        # it is refused as a conflict, pkg/flags/flag.go:85 at v3.5.16).
+        etcdctl_session(",".join(peers))
+        + f"systemctl stop {layout.service} && rm -rf {shlex.quote(layout.data_directory)} && "
+        f"as_root member remove {stale.id} && as_root member add {member_name} "
+        f"--peer-urls={shlex.quote(peer_url)} && "
+        f"systemctl set-environment {state_variable}=existing && "
+        f"{{ systemctl start {layout.service}; started=$?; "
+        f"systemctl unset-environment {state_variable}; exit $started; }}",
+        "#",
+        f"rejoin the cluster as {member_name}, replacing member {stale.id}",
+        _stdin=stdin,
+    )
 
 
 _PASSWORDS = {ROOT_USER: "$root_password", PATRONI_USER: "$patroni_password"}

@@ -245,6 +245,27 @@ PURGE = (
 )
 
 
+def test_a_member_whose_data_is_gone_rejoins_the_cluster(
+    cluster_sandbox: ClusterSandbox, second_deploy: object
+) -> None:
+    # A replaced droplet: etcd, its package and its data gone while the others run on.
+    lost = cluster_sandbox.names[-1]
+    cluster_sandbox.sh(lost, PURGE)
+    result = cluster_sandbox.deploy()
+    assert result.succeeded, result.output
+    assert members(cluster_sandbox) == inventory_members(cluster_sandbox)
+    health = etcdctl(cluster_sandbox, lost, "endpoint health", ROOT_USER)
+    assert health.returncode == 0, health.stderr
+
+
+def test_deploy_after_a_rejoin_changes_nothing(
+    cluster_sandbox: ClusterSandbox, second_deploy: object
+) -> None:
+    result = cluster_sandbox.deploy()
+    assert result.succeeded, result.output
+    assert result.changed == 0, result.output
+
+
 def test_deploy_forms_the_cluster_over_a_package_that_started_on_its_own(
     cluster_sandbox: ClusterSandbox, second_deploy: object
 ) -> None:

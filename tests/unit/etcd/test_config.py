@@ -34,7 +34,6 @@ def test_environment_file_is_the_members_whole_configuration() -> None:
         "ETCD_INITIAL_CLUSTER": (
             "etcd-1=http://10.0.0.11:2480,etcd-2=http://10.0.0.12:2480,etcd-3=http://10.0.0.13:2480"
         ),
-        "ETCD_INITIAL_CLUSTER_STATE": "new",
         "ETCD_INITIAL_CLUSTER_TOKEN": "datalayer-prod",
     }
 
