@@ -34,6 +34,8 @@ from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_inventory
 
+from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
+from datalayer.etcd.topology import ClusterTopology
 from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
 from datalayer.onhost.hooks.plan import HookPlan
@@ -45,6 +47,7 @@ from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys, s
 from datalayer.timescaledb.backup.sftp import SftpAccess
 from deploy import inventory as inventory_contract
 from deploy.backup_repository import members_sftp_server, repository_section
+from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section
 
@@ -68,8 +71,19 @@ class TimescaleDbInputs:
 
 
 @dataclass(frozen=True)
+class EtcdInputs:
+    """What an etcd member's deploy reads: the cluster's hosts and etcd's passwords."""
+
+    topology: ClusterTopology
+    passwords: EtcdPasswords
+
+
+@dataclass(frozen=True)
 class DeployInputs:
-    """What the deploy of one host reads, by the groups it is in (None: not in that group)."""
+    """What the deploy of one host reads, by the groups it is in (None: not in that group).
+
+    + topology: the cluster's hosts, for every host of an environment with a cluster
+    """
 
     environment: EnvironmentSpec
     timescaledb: TimescaleDbInputs | None
@@ -77,9 +91,13 @@ class DeployInputs:
     influxdb_secrets: InfluxDbSecrets | None
     backup_repository_key: str | None
     """The members' public key, which the backup_repository host authorizes."""
+    etcd: EtcdInputs | None = None
+    topology: ClusterTopology | None = None
 
 
-def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
+def deploy_inputs(
+    environment: EnvironmentSpec, host: Host, topology: ClusterTopology | None
+) -> DeployInputs:
     """Everything ``host``'s deploy reads; a :class:`SpecError` or :class:`SecretError` names
     the first thing that is wrong."""
     backup = environment.timescaledb.backup
@@ -104,7 +122,12 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
     if BACKUP_REPOSITORY_GROUP in host.groups:
         repository = repository_section(environment, host.name)
         backup_repository_key = read_ssh_private_key(repository.private_key_secret).public_key
-    return DeployInputs(environment, timescaledb, redis, influxdb, backup_repository_key)
+    etcd = None
+    if topology is not None and inventory_contract.ETCD_GROUP in host.groups:
+        etcd = EtcdInputs(topology, etcd_passwords(cluster_section(environment).etcd))
+    return DeployInputs(
+        environment, timescaledb, redis, influxdb, backup_repository_key, etcd, topology
+    )
 
 
 def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:

@@ -10,6 +10,7 @@ the secrets) was judged for every host while pyinfra loaded the inventory, befor
 from pyinfra.context import host
 
 from deploy.backup_repository import backup_repository
+from deploy.etcd import etcd
 from deploy.influxdb import influxdb
 from deploy.preflight import judged_inputs
 from deploy.redis import redis
@@ -23,6 +24,14 @@ inputs = judged_inputs(host)
 if inputs.backup_repository_key is not None:
     backup_repository(
         environment=inputs.environment, members_public_key=inputs.backup_repository_key
+    )
+
+# The DCS before the database: Patroni on the timescaledb hosts needs it.
+if inputs.etcd is not None:
+    etcd(
+        environment=inputs.environment,
+        topology=inputs.etcd.topology,
+        passwords=inputs.etcd.passwords,
     )
 
 if inputs.timescaledb is not None:

@@ -41,7 +41,7 @@ def inputs_of(host_name: str) -> DeployInputs:
             {},
         ),
     )
-    return deploy_inputs(sftp_environment(), inventory.get_host(host_name))
+    return deploy_inputs(sftp_environment(), inventory.get_host(host_name), None)
 
 
 @pytest.fixture
