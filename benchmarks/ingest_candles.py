@@ -19,6 +19,9 @@ time-ordered, valid OHLC; 6,000,000 rows by default), then times server-side
 
 With ``--breakdown``, also copies of candles with one thing changed (a foreign key added, the
 BRIN index or the checks removed) and a plain logged table, to price each design decision.
+With ``--keys``, the alternatives to the primary key and the price types that issue 12 weighs:
+a time-leading key, with and without an index for one asset's reads; the key built per chunk
+after the load (a backfill); double precision prices, against a ceiling of the same columns.
 
 Each round runs every variant once, each round starting one variant later, after a CHECKPOINT
 and with the file just read into the page cache; tables are emptied between runs. Prints rows/s
@@ -242,13 +245,24 @@ def generate_csv(target: Target, rows: int, assets: int, asset: AssetColumn = "k
 
 @dataclass(frozen=True)
 class Variant:
-    """A table to COPY into: how to create it once, and its name."""
+    """A table to COPY into: how to create it once, and its name.
+
+    + ceiling: the variant whose time in the same round this one's ratio is taken against (the
+      ceiling of the same columns)
+    + finish: SQL run right after the COPY and timed with it (an index built after the load)
+    + reset: SQL run, untimed, each time the table is emptied (undoing ``finish``)
+    + sized: whether its sizes are reported (hypertables, not the plain reference tables)
+    """
 
     name: str
     table: str
     meaning: str
     create: str = ""
     asset: AssetColumn = "key"
+    ceiling: str = "ceiling"
+    finish: str = ""
+    reset: str = ""
+    sized: bool = True
 
 
 def _copy_of_candles(name: str, change: str, chunk_interval: str = "7 days") -> str:
@@ -268,16 +282,48 @@ def _drop_checks(table: str) -> str:
     )
 
 
+def _drop_brin(table: str) -> str:
+    return (
+        "SELECT format('DROP INDEX %s;', indexrelid::regclass) FROM pg_index "
+        "JOIN pg_class ON pg_class.oid = indexrelid JOIN pg_am ON pg_am.oid = relam "
+        f"WHERE indrelid = '{table}'::regclass AND amname = 'brin' \\gexec\n"
+    )
+
+
+def _drop_primary_key(table: str) -> str:
+    return (
+        "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I;', conrelid::regclass, conname) "
+        f"FROM pg_constraint WHERE conrelid = '{table}'::regclass AND contype = 'p' \\gexec\n"
+    )
+
+
+# Prices and volume as double precision, to price numeric's parsing and comparisons (issue 12
+# names them as a cost). Not a candidate as it stands: a double holds 15 to 17 significant
+# digits, numeric(20, 8) (the seeds' type) 20, exactly.
+_DOUBLE_PRICES = ", ".join(
+    f"ALTER COLUMN {column} TYPE double precision"
+    for column in ("open", "high", "low", "close", "volume", "vwap")
+)
+
+
+def _ceiling(name: str, change: str = "") -> str:
+    """DDL for an UNLOGGED table with market_data.candles's columns and nothing else, changed."""
+    table = f"{BENCH_SCHEMA}.{name}"
+    # LIKE copies NOT NULL; dropped too, so that nothing is checked at all.
+    return (
+        f"CREATE UNLOGGED TABLE {table} (LIKE market_data.candles INCLUDING DEFAULTS);\n"
+        f"SELECT format('ALTER TABLE {table} ALTER COLUMN %I DROP NOT NULL;', attname) "
+        f"FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attnum > 0 "
+        "AND attnotnull \\gexec\n" + change
+    )
+
+
 CEILING = Variant(
     "ceiling",
     f"{BENCH_SCHEMA}.ceiling",
     "UNLOGGED, same columns, no index, no constraint",
-    # LIKE copies NOT NULL; dropped too, so that nothing is checked at all.
-    f"CREATE UNLOGGED TABLE {BENCH_SCHEMA}.ceiling "
-    "(LIKE market_data.candles INCLUDING DEFAULTS);\n"
-    "SELECT format('ALTER TABLE bench.ceiling ALTER COLUMN %I DROP NOT NULL;', attname) "
-    "FROM pg_attribute WHERE attrelid = 'bench.ceiling'::regclass AND attnum > 0 "
-    "AND attnotnull \\gexec\n",
+    _ceiling("ceiling"),
+    sized=False,
 )
 CANDLES = Variant(
     "candles", "market_data.candles", "the migrated table: key, checks, BRIN(ts); no FK"
@@ -335,8 +381,6 @@ SEED_SHAPE = Variant(
     """,
     asset="id",
 )
-# The variants whose sizes are reported (hypertables, as the product and the seeds keep them).
-SIZED = (CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE)
 BREAKDOWN = (
     Variant(
         "candles_copy",
@@ -350,6 +394,7 @@ BREAKDOWN = (
         "logged plain table, no index, no constraint (WAL alone)",
         f"CREATE TABLE {BENCH_SCHEMA}.logged_heap "
         f"(LIKE {BENCH_SCHEMA}.ceiling INCLUDING DEFAULTS);",
+        sized=False,
     ),
     Variant(
         "candles_bare",
@@ -383,12 +428,7 @@ BREAKDOWN = (
         "candles_no_brin",
         f"{BENCH_SCHEMA}.candles_no_brin",
         "candles without the BRIN(ts) index",
-        _copy_of_candles(
-            "candles_no_brin",
-            "SELECT format('DROP INDEX %s;', indexrelid::regclass) FROM pg_index "
-            "JOIN pg_class ON pg_class.oid = indexrelid JOIN pg_am ON pg_am.oid = relam "
-            "WHERE indrelid = 'bench.candles_no_brin'::regclass AND amname = 'brin' \\gexec\n",
-        ),
+        _copy_of_candles("candles_no_brin", _drop_brin("bench.candles_no_brin")),
     ),
     Variant(
         "candles_nine_checks",
@@ -412,6 +452,73 @@ BREAKDOWN = (
 )
 
 
+def _time_keyed(name: str, change: str = "") -> str:
+    """DDL for a copy of candles keyed (ts, asset_key, timeframe), without the BRIN index, which
+    such a key makes redundant (it serves time ranges across all assets itself)."""
+    table = f"{BENCH_SCHEMA}.{name}"
+    return _copy_of_candles(
+        name,
+        _drop_primary_key(table)
+        + _drop_brin(table)
+        + f"ALTER TABLE {table} ADD PRIMARY KEY (ts, asset_key, timeframe);\n"
+        + change,
+    )
+
+
+KEY_AFTER_LOAD = f"{BENCH_SCHEMA}.candles_key_after_load"
+DOUBLE_CEILING = Variant(
+    "double_ceiling",
+    f"{BENCH_SCHEMA}.double_ceiling",
+    "the ceiling with double precision prices and volume; ratio: against the numeric ceiling",
+    _ceiling("double_ceiling", f"ALTER TABLE {BENCH_SCHEMA}.double_ceiling {_DOUBLE_PRICES};\n"),
+    sized=False,
+)
+KEYS = (
+    Variant(
+        "time_key",
+        f"{BENCH_SCHEMA}.candles_time_key",
+        "primary key (ts, asset_key, timeframe), no BRIN: a time-ordered load appends to the key",
+        _time_keyed("candles_time_key"),
+    ),
+    Variant(
+        "time_key_no_checks",
+        f"{BENCH_SCHEMA}.candles_time_key_no_checks",
+        "time_key without the CHECK constraints: what the key alone costs over the hypertable",
+        _time_keyed("candles_time_key_no_checks", _drop_checks("bench.candles_time_key_no_checks")),
+    ),
+    Variant(
+        "time_key_asset_index",
+        f"{BENCH_SCHEMA}.candles_time_key_asset_index",
+        "time_key + index (asset_key, timeframe, ts) for one asset's reads",
+        _time_keyed(
+            "candles_time_key_asset_index",
+            f"CREATE INDEX ON {BENCH_SCHEMA}.candles_time_key_asset_index "
+            "(asset_key, timeframe, ts);\n",
+        ),
+    ),
+    Variant(
+        "key_after_load",
+        KEY_AFTER_LOAD,
+        "candles with no index during the COPY; its key and BRIN built per chunk after it, timed",
+        _copy_of_candles("candles_key_after_load", ""),
+        finish=f"ALTER TABLE {KEY_AFTER_LOAD} ADD PRIMARY KEY (asset_key, timeframe, ts);\n"
+        f"CREATE INDEX ON {KEY_AFTER_LOAD} USING brin (ts);\n",
+        reset=_drop_primary_key(KEY_AFTER_LOAD) + _drop_brin(KEY_AFTER_LOAD),
+    ),
+    DOUBLE_CEILING,
+    Variant(
+        "double_prices",
+        f"{BENCH_SCHEMA}.candles_double_prices",
+        "candles with double precision prices and volume; ratio: against double_ceiling",
+        _copy_of_candles(
+            "candles_double_prices",
+            f"ALTER TABLE {BENCH_SCHEMA}.candles_double_prices {_DOUBLE_PRICES};\n",
+        ),
+        ceiling=DOUBLE_CEILING.name,
+    ),
+)
+
+
 def create_variants(target: Target, variants: Sequence[Variant]) -> None:
     """(Re)create the benchmark's own tables in schema bench; market_data.candles is as is."""
     target.psql(
@@ -423,8 +530,13 @@ def create_variants(target: Target, variants: Sequence[Variant]) -> None:
             target.psql(variant.create)
 
 
-def empty(target: Target, table: str) -> None:
-    target.psql(f"TRUNCATE {table};")
+def empty(target: Target, variant: Variant) -> None:
+    target.psql(f"TRUNCATE {variant.table};")
+
+
+def reset(target: Target, variant: Variant) -> None:
+    """Empty the table and undo what ``finish`` built, for the next COPY."""
+    target.psql(f"TRUNCATE {variant.table};\n{variant.reset}")
 
 
 # --- Timing ----------------------------------------------------------------------------------
@@ -452,11 +564,13 @@ class Measurements:
     def median(self, name: str, measure: Measure) -> float:
         return statistics.median(timing.seconds(measure) for timing in self.timings[name])
 
-    def median_ratio(self, name: str, measure: Measure) -> float:
-        """Median over rounds of the ceiling's time over this variant's, in the same round."""
+    def median_ratio(self, variant: Variant, measure: Measure) -> float:
+        """Median over rounds of the variant's ceiling's time over its own, in the same round."""
         return statistics.median(
             ceiling.seconds(measure) / timing.seconds(measure)
-            for ceiling, timing in zip(self.timings[CEILING.name], self.timings[name], strict=True)
+            for ceiling, timing in zip(
+                self.timings[variant.ceiling], self.timings[variant.name], strict=True
+            )
         )
 
 
@@ -467,10 +581,10 @@ def _cpu_ticks(stat: str) -> int:
 
 
 def copy_timing(target: Target, variant: Variant, path: str, ticks_per_second: int) -> Timing:
-    """Time ``COPY table FROM 'path'`` (a file naming assets as the variant does): psql's
-    \\timing, and the backend's own CPU time, which it reads from /proc/self/stat before and
-    after (pg_read_file: superuser)."""
-    empty(target, variant.table)
+    """Time ``COPY table FROM 'path'`` (a file naming assets as the variant does) and the
+    variant's ``finish``: psql's \\timing of each statement, summed, and the backend's own CPU
+    time, which it reads from /proc/self/stat before and after (pg_read_file: superuser)."""
+    reset(target, variant)
     # The file is read from the page cache in every run, and no checkpoint owed by the previous
     # run lands in this one.
     target.sh(f"cat {path} > /dev/null")
@@ -478,16 +592,16 @@ def copy_timing(target: Target, variant: Variant, path: str, ticks_per_second: i
     output = target.psql(
         "SELECT 'stat ' || pg_read_file('/proc/self/stat');\n"
         f"\\timing on\nCOPY {variant.table} ({columns(variant.asset)}) FROM '{path}' "
-        "WITH (FORMAT csv);\n"
+        f"WITH (FORMAT csv);\n{variant.finish}"
         "\\timing off\nSELECT 'stat ' || pg_read_file('/proc/self/stat');\n",
         timeout=COPY_TIMEOUT,
     )
-    wall = _TIME.search(output)
+    walls = _TIME.findall(output)
     stats = [line[len("stat ") :] for line in output.splitlines() if line.startswith("stat ")]
-    if wall is None or len(stats) != 2:
+    if not walls or len(stats) != 2:
         raise SandboxError(f"no timing in psql's output:\n{output}")
     ticks = _cpu_ticks(stats[1]) - _cpu_ticks(stats[0])
-    return Timing(float(wall.group(1)) / 1000, ticks / ticks_per_second)
+    return Timing(sum(float(wall) for wall in walls) / 1000, ticks / ticks_per_second)
 
 
 def describe_server(target: Target) -> str:
@@ -558,7 +672,15 @@ def _arguments() -> tuple[argparse.ArgumentParser, argparse.Namespace]:
         "--breakdown", action="store_true", help="also price a FK, the BRIN index, the checks"
     )
     parser.add_argument(
-        "--only", nargs="+", metavar="VARIANT", help="run only these variants (and the ceiling)"
+        "--keys",
+        action="store_true",
+        help="also the alternative keys, the key built after the load, double precision prices",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="VARIANT",
+        help="run only these variants (and the ceilings they are compared with)",
     )
     parser.add_argument("--keep", action="store_true", help="leave the loaded tables in place")
     arguments = parser.parse_args()
@@ -568,23 +690,27 @@ def _arguments() -> tuple[argparse.ArgumentParser, argparse.Namespace]:
 
 
 def _variants(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> list[Variant]:
-    """The ceiling first, then the variants asked for (all but the breakdown's by default)."""
+    """The ceiling first, then the variants asked for (all but the breakdown's and the keys' by
+    default), each with the ceiling it is compared with."""
+    everything = {
+        variant.name: variant
+        for variant in (CEILING, CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE, *BREAKDOWN, *KEYS)
+    }
     if not arguments.only:
-        return [
-            CEILING,
+        chosen = [
             CANDLES,
             CANDLES_UUID_KEYED,
             SEED_SHAPE,
             *(BREAKDOWN if arguments.breakdown else ()),
+            *(KEYS if arguments.keys else ()),
         ]
-    everything = {
-        variant.name: variant
-        for variant in (CEILING, CANDLES, CANDLES_UUID_KEYED, SEED_SHAPE, *BREAKDOWN)
-    }
-    unknown = sorted(set(arguments.only) - set(everything))
-    if unknown:
-        parser.error(f"no variant {', '.join(unknown)}; there are {', '.join(everything)}")
-    return [CEILING, *(everything[name] for name in arguments.only if name != CEILING.name)]
+    else:
+        unknown = sorted(set(arguments.only) - set(everything))
+        if unknown:
+            parser.error(f"no variant {', '.join(unknown)}; there are {', '.join(everything)}")
+        chosen = [everything[name] for name in arguments.only]
+    ceilings = [everything[variant.ceiling] for variant in chosen]
+    return list(dict.fromkeys([CEILING, *ceilings, *chosen]))
 
 
 def _rounds(
@@ -606,14 +732,14 @@ def _rounds(
             timing = copy_timing(target, variant, paths[variant.asset], ticks_per_second)
             measurements.add(variant.name, timing)
             print(
-                f"  {variant.name:18} {timing.wall:6.1f} s {arguments.rows / timing.wall:9,.0f}"
+                f"  {variant.name:20} {timing.wall:6.1f} s {arguments.rows / timing.wall:9,.0f}"
                 f" rows/s   backend CPU {timing.cpu:6.1f} s",
                 flush=True,
             )
-            if variant in SIZED and round_number == arguments.runs:
+            if variant.sized and round_number == arguments.runs:
                 print(f"  ({describe_sizes(target, variant.table)})")
             if not arguments.keep or round_number < arguments.runs:
-                empty(target, variant.table)
+                empty(target, variant)
     return measurements
 
 
@@ -624,14 +750,14 @@ def _print_medians(
         f"median over {arguments.runs} round(s); ratio = the ceiling's time / the variant's time "
         "in the same round"
     )
-    print(f"  {'':18} {'rows/s':>9}  ratio  {'CPU rows/s':>10}  ratio")
+    print(f"  {'':20} {'rows/s':>9}  ratio  {'CPU rows/s':>10}  ratio")
     for variant in variants:
         wall = measurements.median(variant.name, "wall")
         cpu = measurements.median(variant.name, "cpu")
         print(
-            f"  {variant.name:18} {arguments.rows / wall:9,.0f}  "
-            f"{measurements.median_ratio(variant.name, 'wall'):5.2f}  "
-            f"{arguments.rows / cpu:10,.0f}  {measurements.median_ratio(variant.name, 'cpu'):5.2f}"
+            f"  {variant.name:20} {arguments.rows / wall:9,.0f}  "
+            f"{measurements.median_ratio(variant, 'wall'):5.2f}  "
+            f"{arguments.rows / cpu:10,.0f}  {measurements.median_ratio(variant, 'cpu'):5.2f}"
             f"  {variant.meaning}"
         )
 
