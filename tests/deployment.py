@@ -12,6 +12,9 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 from datalayer.deploy_run import DeployResult, run_deploy
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import Sandbox
@@ -24,17 +27,29 @@ class SandboxDeployment:
     + secret_dir: a private directory for the secret files
     + variables: the secrets to generate, by name; one whose file an earlier run left there is
       kept, since droplets kept from that run (``DATALAYER_KEEP_SANDBOX``) hold it
+    + ssh_keys: those of ``variables`` that are SSH private keys (an SFTP backup repository's),
+      generated as ed25519 keys rather than passwords
     """
 
-    def __init__(self, sandbox: Sandbox, secret_dir: Path, variables: Iterable[str]) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        secret_dir: Path,
+        variables: Iterable[str],
+        ssh_keys: Iterable[str] = (),
+    ) -> None:
         self.sandbox = sandbox
         self.secret_dir = secret_dir
         self.passwords: dict[str, str] = {}
+        keys = set(ssh_keys)
         for variable in variables:
             kept = secret_dir / variable
-            self.set_password(
-                variable, kept.read_text() if kept.exists() else secrets.token_urlsafe(24)
-            )
+            if kept.exists():
+                self.set_password(variable, kept.read_text())
+            else:
+                self.set_password(
+                    variable, _ssh_private_key() if variable in keys else secrets.token_urlsafe(24)
+                )
 
     def set_password(self, variable: str, value: str) -> None:
         path = self.secret_dir / variable
@@ -73,3 +88,16 @@ class SandboxDeployment:
             cwd=REPOSITORY_ROOT, env={**os.environ, **self.environ},
             capture_output=True, text=True, check=False,
         )  # fmt: skip
+
+
+def _ssh_private_key() -> str:
+    """A new unencrypted ed25519 private key in OpenSSH's format."""
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )

@@ -3,8 +3,10 @@
 Each droplet is in the groups the module asks for (``cluster_groups``: by default
 ``timescaledb``, ``etcd`` and ``redis``, as ``Pulumi.sandbox-cluster.yaml`` describes the cluster
 sandbox) and is named ``<cluster_prefix>-1`` to ``-3``, so that two modules asking for other
-groups never meet each other's droplets. Every secret the environment reads is generated into
-files; ``deploy()`` and ``verify()`` run on the three hosts' inventory with them.
+groups never meet each other's droplets. When they are ``timescaledb`` members, a fourth droplet,
+``<cluster_prefix>-backup``, is the ``backup_repository`` host of the members' shared SFTP
+repository, which outlives any member. Every secret the environment reads is generated into
+files; ``deploy()`` and ``verify()`` run on the hosts' inventory with them.
 
 A module overrides the groups and prefix with fixtures of its own, e.g. the etcd tests::
 
@@ -28,6 +30,7 @@ from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import Droplet, DropletSpec, Sandbox
 from datalayer.secrets import secret_variables
 from datalayer.spec import load_environment
+from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
 from tests.deployment import SandboxDeployment
 
 ENVIRONMENT = "sandbox-cluster"
@@ -38,13 +41,20 @@ class ClusterSandbox(SandboxDeployment):
     """The three droplets, their secrets, and ways to deploy, verify and look inside them."""
 
     def __init__(self, sandbox: Sandbox, droplets: list[Droplet], secret_dir: Path) -> None:
-        variables = secret_variables(load_environment(ENVIRONMENT))
-        super().__init__(sandbox, secret_dir, variables)
+        environment = load_environment(ENVIRONMENT)
+        repository = environment.timescaledb.backup.repository
+        ssh_keys = [repository.private_key_secret] if repository.type == "sftp" else []
+        super().__init__(sandbox, secret_dir, secret_variables(environment), ssh_keys)
         self.droplets = droplets
 
     @property
     def names(self) -> list[str]:
-        return [droplet.name for droplet in self.droplets]
+        """The three cluster droplets' names, in order (the backup repository's is not one)."""
+        return [
+            droplet.name
+            for droplet in self.droplets
+            if BACKUP_REPOSITORY_GROUP not in droplet.groups
+        ]
 
     def droplet(self, name: str) -> Droplet:
         return next(droplet for droplet in self.droplets if droplet.name == name)
@@ -103,6 +113,8 @@ def cluster_sandbox(
     specs = [
         DropletSpec(f"{cluster_prefix}-{index}", cluster_groups) for index in range(1, SIZE + 1)
     ]
+    if "timescaledb" in cluster_groups:
+        specs.append(DropletSpec(f"{cluster_prefix}-backup", (BACKUP_REPOSITORY_GROUP,)))
     droplets = _up(sandbox, specs)
     # Beside the droplets, private: a kept droplet keeps the passwords it was deployed with.
     secret_dir = sandbox.paths.directory / f"{cluster_prefix}-secrets"
