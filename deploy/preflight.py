@@ -43,7 +43,7 @@ from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
 from deploy import inventory as inventory_contract
 from deploy.influxdb import influxdb_section
-from deploy.redis import redis_section
+from deploy.redis import redis_section, redis_topology
 
 
 @contextmanager
@@ -84,6 +84,7 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
         )
     redis = None
     if "redis" in host.groups:
+        redis_topology(environment, host)
         redis = redis_passwords(redis_section(environment, host.name))
     influxdb = None
     if "influxdb" in host.groups:

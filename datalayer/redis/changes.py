@@ -15,8 +15,12 @@ from dataclasses import dataclass
 # could rebind at runtime (bind, port, tls-port, tls-*-file): a listener or certificate change
 # from a deploy is rare, and a restart brings all listeners up together from the file or fails
 # loudly, instead of leaving a half-applied set of sockets.
+# With Sentinel, the settings file also holds the replication settings: the replica limits and
+# the replication user's name change at runtime too; masterauth, a password, is never sent as a
+# CONFIG SET argument (it would be on redis-cli's command line).
 RUNTIME_SETTINGS = frozenset(
     {"maxmemory", "maxmemory-policy", "appendonly", "appendfsync", "save", "protected-mode"}
+    | {"min-replicas-to-write", "min-replicas-max-lag", "masteruser"}
 )
 
 

@@ -8,15 +8,24 @@ from typing import Any
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
+from pyinfra.api.exceptions import OperationError
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
 from datalayer.redis.changes import AclChange, Decision, decide
-from datalayer.redis.layout import RedisLayout
+from datalayer.redis.layout import RedisLayout, SentinelLayout
 from datalayer.redis.passwords import ADMIN_USER
+from datalayer.redis.sentinel import SEED_MARKER, SentinelFiles, Topology
 from deploy.facts import PathState, PathStates, UnitStates
 from deploy.operations import WantedFile, current_text, file_commands, unit_id
-from deploy.redis.facts import RedisAclChange, RedisLoadedAcl, admin_call
+from deploy.redis.facts import (
+    RedisAclChange,
+    RedisLoadedAcl,
+    SeededFiles,
+    SentinelKnownMasters,
+    SentinelSettings,
+    admin_call,
+)
 from deploy.stdin import hidden_stdin
 
 
@@ -66,10 +75,7 @@ def configuration(
         )
     """
     assert layout.service is not None, "the deploy manages Redis under systemd"
-    wanted = [
-        WantedFile(path, content.encode(), mode=0o640, user="redis", group="redis")
-        for content, path in ((redis_conf, layout.config_file), (users_acl, layout.acl_file))
-    ]
+    wanted = _redis_files(layout.config_file, redis_conf, layout, users_acl)
     found = host.get_fact(PathStates, paths=tuple(file.path for file in wanted))
     decision = _decision(layout, wanted, found, admin_password)
     for name, value in decision.runtime_settings:
@@ -82,6 +88,16 @@ def configuration(
         yield _admin_command(layout, ["ACL", "LOAD"], admin_password)
     else:
         host.noop(decision.describe())
+
+
+def _redis_files(
+    settings_path: str, settings: str, layout: RedisLayout, users_acl: str
+) -> list[WantedFile]:
+    """The deploy's settings file and users.acl, Redis's to read and nobody else's."""
+    return [
+        WantedFile(path, content.encode(), mode=0o640, user="redis", group="redis")
+        for content, path in ((settings, settings_path), (users_acl, layout.acl_file))
+    ]
 
 
 def _decision(
@@ -116,3 +132,133 @@ def _decision(
         admin_user=ADMIN_USER,
         loaded_acl=loaded_acl,
     )  # fmt: skip
+
+
+def _sentinel_command(
+    layout: SentinelLayout, arguments: Sequence[str], password: SecretStr
+) -> StringCommand:
+    """redis-cli as Sentinel's admin user over its Unix socket, the password on stdin; anything
+    but OK fails the run, as :func:`_admin_command` for Redis."""
+    return StringCommand(
+        f'reply=$({admin_call(layout.socket, arguments)}) && echo "$reply" && test "$reply" = OK',
+        _stdin=password.get_secret_value() + "\n",
+    )
+
+
+@operation()
+def replicated_configuration(
+    layout: RedisLayout,
+    sentinel_layout: SentinelLayout,
+    files: SentinelFiles,
+    topology: Topology,
+    passwords: dict[str, SecretStr],
+) -> Generator[Any, None, None]:
+    """Seed redis.conf and sentinel.conf once, keep the deploy's own files in place, and bring
+    both servers onto them; with Sentinel declared, in place of :func:`configuration`.
+
+    + layout, sentinel_layout: the servers' paths and units
+    + files: the rendered files (``datalayer.redis.sentinel.SentinelFiles``)
+    + topology: the redis group as this host sees it
+    + passwords: every ACL user's password; the admin's goes on stdin, never on argv
+
+    A file not seeded yet (the package's own) is replaced by its seed: the master is the one a
+    Sentinel of the group already knows, else (the first deploy) the group's first host; the
+    package's Sentinel, which monitors 127.0.0.1, is stopped first. A seeded file is left to
+    Redis and Sentinel, who rewrite it at every failover. Settings Redis changes at runtime are
+    applied with ``CONFIG SET`` and written into Redis's own file with ``CONFIG REWRITE``;
+    Sentinel's with ``SENTINEL SET``. Will not restart a running, seeded Redis: a setting Redis
+    reads only at start stops the run with the reason (restart it by hand, replicas first).
+    """
+    assert layout.service is not None, "the deploy manages Redis under systemd"
+    admin_password = passwords[ADMIN_USER]
+    settings_path = files.settings_path
+    wanted = _redis_files(settings_path, files.settings, layout, files.users_acl)
+    sentinel_acl = WantedFile(
+        sentinel_layout.acl_file, files.sentinel_users_acl.encode(), 0o640, "redis", "redis"
+    )
+    seeds = (layout.config_file, sentinel_layout.config_file)
+    seeded = host.get_fact(SeededFiles, paths=seeds, marker=SEED_MARKER)
+    redis_seeded = layout.config_file in seeded
+    sentinel_seeded = sentinel_layout.config_file in seeded
+    if not sentinel_seeded:
+        yield StringCommand(
+            f"systemctl stop {sentinel_layout.service}",
+            "#", "the package's Sentinel monitors 127.0.0.1 until its file is seeded",
+        )  # fmt: skip
+    # Asked only while a seed is to be written: once both files are seeded, Sentinel decides.
+    master = (
+        None
+        if redis_seeded and sentinel_seeded
+        else _known_master(topology, files.sentinel_port, files.master_name, admin_password)
+    )
+    found = host.get_fact(PathStates, paths=(*(file.path for file in wanted), sentinel_acl.path))
+    decision = _decision(layout, wanted, found, admin_password)
+    running = "the server is not running" not in decision.restart_reasons
+    if redis_seeded and decision.restart and running:
+        raise OperationError(
+            f"redis.sentinel is declared and Redis would need a restart "
+            f"({', '.join(decision.restart_reasons)}): the deploy restarts no running server "
+            "under Sentinel; restart the replicas, then fail over (SENTINEL FAILOVER) and "
+            "restart the old master"
+        )
+    for name, value in decision.runtime_settings:
+        yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
+    for file in wanted:
+        yield from file_commands(file, found.get(file.path), show_diff=False)
+    if master is not None and not redis_seeded:
+        seed = files.redis_seed(None if master == topology.own_address else master)
+        yield from file_commands(
+            WantedFile(layout.config_file, seed.encode(), 0o640, "redis", "redis"), None
+        )
+    if decision.restart or not redis_seeded:
+        yield StringCommand(f"systemctl restart {layout.service}", "#", decision.describe())
+    else:
+        if decision.runtime_settings:
+            yield _admin_command(layout, ["CONFIG", "REWRITE"], admin_password)
+        if decision.acl_load:
+            yield _admin_command(layout, ["ACL", "LOAD"], admin_password)
+    sentinel_acl_found = found.get(sentinel_acl.path)
+    yield from file_commands(sentinel_acl, sentinel_acl_found, show_diff=False)
+    if master is not None and not sentinel_seeded:
+        seed = files.sentinel_seed(master)
+        yield from file_commands(
+            WantedFile(sentinel_layout.config_file, seed.encode(), 0o640, "redis", "redis"),
+            None,
+            show_diff=False,
+        )
+        yield StringCommand(f"systemctl restart {sentinel_layout.service}")
+        return
+    if sentinel_acl_found is None or not sentinel_acl_found.holds(sentinel_acl.content):
+        yield _sentinel_command(sentinel_layout, ["ACL", "LOAD"], admin_password)
+    current = host.get_fact(
+        SentinelSettings,
+        socket=sentinel_layout.socket,
+        master_name=files.master_name,
+        _stdin=hidden_stdin(admin_password.get_secret_value() + "\n"),
+    )
+    changes = [
+        (name, value)
+        for name, value in files.sentinel_settings
+        if current is not None and current.get(name) != value
+    ]
+    for name, value in changes:
+        yield _sentinel_command(
+            sentinel_layout, ["SENTINEL", "SET", files.master_name, name, value], admin_password
+        )
+    if not (decision.restart or decision.runtime_settings or decision.acl_load or changes):
+        host.noop("Redis and Sentinel configured; Sentinel's files left to it")
+
+
+def _known_master(
+    topology: Topology, port: int, master_name: str, admin_password: SecretStr
+) -> str:
+    """The master a Sentinel of the group knows, else the group's first host."""
+    answers = host.get_fact(
+        SentinelKnownMasters,
+        addresses=topology.peers,
+        port=port,
+        master_name=master_name,
+        _stdin=hidden_stdin(admin_password.get_secret_value() + "\n"),
+    )
+    known = [answer for answer in answers if answer in topology.addresses]
+    return known[0] if known else topology.bootstrap_master
