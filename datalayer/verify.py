@@ -5,7 +5,7 @@
 The same command runs from a laptop, from this repository's CI against sandbox droplets, and from
 the CI workflow that checks an environment after provisioning. Hosts are reached as pyinfra
 reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); each service is reached at
-the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``,
+the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``, ``sentinel_endpoint``,
 ``influxdb_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's port (or the port
 ``published_ports`` maps it to, as sandbox droplets publish theirs). Every host is judged before
 any suite runs (its env data, its environment's section for each group, the secrets the clients
@@ -32,7 +32,7 @@ from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
 from deploy.influxdb import influxdb_section
 from deploy.inventory import judge_inventory
-from deploy.redis import redis_section
+from deploy.redis import redis_section, redis_topology
 
 SUITES = {
     "timescaledb": (
@@ -40,7 +40,7 @@ SUITES = {
         "tests/infra/test_timescaledb_hooks.py",
         "tests/infra/test_timescaledb_backup.py",
     ),
-    "redis": ("tests/infra/test_redis.py",),
+    "redis": ("tests/infra/test_redis.py", "tests/infra/test_redis_sentinel.py"),
     "influxdb": ("tests/infra/test_influxdb.py",),
 }
 
@@ -97,6 +97,8 @@ class Target:
     env: str
     ssh_config: str
     endpoint: str
+    more_endpoints: tuple[str, ...] = ()
+    """Options naming further endpoints the group's suites reach (Sentinel's)."""
 
 
 def _ssh_config(name: str, data: Any) -> str:
@@ -133,6 +135,15 @@ def load_inventory(inventory_path: str) -> Inventory:
     return inventory
 
 
+def _sentinel_endpoint(environment: EnvironmentSpec, host: Host) -> tuple[str, ...]:
+    """``--sentinel-endpoint`` for a redis host whose environment declares Sentinel."""
+    sentinel = redis_section(environment, host.name).sentinel
+    if sentinel is None:
+        return ()
+    endpoint = host.data.get("sentinel_endpoint") or _endpoint(host.name, host.data, sentinel.port)
+    return (f"--sentinel-endpoint={endpoint}",)
+
+
 def _targets_of(environment: EnvironmentSpec, host: Host) -> list[Target]:
     """One host's targets, once what its suites read is judged: the environment's section and
     port for each group, the endpoint data, the secrets the clients log in with."""
@@ -142,12 +153,17 @@ def _targets_of(environment: EnvironmentSpec, host: Host) -> list[Target]:
         if group not in host.groups:
             continue
         service = ENDPOINTS[group]
+        if group == "redis":
+            redis_topology(environment, host)
         service.read_secrets(environment, host.name)
         port = service.port(environment, host.name)
         endpoint = data.get(service.host_data) or _endpoint(host.name, data, port)
         found.append(
-            Target(host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint))
-        )
+            Target(
+                host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint),
+                _sentinel_endpoint(environment, host) if group == "redis" else (),
+            )
+        )  # fmt: skip
     return found
 
 
@@ -167,6 +183,7 @@ def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
             sys.executable, "-m", "pytest", *SUITES[target.group],
             f"--hosts=ssh://{target.host}", f"--ssh-config={config.name}",
             f"--env={target.env}", f"{ENDPOINTS[target.group].option}={target.endpoint}",
+            *target.more_endpoints,
             f"--junitxml={junit_directory / f'{target.host}-{target.group}.xml'}",
             *REPORT_OPTIONS, *extra,
         ]  # fmt: skip
