@@ -62,6 +62,10 @@ class SentinelGroup:
         (droplet,) = [found for found in self.droplets if found.private_address == address]
         return droplet
 
+    def by_name(self, name: str) -> Droplet:
+        (droplet,) = [found for found in self.droplets if found.name == name]
+        return droplet
+
     def sh(self, droplet: Droplet, command: str, stdin: str | None = None) -> str:
         completed = subprocess.run(
             ["docker", "exec", "-i", droplet.container, "sh", "-c", command],
@@ -152,6 +156,32 @@ class SentinelGroup:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{droplet.name} is not replicating: {state}")
+            time.sleep(0.5)
+
+    def wait_until_sentinels_see_the_whole_group(self, timeout: float = 60.0) -> None:
+        """Wait until every Sentinel sees the master up and every other server as a healthy
+        replica (flags exactly ``slave``): a failover started before would find fewer."""
+        replicas = len(self.droplets) - 1
+        deadline = time.monotonic() + timeout
+        while True:
+            views = [
+                self.sentinel_admin(
+                    droplet, "SENTINEL", "REPLICAS", self.sentinel.master_name
+                ).splitlines()
+                for droplet in self.droplets
+            ]
+            healthy = [
+                sum(
+                    1
+                    for index, word in enumerate(view[:-1])
+                    if word == "flags" and view[index + 1] == "slave"
+                )
+                for view in views
+            ]
+            if healthy == [replicas] * len(self.droplets):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Sentinels see {healthy} healthy replicas, not {replicas}")
             time.sleep(0.5)
 
     def kill_master_server(self, master: Droplet) -> None:
