@@ -56,6 +56,32 @@ _USERS = (
 )
 
 
+class RedisSettings(FactBase[str | None]):
+    """The settings file at ``path``, its secret settings compared on the host with the wanted
+    file sent on stdin: a line of ``secret_names`` (``masterauth``) comes back as ``NAME same``
+    or ``NAME changed``, never with its value; every other line as it is. None where the file
+    does not exist. Call with ``_stdin=hidden_stdin(wanted_file)``.
+    """
+
+    def command(self, path: str, secret_names: tuple[str, ...]) -> str:
+        program = (
+            'BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) secret[list[i]] = 1 } '
+            "NR == FNR { if ($1 in secret) wanted[$1] = $0; next } "
+            '$1 in secret { print $1, ($0 == wanted[$1] ? "same" : "changed"); next } '
+            "{ print }"
+        )
+        names = shlex.quote(" ".join(secret_names))
+        return (
+            f"if [ -f {shlex.quote(path)} ]; then awk -v names={names} {shlex.quote(program)} - "
+            f"{shlex.quote(path)}; else cat >/dev/null; echo absent; fi"
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        if output == ["absent"]:
+            return None
+        return "\n".join(output) + "\n"
+
+
 class RedisLoadedAcl(FactBase[LoadedAcl | None]):
     """Whether the running server has loaded the users.acl the deploy wants, compared on the
     host (``ACL LIST`` as the admin user against the wanted file): only ``in-force``,
@@ -159,3 +185,31 @@ class SentinelSettings(FactBase[dict[str, str] | None]):
         if len(output) < 2 or len(output) % 2 or output[0] != "name":
             return None
         return dict(zip(output[::2], output[1::2], strict=True))
+
+
+class SentinelSecretsInForce(FactBase[bool | None]):
+    """Whether Sentinel's own file holds the wanted password of the sentinel user, both where
+    Sentinel logs in to Redis (``sentinel auth-pass NAME``) and to its peers (``sentinel
+    sentinel-pass``), compared on the host: only ``same`` or ``changed`` come back. None when
+    the file has no such lines (not seeded yet).
+
+    Call with ``_stdin=hidden_stdin(SENTINEL_PASSWORD + "\\n")``. Sentinel writes the password
+    bare, where the seed quotes it; both are read.
+    """
+
+    def command(self, path: str, master_name: str) -> str:
+        found = (
+            "awk -v name=" + shlex.quote(master_name) + " '"
+            '$1 == "sentinel" && (($2 == "auth-pass" && $3 == name) || $2 == "sentinel-pass") '
+            '{ value = $NF; gsub(/^"|"$/, "", value); print value }'
+            "' " + shlex.quote(path)
+        )
+        return (
+            f"IFS= read -r wanted; found=$({found} 2>/dev/null | sort -u); "
+            'if [ -z "$found" ]; then echo unknown; '
+            'elif [ "$found" = "$wanted" ]; then echo same; else echo changed; fi'
+        )
+
+    def process(self, output: list[str]) -> bool | None:
+        answer = output[-1].strip() if output else "unknown"
+        return None if answer == "unknown" else answer == "same"

@@ -3,6 +3,7 @@
 Each reads facts, compares them with the wanted state, and yields commands or says ``noop``.
 """
 
+import shlex
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -12,17 +13,26 @@ from pyinfra.api.exceptions import OperationError
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
-from datalayer.redis.changes import AclChange, Decision, decide
+from datalayer.redis.changes import (
+    SECRET_SETTINGS,
+    AclChange,
+    Decision,
+    decide,
+    masked_settings,
+    with_secret_values,
+)
 from datalayer.redis.layout import RedisLayout, SentinelLayout
-from datalayer.redis.passwords import ADMIN_USER
+from datalayer.redis.passwords import ADMIN_USER, SENTINEL_USER
 from datalayer.redis.sentinel import SEED_MARKER, SentinelFiles, Topology
 from deploy.facts import PathState, PathStates, UnitStates
-from deploy.operations import WantedFile, current_text, file_commands, unit_id
+from deploy.operations import WantedFile, file_commands, unit_id
 from deploy.redis.facts import (
     RedisAclChange,
     RedisLoadedAcl,
+    RedisSettings,
     SeededFiles,
     SentinelKnownMasters,
+    SentinelSecretsInForce,
     SentinelSettings,
     admin_call,
 )
@@ -79,7 +89,7 @@ def configuration(
     found = host.get_fact(PathStates, paths=tuple(file.path for file in wanted))
     decision = _decision(layout, wanted, found, admin_password)
     for name, value in decision.runtime_settings:
-        yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
+        yield _setting_command(layout, name, value, admin_password)
     for file in wanted:
         yield from file_commands(file, found.get(file.path))
     if decision.restart:
@@ -120,9 +130,23 @@ def _decision(
     )
     conf, acl = found.get(conf_file.path), found.get(acl_file.path)
     running = status.get(unit_id(layout.service))
-    return decide(
-        current_text(conf_file, conf),
-        conf_file.content.decode(),
+    wanted_conf = conf_file.content.decode()
+    # Read back only when it differs, its secrets compared on the host.
+    current_conf = (
+        None
+        if conf is None
+        else wanted_conf
+        if conf.holds(conf_file.content)
+        else host.get_fact(
+            RedisSettings,
+            path=conf_file.path,
+            secret_names=tuple(sorted(SECRET_SETTINGS)),
+            _stdin=hidden_stdin(wanted_conf),
+        )
+    )
+    decision = decide(
+        None if current_conf is None else masked_settings(current_conf),
+        masked_settings(wanted_conf),
         # Compared on the host: users.acl's password hashes are never a fact's output.
         AclChange(changed=False, admin_changed=False)
         if acl is not None and acl.holds(acl_file.content)
@@ -132,6 +156,34 @@ def _decision(
         admin_user=ADMIN_USER,
         loaded_acl=loaded_acl,
     )  # fmt: skip
+    return with_secret_values(decision, wanted_conf)
+
+
+def _secret_command(
+    socket: str, arguments: Sequence[str], admin_password: SecretStr, secret: SecretStr
+) -> StringCommand:
+    """redis-cli as the admin user over ``socket`` with ``secret`` as its last argument, both
+    passwords on stdin: the admin's through ``REDISCLI_AUTH`` (read by the shell's ``read``,
+    which leaves the rest of stdin unread), the secret through ``-x``, which reads the last
+    argument from stdin as it is (pyinfra ends stdin with a newline, taken off by ``$(cat)``).
+    Anything but OK fails the run."""
+    call = shlex.join(["redis-cli", "-s", socket, "--user", ADMIN_USER, "-x", *arguments])
+    return StringCommand(
+        "IFS= read -r REDISCLI_AUTH && export REDISCLI_AUTH && value=$(cat) && "
+        f'reply=$(printf %s "$value" | {call}) && echo "$reply" && test "$reply" = OK',
+        _stdin=f"{admin_password.get_secret_value()}\n{secret.get_secret_value()}\n",
+    )
+
+
+def _setting_command(
+    layout: RedisLayout, name: str, value: str, admin_password: SecretStr
+) -> StringCommand:
+    """``CONFIG SET name value``; a secret's value on stdin, never on a command line."""
+    if name in SECRET_SETTINGS:
+        return _secret_command(
+            layout.socket, ["CONFIG", "SET", name], admin_password, SecretStr(value)
+        )
+    return _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
 
 
 def _sentinel_command(
@@ -202,7 +254,7 @@ def replicated_configuration(
             "restart the old master"
         )
     for name, value in decision.runtime_settings:
-        yield _admin_command(layout, ["CONFIG", "SET", name, value], admin_password)
+        yield _setting_command(layout, name, value, admin_password)
     for file in wanted:
         yield from file_commands(file, found.get(file.path), show_diff=False)
     if master is not None and not redis_seeded:
@@ -245,7 +297,24 @@ def replicated_configuration(
         yield _sentinel_command(
             sentinel_layout, ["SENTINEL", "SET", files.master_name, name, value], admin_password
         )
-    if not (decision.restart or decision.runtime_settings or decision.acl_load or changes):
+    sentinel_password = passwords[SENTINEL_USER]
+    secrets_in_force = host.get_fact(
+        SentinelSecretsInForce,
+        path=sentinel_layout.config_file,
+        master_name=files.master_name,
+        _stdin=hidden_stdin(sentinel_password.get_secret_value() + "\n"),
+    )
+    if secrets_in_force is False:
+        # A new sentinel password: the ACL files above carry its hash; Sentinel logs in with it.
+        for arguments in (
+            ["SENTINEL", "SET", files.master_name, "auth-pass"],
+            ["SENTINEL", "CONFIG", "SET", "sentinel-pass"],
+        ):
+            yield _secret_command(
+                sentinel_layout.socket, arguments, admin_password, sentinel_password
+            )
+    changed = decision.restart or decision.runtime_settings or decision.acl_load
+    if not (changed or changes or secrets_in_force is False):
         host.noop("Redis and Sentinel configured; Sentinel's files left to it")
 
 

@@ -37,6 +37,10 @@ KEY_PREFIX = "price:failover"
 FAILOVER_BOUND_SECONDS = 20.0
 
 
+Rotation = tuple[DeployResult, dict[str, str], dict[str, str]]
+"""A deploy of rotated passwords: its result, the main PIDs before it, the passwords by user."""
+
+
 class Deployed:
     """The group, its sandbox and its secrets: deploy to it, verify it."""
 
@@ -52,8 +56,8 @@ class Deployed:
             **{f"{path.name}_FILE": str(path) for path in self.secret_dir.iterdir()},
         }
 
-    def deploy(self) -> DeployResult:
-        return run_deploy(self.sandbox.paths.inventory, self.environ)
+    def deploy(self, *, verbose: bool = False) -> DeployResult:
+        return run_deploy(self.sandbox.paths.inventory, self.environ, verbose=verbose)
 
     def verify(self, junit_directory: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -129,6 +133,57 @@ def test_second_deploy_changes_nothing(deployed: Deployed, group: SentinelGroup)
     result = deployed.deploy()
     assert result.succeeded, result.output
     assert (result.changed, group.main_pids()) == (0, before), result.output
+
+
+@pytest.fixture(scope="module")
+def rotated(deployed: Deployed, group: SentinelGroup) -> Rotation:
+    """A deploy with new passwords for the replication and sentinel users; its result, the
+    main PIDs before it, and the old and new passwords by user."""
+    before = group.main_pids()
+    passwords = {}
+    for user in ("replication", "sentinel"):
+        path = deployed.secret_dir / user_secrets(group.spec)[user]
+        passwords[f"old {user}"] = path.read_text()
+        passwords[user] = secrets.token_urlsafe(24)
+        path.write_text(passwords[user])
+    result = deployed.deploy(verbose=True)
+    assert result.succeeded, result.output
+    return result, before, passwords
+
+
+def test_rotated_replication_and_sentinel_passwords_restart_nothing(
+    group: SentinelGroup, rotated: Rotation
+) -> None:
+    result, before, _ = rotated
+    assert result.changed > 0
+    assert group.main_pids() == before
+
+
+def test_rotated_passwords_never_reach_the_output(
+    rotated: Rotation,
+) -> None:
+    result, _, passwords = rotated
+    assert [user for user, password in passwords.items() if password in result.output] == []
+
+
+@pytest.mark.parametrize("index", [1, 2], ids=["second-host", "third-host"])
+def test_replica_logs_in_again_with_the_rotated_password(
+    group: SentinelGroup, rotated: Rotation, index: int
+) -> None:
+    replica = group.droplets[index]
+    group.admin(replica, "CLIENT", "KILL", "TYPE", "master")
+    group.wait_until_replicating(replica)
+    assert group.replication(replica)["master_link_status"] == "up"
+
+
+def test_sentinels_started_again_log_in_with_the_rotated_password(
+    group: SentinelGroup, rotated: Rotation
+) -> None:
+    # Sentinel reads its file only at start: a restart proves the file holds the new password.
+    for droplet in group.droplets:
+        group.sh(droplet, "systemctl restart redis-sentinel.service")
+    group.wait_until_sentinels_see_the_whole_group()
+    assert {group.sentinel_view(d)["num-other-sentinels"] for d in group.droplets} == {"2"}
 
 
 def test_client_finds_the_master_through_sentinel(group: SentinelGroup) -> None:

@@ -3,7 +3,13 @@
 import pytest
 from pydantic import SecretStr
 
-from datalayer.redis.changes import AclChange, decide, parse_settings
+from datalayer.redis.changes import (
+    AclChange,
+    decide,
+    masked_settings,
+    parse_settings,
+    with_secret_values,
+)
 from datalayer.redis.commands import COMMANDS
 from datalayer.redis.config import acl_lines, render_redis_conf, settings_path
 from datalayer.redis.layout import DEBIAN_LAYOUT, DEBIAN_SENTINEL_LAYOUT
@@ -239,12 +245,23 @@ def test_min_replicas_to_write_changes_at_runtime(files: SentinelFiles) -> None:
     )
 
 
-def test_changed_masterauth_is_no_runtime_change(files: SentinelFiles) -> None:
+def test_changed_masterauth_changes_at_runtime(files: SentinelFiles) -> None:
     wanted = files.settings.replace("replication-Password-0123456789", "Other-password-0123456789")
     decision = decide(
         files.settings, wanted, AclChange(False, False), running=True, admin_user="admin"
     )
-    assert decision.restart_reasons == ("masterauth",)
+    assert (decision.restart_reasons, decision.runtime_settings) == (
+        (),
+        (("masterauth", "Other-password-0123456789"),),
+    )
+
+
+def test_changed_masterauth_is_named_not_shown(files: SentinelFiles) -> None:
+    wanted = files.settings.replace("replication-Password-0123456789", "Other-password-0123456789")
+    decision = decide(
+        files.settings, wanted, AclChange(False, False), running=True, admin_user="admin"
+    )
+    assert decision.describe() == "CONFIG SET masterauth"
 
 
 def test_first_host_is_the_bootstrap_master() -> None:
@@ -255,3 +272,20 @@ def test_first_host_is_the_bootstrap_master() -> None:
 def test_peers_are_the_other_hosts() -> None:
     topology = Topology(("172.30.57.4", "172.30.57.2", "172.30.57.3"), "172.30.57.2")
     assert topology.peers == ("172.30.57.4", "172.30.57.3")
+
+
+def test_secret_setting_is_compared_masked(files: SentinelFiles) -> None:
+    masked = parse_settings(masked_settings(files.settings))
+    assert (masked["masterauth"], masked["masteruser"]) == ("same", "replication")
+
+
+def test_decision_on_masked_texts_sets_the_real_value(files: SentinelFiles) -> None:
+    wanted = files.settings.replace("replication-Password-0123456789", "Other-password-0123456789")
+    on_the_host = masked_settings(files.settings).replace("masterauth same", "masterauth changed")
+    decision = decide(
+        on_the_host, masked_settings(wanted), AclChange(False, False), running=True,
+        admin_user="admin",
+    )  # fmt: skip
+    assert with_secret_values(decision, wanted).runtime_settings == (
+        ("masterauth", "Other-password-0123456789"),
+    )
