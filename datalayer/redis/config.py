@@ -45,10 +45,8 @@ class AclLine:
         return " ".join((self.state, password, keys, *channels, "-@all", *self.commands))
 
 
-# With Sentinel, the admin user also writes Redis's own file after a CONFIG SET (CONFIG
-# REWRITE): that file includes the deploy's settings, but Redis copies every setting into it at
-# its first rewrite, and the copy, read after the include, would undo the CONFIG SET at the next
-# start.
+# With Sentinel, redis.conf is Redis's own file (it rewrites it at every failover): the deploy
+# changes a setting there as Redis itself does, CONFIG SET then CONFIG REWRITE.
 SENTINEL_ADMIN_COMMANDS = ("config|rewrite",)
 
 # What a replica sends its master (Redis's documentation, "Replication" > "Authentication", and
@@ -114,8 +112,8 @@ def acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[AclLine]:
 
 
 def settings_path(spec: Redis, layout: RedisLayout = DEBIAN_LAYOUT) -> str:
-    """Where the deploy's settings file goes: redis.conf itself, or with Sentinel the file
-    Redis's own redis.conf includes."""
+    """Where the deploy's settings file goes: redis.conf itself, or with Sentinel the record of
+    the settings the deploy applied to Redis's own redis.conf."""
     if spec.sentinel is None:
         return layout.config_file
     if layout.settings_file is None:
@@ -128,17 +126,18 @@ def render_redis_conf(
     environment_name: str,
     layout: RedisLayout = DEBIAN_LAYOUT,
     replication_password: SecretStr | None = None,
+    path: str | None = None,
 ) -> str:
-    """The complete settings file for ``spec``: redis.conf, or with Sentinel the file that
-    redis.conf includes, which also says how a replica logs in to its master (masteruser,
-    masterauth: the replication user's password, ``replication_password``, in clear, as
-    Redis needs it)."""
+    """The complete settings for ``spec``, as the file at ``path`` (default
+    :func:`settings_path`): with Sentinel they also say how a replica logs in to its master
+    (masteruser, masterauth: the replication user's password, ``replication_password``, in
+    clear, as Redis needs it)."""
     if spec.sentinel is not None and replication_password is None:
         raise ValueError("redis.sentinel is declared: the replication user's password is needed")
     return render(
         "redis/redis.conf.j2",
         environment_name=environment_name,
-        path=settings_path(spec, layout),
+        path=path or settings_path(spec, layout),
         spec=spec,
         layout=layout,
         save=" ".join(f"{rule.seconds} {rule.changes}" for rule in spec.persistence.save),

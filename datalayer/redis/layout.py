@@ -27,8 +27,9 @@ class RedisLayout:
     supervised: str = "systemd"
     """redis.conf's ``supervised``: 'systemd' under the packaged unit, 'no' in a container."""
     settings_file: str | None = None
-    """With Sentinel, where the deploy's settings go: config_file is then Redis's own (it
-    rewrites it at every failover) and includes this one; None where Sentinel never runs."""
+    """With Sentinel, the record of the settings the deploy applied: config_file is then
+    Redis's own (it rewrites it at every failover), seeded with them once and changed with
+    CONFIG SET and CONFIG REWRITE; None where Sentinel never runs."""
 
 
 DEBIAN_LAYOUT = RedisLayout(
@@ -44,7 +45,8 @@ DEBIAN_LAYOUT = RedisLayout(
     socket="/run/redis/redis-server.sock",
     service="redis-server.service",
     package="redis-server",
-    # Beside Debian's redis.conf, which the unit names; sandboxing lets Redis write /etc/redis.
+    # Beside Debian's redis.conf, which the unit names (sandboxing lets Redis write /etc/redis);
+    # Redis does not read it.
     settings_file="/etc/redis/datalayer.conf",
 )
 

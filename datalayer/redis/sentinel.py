@@ -4,10 +4,18 @@ Redis and Sentinel rewrite their own files: Sentinel runs ``CONFIG REWRITE`` on 
 reconfigures (Redis 8.0 src/sentinel.c, sentinelSendSlaveOf, 4874-4921), and rewrites
 sentinel.conf whenever its view changes (sentinelFlushConfig). So with Sentinel the deploy
 *seeds* redis.conf and sentinel.conf once, when they are not seeded yet, and from then on leaves
-them to their owners; what stays the deploy's is whole files of its own (the settings file that
-redis.conf includes, both ACL files) and Sentinel's settings, changed at runtime with
-``SENTINEL SET``. A rerun after a failover therefore changes nothing: the seeds say nothing any
-more about who is master, and Sentinel's answer is the only one the deploy ever asks for.
+them to their owners; what stays the deploy's is whole files of its own (both ACL files, and
+the record of the settings it applied, ``datalayer.conf``), Redis's settings changed at runtime
+as Redis changes them (``CONFIG SET``, ``CONFIG REWRITE``) and Sentinel's with ``SENTINEL SET``.
+A rerun after a failover therefore changes nothing: the seeds say nothing any more about who is
+master, and Sentinel's answer is the only one the deploy ever asks for.
+
+Not an ``include`` of the deploy's file in redis.conf: ``CONFIG REWRITE`` copies every setting
+into the main file, after the include, where the copy wins; and Redis reads the lines after an
+include as if set at runtime (loadServerConfig, src/config.c 613, clears reading_config_file on
+its way out of the included file), so each of the ``save`` lines the rewrite writes, one per
+rule (rewriteConfigSaveOption, 1395-1399), resets the others (setConfigSaveOption, 2742-2753):
+after a restart only the last rule was left, as the sandbox showed.
 """
 
 import ipaddress
@@ -151,17 +159,19 @@ def _private_address(name: str, value: object) -> str:
 def render_redis_seed(
     spec: Redis,
     environment_name: str,
+    settings: str,
     replica_of: str | None,
     layout: RedisLayout = DEBIAN_LAYOUT,
 ) -> str:
-    """redis.conf as the deploy seeds it: the include of its settings file and, on a replica,
-    the master it starts replicating (``replica_of``; None on the master)."""
+    """redis.conf as the deploy seeds it: ``settings`` (rendered for redis.conf) and, on a
+    replica, the master it starts replicating (``replica_of``; None on the master)."""
     return render(
         "redis/redis-seed.conf.j2",
         environment_name=environment_name,
         spec=spec,
         layout=layout,
         marker=SEED_MARKER,
+        settings=settings,
         replica_of=replica_of,
     )
 
@@ -253,7 +263,7 @@ class SentinelFiles:
 
     @property
     def settings(self) -> str:
-        """The settings file redis.conf includes; it holds masterauth, a password."""
+        """The record of the settings the deploy applied; it holds masterauth, a password."""
         return render_redis_conf(
             self.spec, self.environment_name, self.layout, self.passwords[REPLICATION_USER]
         )
@@ -277,7 +287,16 @@ class SentinelFiles:
         )
 
     def redis_seed(self, replica_of: str | None) -> str:
-        return render_redis_seed(self.spec, self.environment_name, replica_of, self.layout)
+        settings = render_redis_conf(
+            self.spec,
+            self.environment_name,
+            self.layout,
+            self.passwords[REPLICATION_USER],
+            path=self.layout.config_file,
+        )
+        return render_redis_seed(
+            self.spec, self.environment_name, settings, replica_of, self.layout
+        )
 
     def sentinel_seed(self, master: str) -> str:
         return render_sentinel_seed(

@@ -131,11 +131,12 @@ def _decision(
     conf, acl = found.get(conf_file.path), found.get(acl_file.path)
     running = status.get(unit_id(layout.service))
     wanted_conf = conf_file.content.decode()
-    # Read back only when it differs, its secrets compared on the host.
+    # Read back only when it differs, its secrets compared on the host, which prints each as
+    # 'NAME same' or 'NAME changed' (masked_settings writes the wanted file's that way).
     current_conf = (
         None
         if conf is None
-        else wanted_conf
+        else masked_settings(wanted_conf)
         if conf.holds(conf_file.content)
         else host.get_fact(
             RedisSettings,
@@ -145,7 +146,7 @@ def _decision(
         )
     )
     decision = decide(
-        None if current_conf is None else masked_settings(current_conf),
+        current_conf,
         masked_settings(wanted_conf),
         # Compared on the host: users.acl's password hashes are never a fact's output.
         AclChange(changed=False, admin_changed=False)

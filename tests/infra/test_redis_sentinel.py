@@ -112,9 +112,9 @@ def test_seeded_file_is_left_to_its_server(host: Any, sentinel_spec: Sentinel, p
     assert SEED_MARKER in host.file(path).content_string.splitlines()
 
 
-def test_redis_conf_includes_the_deploys_settings(host: Any, sentinel_spec: Sentinel) -> None:
+def test_redis_conf_includes_no_file(host: Any, sentinel_spec: Sentinel) -> None:
     lines = host.file(DEBIAN_LAYOUT.config_file).content_string.splitlines()
-    assert f"include {DEBIAN_LAYOUT.settings_file}" in lines
+    assert [line for line in lines if line.startswith("include ")] == []
 
 
 def test_sentinel_monitors_no_loopback_master(host: Any, sentinel_spec: Sentinel) -> None:
