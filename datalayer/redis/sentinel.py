@@ -5,8 +5,9 @@ reconfigures (Redis 8.0 src/sentinel.c, sentinelSendSlaveOf, 4874-4921), and rew
 sentinel.conf whenever its view changes (sentinelFlushConfig). So with Sentinel the deploy
 *seeds* redis.conf and sentinel.conf once, when they are not seeded yet, and from then on leaves
 them to their owners; what stays the deploy's is whole files of its own (both ACL files, and
-the record of the settings it applied, ``datalayer.conf``), Redis's settings changed at runtime
-as Redis changes them (``CONFIG SET``, ``CONFIG REWRITE``) and Sentinel's with ``SENTINEL SET``.
+the record of the settings it applied, ``/etc/redis/datalayer.conf``), Redis's settings changed
+at runtime as Redis changes them (``CONFIG SET``, ``CONFIG REWRITE``) and Sentinel's with
+``SENTINEL SET``.
 A rerun after a failover therefore changes nothing: the seeds say nothing any more about who is
 master, and Sentinel's answer is the only one the deploy ever asks for.
 
