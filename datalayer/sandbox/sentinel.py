@@ -45,6 +45,10 @@ class Failover:
     new_master: str
     seconds: float
     """From the kill to the first write a client acknowledged through Sentinel's master."""
+    promoted_seconds: float
+    """From the kill to the first answer of a Sentinel that names another master: the rest of
+    ``seconds`` is the client reaching it and the other replica following it
+    (min-replicas-to-write refuses writes until then)."""
     writes: Writes
 
 
@@ -209,7 +213,13 @@ class SentinelGroup:
 
         + key_prefix: the writes' keys, ``PREFIX:N`` (one of the app user's key patterns)
         + writes_before: seconds of writing before the kill
+
+        Starts once every Sentinel sees the whole group, so that each failover is measured from
+        the same state.
         """
+        # A Sentinel that has not yet seen a replica in the master's INFO (it asks every 10 s)
+        # aborts the failover: -failover-abort-no-good-slave, then waits 2 x failover-timeout.
+        self.wait_until_sentinels_see_the_whole_group()
         old_master = self.master()
         writes = Writes()
         stop = threading.Event()
@@ -220,8 +230,12 @@ class SentinelGroup:
         killed = time.monotonic()
         stop.set()
         writer.join()
+        sentinel = self.client("app")
         client = self.master_client("app")
+        promoted: float | None = None
         while True:
+            if promoted is None and self._names_another_master(sentinel, old_master):
+                promoted = time.monotonic() - killed
             try:
                 client.set(f"{key_prefix}:after", "written through Sentinel")
                 break
@@ -233,7 +247,14 @@ class SentinelGroup:
                     raise
                 time.sleep(0.05)
         seconds = time.monotonic() - killed
-        return Failover(old_master.name, self.master().name, seconds, writes)
+        return Failover(old_master.name, self.master().name, seconds, promoted or seconds, writes)
+
+    def _names_another_master(self, sentinel: redis.sentinel.Sentinel, old: Droplet) -> bool:
+        try:
+            address = sentinel.discover_master(self.sentinel.master_name)  # type: ignore[no-untyped-call]
+        except redis.exceptions.RedisError:
+            return False
+        return bool(address[0] != old.private_address)
 
     @property
     def _give_up_seconds(self) -> float:

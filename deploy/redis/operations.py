@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import SecretStr
 from pyinfra.api.command import StringCommand
-from pyinfra.api.exceptions import OperationError
 from pyinfra.api.operation import operation
 from pyinfra.context import host
 
@@ -248,12 +247,16 @@ def replicated_configuration(
     decision = _decision(layout, wanted, found, admin_password)
     running = "the server is not running" not in decision.restart_reasons
     if redis_seeded and decision.restart and running:
-        raise OperationError(
-            f"redis.sentinel is declared and Redis would need a restart "
-            f"({', '.join(decision.restart_reasons)}): the deploy restarts no running server "
-            "under Sentinel; restart the replicas, then fail over (SENTINEL FAILOVER) and "
-            "restart the old master"
+        # One line on stderr and a failed command, as a refused postgresql.conf is reported
+        # (deploy/timescaledb/operations.py), before anything changes on this host.
+        refusal = (
+            f"{layout.config_file}: not changed: Redis would need a restart "
+            f"({', '.join(decision.restart_reasons)}), and the deploy restarts no running server "
+            "under Sentinel: restart the replicas, fail over (SENTINEL FAILOVER), restart the old "
+            "master"
         )
+        yield StringCommand(f"echo {shlex.quote(refusal)} >&2; exit 1")
+        return
     for name, value in decision.runtime_settings:
         yield _setting_command(layout, name, value, admin_password)
     for file in wanted:

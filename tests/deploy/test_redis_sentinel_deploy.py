@@ -186,6 +186,25 @@ def test_sentinels_started_again_log_in_with_the_rotated_password(
     assert {group.sentinel_view(d)["num-other-sentinels"] for d in group.droplets} == {"2"}
 
 
+def test_new_admin_password_is_refused_in_one_line_changing_nothing(
+    deployed: Deployed, group: SentinelGroup
+) -> None:
+    # The running servers would refuse the deploy's login with a new admin password: only a
+    # restart applies it, which the deploy does not do under Sentinel.
+    path = deployed.secret_dir / group.spec.admin_password_secret
+    kept = path.read_text()
+    before = (group.main_pids(), [group.sh(d, "sha256sum /etc/redis/*") for d in group.droplets])
+    path.write_text(secrets.token_urlsafe(24))
+    try:
+        result = deployed.deploy()
+    finally:
+        path.write_text(kept)
+    assert not result.succeeded
+    assert "restarts no running server under Sentinel" in result.output
+    after = (group.main_pids(), [group.sh(d, "sha256sum /etc/redis/*") for d in group.droplets])
+    assert after == before
+
+
 def test_client_finds_the_master_through_sentinel(group: SentinelGroup) -> None:
     sentinel = group.client("app")
     address = sentinel.discover_master(group.sentinel.master_name)  # type: ignore[no-untyped-call]
