@@ -82,7 +82,9 @@ def ask(client: redis.Redis, *command: str) -> Any:
     return client.execute_command(*command)  # type: ignore[no-untyped-call]
 
 
-def test_redis_sentinel_package_is_installed(host: Any, sentinel_layout: SentinelLayout) -> None:
+def test_redis_sentinel_package_is_installed(
+    host: Any, sentinel_spec: Sentinel, sentinel_layout: SentinelLayout
+) -> None:
     assert host.package(sentinel_layout.package).is_installed
 
 
