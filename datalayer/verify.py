@@ -6,11 +6,12 @@ The same command runs from a laptop, from this repository's CI against sandbox d
 the CI workflow that checks an environment after provisioning. Hosts are reached as pyinfra
 reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); each service is reached at
 the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``,
-``influxdb_endpoint``, ``etcd_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's
-port (or the port ``published_ports`` maps it to, as sandbox droplets publish theirs; etcd: the
-host's ``private_address``, checked from the host itself). Every host is judged before
-any suite runs (its env data, its environment's section for each group, the secrets the clients
-log in with), so bad input stops the command with one line and exit status 2, no host contacted.
+``sentinel_endpoint``, ``influxdb_endpoint``, ``etcd_endpoint``: ``ADDRESS:PORT``), or the SSH
+address and the spec's port (or the port ``published_ports`` maps it to, as sandbox droplets
+publish theirs; etcd: the host's ``private_address``, checked from the host itself). Every host
+is judged before any suite runs (its env data, its environment's section for each group, the
+secrets the clients log in with), so bad input stops the command with one line and exit status 2,
+no host contacted.
 """
 
 import argparse
@@ -37,7 +38,7 @@ from deploy.backup_repository import judge_backup_inventory
 from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
 from deploy.inventory import judge_inventory
-from deploy.redis import redis_section
+from deploy.redis import redis_section, redis_topology
 
 SUITES = {
     "timescaledb": (
@@ -45,7 +46,7 @@ SUITES = {
         "tests/infra/test_timescaledb_hooks.py",
         "tests/infra/test_timescaledb_backup.py",
     ),
-    "redis": ("tests/infra/test_redis.py",),
+    "redis": ("tests/infra/test_redis.py", "tests/infra/test_redis_sentinel.py"),
     "influxdb": ("tests/infra/test_influxdb.py",),
     "etcd": ("tests/infra/test_etcd.py",),
 }
@@ -133,6 +134,8 @@ class Target:
     env: str
     ssh_config: str
     endpoint: str
+    more_endpoints: tuple[str, ...] = ()
+    """Options naming further endpoints the group's suites reach (Sentinel's)."""
 
 
 def _ssh_config(name: str, data: Any) -> str:
@@ -163,6 +166,15 @@ def load_inventory(inventory_path: str) -> Inventory:
     return inventory
 
 
+def _sentinel_endpoint(environment: EnvironmentSpec, host: Host) -> tuple[str, ...]:
+    """``--sentinel-endpoint`` for a redis host whose environment declares Sentinel."""
+    sentinel = redis_section(environment, host.name).sentinel
+    if sentinel is None:
+        return ()
+    endpoint = host.data.get("sentinel_endpoint") or _endpoint(host.name, host.data, sentinel.port)
+    return (f"--sentinel-endpoint={endpoint}",)
+
+
 def _targets_of(
     environment: EnvironmentSpec, host: Host, _topology: ClusterTopology | None
 ) -> list[Target]:
@@ -175,12 +187,17 @@ def _targets_of(
         if group not in host.groups:
             continue
         service = ENDPOINTS[group]
+        if group == "redis":
+            redis_topology(environment, host)
         service.read_secrets(environment, host.name)
         port = service.port(environment, host.name)
         endpoint = data.get(service.host_data) or service.default_endpoint(host.name, data, port)
         found.append(
-            Target(host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint))
-        )
+            Target(
+                host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint),
+                _sentinel_endpoint(environment, host) if group == "redis" else (),
+            )
+        )  # fmt: skip
     return found
 
 
@@ -200,6 +217,7 @@ def verify(target: Target, junit_directory: Path, extra: list[str]) -> int:
             sys.executable, "-m", "pytest", *SUITES[target.group],
             f"--hosts=ssh://{target.host}", f"--ssh-config={config.name}",
             f"--env={target.env}", f"{ENDPOINTS[target.group].option}={target.endpoint}",
+            *target.more_endpoints,
             f"--junitxml={junit_directory / f'{target.host}-{target.group}.xml'}",
             *REPORT_OPTIONS, *extra,
         ]  # fmt: skip

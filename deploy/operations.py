@@ -55,14 +55,17 @@ def _owner_and_mode(
 
 
 def file_commands(
-    wanted: WantedFile, found: PathState | None
+    wanted: WantedFile, found: PathState | None, *, show_diff: bool = True
 ) -> Generator[PyinfraCommand, None, None]:
     """What makes ``wanted`` true of a path that ``PathStates`` found as ``found`` (None:
     missing): the upload when the SHA-256 differs, then the owner and mode when they differ.
     With ``--diff``, a changed file's diff is shown as ``files.put`` shows it
-    (``pyinfra/operations/files.py:1155-1166, 1197-1214``), reading the file only then."""
+    (``pyinfra/operations/files.py:1155-1166, 1197-1214``), reading the file only then; a file
+    that holds a secret (``show_diff=False``) is only named."""
     if found is None or not found.holds(wanted.content):
-        if state.config.DIFF:
+        if state.config.DIFF and not show_diff:
+            host.log(f"Will write {wanted.path} (not shown: it holds a secret)", logger.info)
+        elif state.config.DIFF:
             current = [] if found is None else host.get_fact(FileContents, path=wanted.path)
             host.log(f"Will {'create' if found is None else 'modify'} {wanted.path}", logger.info)
             for line in generate_color_diff(

@@ -49,7 +49,7 @@ from deploy import inventory as inventory_contract
 from deploy.backup_repository import members_sftp_server, repository_section
 from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
-from deploy.redis import redis_section
+from deploy.redis import redis_section, redis_topology
 
 
 @contextmanager
@@ -114,6 +114,7 @@ def deploy_inputs(
         )
     redis = None
     if "redis" in host.groups:
+        redis_topology(environment, host)
         redis = redis_passwords(redis_section(environment, host.name))
     influxdb = None
     if "influxdb" in host.groups:

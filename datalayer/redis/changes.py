@@ -7,6 +7,7 @@ ACL the server has loaded is compared too: a run whose ``ACL LOAD`` failed after
 users.acl leaves a file that no longer differs, and only the server shows it is not in force.
 """
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 
@@ -15,9 +16,15 @@ from dataclasses import dataclass
 # could rebind at runtime (bind, port, tls-port, tls-*-file): a listener or certificate change
 # from a deploy is rare, and a restart brings all listeners up together from the file or fails
 # loudly, instead of leaving a half-applied set of sockets.
+# With Sentinel, the settings file also holds the replication settings, which change at runtime
+# too; masterauth is a password, which goes to CONFIG SET on stdin (SECRET_SETTINGS).
 RUNTIME_SETTINGS = frozenset(
     {"maxmemory", "maxmemory-policy", "appendonly", "appendfsync", "save", "protected-mode"}
+    | {"min-replicas-to-write", "min-replicas-max-lag", "masteruser", "masterauth"}
 )
+SECRET_SETTINGS = frozenset({"masterauth"})
+"""Settings whose value is a secret: set from stdin (``redis-cli -x``), never on a command line,
+and named but never shown in the deploy's output."""
 
 
 # Rules ACL LIST and users.acl may differ by without the users differing. ACL LOAD builds every
@@ -99,6 +106,29 @@ def parse_settings(text: str) -> dict[str, str]:
         name, *arguments = shlex.split(line, posix=True)
         settings.setdefault(name.lower(), []).append(" ".join(arguments))
     return {name: " ".join(value for value in values if value) for name, values in settings.items()}
+
+
+def masked_settings(text: str) -> str:
+    """``text`` with every secret setting's line written ``NAME same``: how the host prints a
+    line of the file on it that holds the wanted value (``deploy.redis.facts.RedisSettings``),
+    so that the secret is compared there and never read back."""
+    lines = []
+    for line in text.splitlines():
+        words = line.split(maxsplit=1)
+        secret = bool(words) and words[0].lower() in SECRET_SETTINGS
+        lines.append(f"{words[0]} same" if secret else line)
+    return "\n".join(lines) + "\n"
+
+
+def with_secret_values(decision: "Decision", wanted_conf: str) -> "Decision":
+    """``decision``, judged on masked texts, with each secret setting's real wanted value to
+    ``CONFIG SET``."""
+    wanted = parse_settings(wanted_conf)
+    runtime = tuple(
+        (name, wanted[name] if name in SECRET_SETTINGS else value)
+        for name, value in decision.runtime_settings
+    )
+    return dataclasses.replace(decision, runtime_settings=runtime)
 
 
 def user_rules(acl_text: str, user: str) -> str | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from datalayer.redis.layout import DEBIAN_LAYOUT, RedisLayout
-from datalayer.redis.passwords import ADMIN_USER
+from datalayer.redis.passwords import ADMIN_USER, REPLICATION_USER, SENTINEL_USER
 from datalayer.render import render
 from datalayer.spec.redis import AclUser, Redis
 
@@ -33,14 +33,37 @@ class AclLine:
     key_patterns: tuple[str, ...]
     commands: tuple[str, ...]
     comment: str
+    channels: tuple[str, ...] = ()
+    """Pub/Sub channels the user may use (``&channel``); none but Sentinel's user has any."""
 
     @property
     def rules(self) -> str:
         """The ACL rules after ``user NAME``: state, password, keys, channels, commands."""
         password = "resetpass" if self.password_hash is None else f"#{self.password_hash}"
         keys = " ".join(f"~{pattern}" for pattern in self.key_patterns) or "resetkeys"
-        return " ".join((self.state, password, keys, "resetchannels", "-@all", *self.commands))
+        channels = ("resetchannels", *(f"&{channel}" for channel in self.channels))
+        return " ".join((self.state, password, keys, *channels, "-@all", *self.commands))
 
+
+# With Sentinel, redis.conf is Redis's own file (it rewrites it at every failover): the deploy
+# changes a setting there as Redis itself does, CONFIG SET then CONFIG REWRITE.
+SENTINEL_ADMIN_COMMANDS = ("config|rewrite",)
+
+# What a replica sends its master (Redis's documentation, "Replication" > "Authentication", and
+# src/replication.c: syncWithMaster sends AUTH, REPLCONF and PSYNC, and pings the master).
+REPLICATION_COMMANDS = ("+psync", "+replconf", "+ping")
+
+# What Sentinel sends a monitored Redis (Redis 8.0 src/sentinel.c: sentinelSendSlaveOf's
+# MULTI/SLAVEOF/CONFIG REWRITE/CLIENT KILL/EXEC, 4874-4921; INFO and PING,
+# sentinelSendPeriodicCommands, 3139-3150; PUBLISH of its hello, sentinelSendHello, 3029; the
+# hello SUBSCRIBE, 2456; CLIENT SETNAME, 2349; ROLE and SCRIPT KILL as Redis's documentation's
+# "Redis-Sentinel ACL" list has them), on its hello channel only.
+SENTINEL_COMMANDS = (
+    "+multi", "+slaveof", "+ping", "+exec", "+subscribe", "+config|rewrite", "+role",
+    "+publish", "+info", "+client|setname", "+client|kill", "+script|kill",
+)  # fmt: skip
+SENTINEL_HELLO_CHANNEL = "__sentinel__:hello"
+"""Where Sentinels announce themselves (src/sentinel.c SENTINEL_HELLO_CHANNEL)."""
 
 USER_COMMENTS = {
     "app": "The application reads and writes its keys.",
@@ -65,27 +88,63 @@ def acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[AclLine]:
         "default", "off", None, (), (),
         "Disabled: every client logs in as a named user with a password.",
     )  # fmt: skip
+    admin_commands = ADMIN_COMMANDS + (SENTINEL_ADMIN_COMMANDS if spec.sentinel else ())
     admin = AclLine(
         ADMIN_USER, "on", password_hash(passwords[ADMIN_USER]), (),
-        tuple(f"+{rule}" for rule in ADMIN_COMMANDS),
+        tuple(f"+{rule}" for rule in admin_commands),
         "The deploy's own user (ACL LOAD, CONFIG SET, checks); no keys.",
     )  # fmt: skip
     users = [
         _user_line(name, user, passwords[name], USER_COMMENTS[name]) for name, user in spec.users
     ]
-    return [default, admin, *users]
+    if spec.sentinel is None:
+        return [default, admin, *users]
+    replication = AclLine(
+        REPLICATION_USER, "on", password_hash(passwords[REPLICATION_USER]), (),
+        REPLICATION_COMMANDS, "Replicas log in to their master as this user; no keys.",
+    )  # fmt: skip
+    sentinel = AclLine(
+        SENTINEL_USER, "on", password_hash(passwords[SENTINEL_USER]), (),
+        SENTINEL_COMMANDS, "Sentinel monitors and reconfigures Redis as this user; no keys.",
+        channels=(SENTINEL_HELLO_CHANNEL,),
+    )  # fmt: skip
+    return [default, admin, *users, replication, sentinel]
+
+
+def settings_path(spec: Redis, layout: RedisLayout = DEBIAN_LAYOUT) -> str:
+    """Where the deploy's settings file goes: redis.conf itself, or with Sentinel the record of
+    the settings the deploy applied to Redis's own redis.conf."""
+    if spec.sentinel is None:
+        return layout.config_file
+    if layout.settings_file is None:
+        raise ValueError(f"{layout.config_file}'s layout has no settings file for Sentinel")
+    return layout.settings_file
 
 
 def render_redis_conf(
-    spec: Redis, environment_name: str, layout: RedisLayout = DEBIAN_LAYOUT
+    spec: Redis,
+    environment_name: str,
+    layout: RedisLayout = DEBIAN_LAYOUT,
+    replication_password: SecretStr | None = None,
+    path: str | None = None,
 ) -> str:
-    """The complete redis.conf for ``spec``."""
+    """The complete settings for ``spec``, as the file at ``path`` (default
+    :func:`settings_path`): with Sentinel they also say how a replica logs in to its master
+    (masteruser, masterauth: the replication user's password, ``replication_password``, in
+    clear, as Redis needs it)."""
+    if spec.sentinel is not None and replication_password is None:
+        raise ValueError("redis.sentinel is declared: the replication user's password is needed")
     return render(
         "redis/redis.conf.j2",
         environment_name=environment_name,
+        path=path or settings_path(spec, layout),
         spec=spec,
         layout=layout,
         save=" ".join(f"{rule.seconds} {rule.changes}" for rule in spec.persistence.save),
+        replication_user=REPLICATION_USER,
+        replication_password=(
+            None if replication_password is None else replication_password.get_secret_value()
+        ),
     )
 
 

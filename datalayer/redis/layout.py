@@ -26,6 +26,10 @@ class RedisLayout:
     """The Debian package; None in a container, whose image is the package."""
     supervised: str = "systemd"
     """redis.conf's ``supervised``: 'systemd' under the packaged unit, 'no' in a container."""
+    settings_file: str | None = None
+    """With Sentinel, the record of the settings the deploy applied: config_file is then
+    Redis's own (it rewrites it at every failover), seeded with them once and changed with
+    CONFIG SET and CONFIG REWRITE; None where Sentinel never runs."""
 
 
 DEBIAN_LAYOUT = RedisLayout(
@@ -41,6 +45,9 @@ DEBIAN_LAYOUT = RedisLayout(
     socket="/run/redis/redis-server.sock",
     service="redis-server.service",
     package="redis-server",
+    # Beside Debian's redis.conf, which the unit names (sandboxing lets Redis write /etc/redis);
+    # Redis does not read it.
+    settings_file="/etc/redis/datalayer.conf",
 )
 
 
@@ -62,3 +69,37 @@ CONTAINER_LAYOUT = RedisLayout(
 )
 """The official redis image (Debian-based): Redis in the foreground as PID 1's child, logging to
 standard output."""
+
+
+@dataclass(frozen=True)
+class SentinelLayout:
+    """Paths and unit of Debian's redis-sentinel (5:8.0.2-3+deb13u3): its redis-sentinel.service
+    runs ``/usr/bin/redis-sentinel /etc/redis/sentinel.conf --supervised systemd --daemonize
+    no`` as redis, with ``PIDFile=/run/sentinel/redis-sentinel.pid``, ``RuntimeDirectory=
+    sentinel`` and ``ReadWriteDirectories=-/etc/redis`` (Sentinel rewrites its own file)."""
+
+    config_file: str
+    """Sentinel's own file: seeded once, then rewritten by Sentinel (the monitored master, the
+    known replicas and Sentinels, the epochs)."""
+    acl_file: str
+    """The deploy's file: Sentinel's ACL users, loaded with ACL LOAD."""
+    pid_file: str
+    log_file: str
+    data_directory: str
+    socket: str
+    """Where the deploy's admin user reaches Sentinel, whatever the bind addresses."""
+    service: str
+    package: str
+
+
+DEBIAN_SENTINEL_LAYOUT = SentinelLayout(
+    config_file="/etc/redis/sentinel.conf",
+    acl_file="/etc/redis/sentinel-users.acl",
+    pid_file="/run/sentinel/redis-sentinel.pid",
+    # The package's own sentinel.conf logs here (rotated by its logrotate rule).
+    log_file="/var/log/redis/redis-sentinel.log",
+    data_directory="/var/lib/redis",
+    socket="/run/sentinel/redis-sentinel.sock",
+    service="redis-sentinel.service",
+    package="redis-sentinel",
+)

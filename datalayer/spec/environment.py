@@ -70,6 +70,7 @@ def _container_problems(
         *_limit_problems(environment, containers),
         *_port_problems(environment, containers),
         *_backup_problems(environment),
+        *_sentinel_problems(environment),
     ]
 
 
@@ -240,3 +241,18 @@ def _port_problems(environment: EnvironmentSpec, containers: Containers) -> list
             )
         ports.setdefault(port, service)
     return problems
+
+
+def _sentinel_problems(environment: EnvironmentSpec) -> list[InitErrorDetails]:
+    """Sentinel in an environment the stacks run: they run one Redis container, and a Sentinel
+    group of containers is not built, so it is refused rather than half-built."""
+    if environment.redis is None or environment.redis.sentinel is None:
+        return []
+    return [
+        refused(
+            ("redis", "sentinel"),
+            environment.redis.sentinel.master_name,
+            "is declared, but the Pulumi stacks (containers) run a single Redis: Sentinel runs "
+            "on droplets only (remove containers, or redis.sentinel)",
+        )
+    ]

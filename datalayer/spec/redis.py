@@ -299,6 +299,60 @@ class Users(SpecModel):
     """The read-only user."""
 
 
+_MASTER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _master_name(value: str) -> str:
+    if not _MASTER_NAME.fullmatch(value):
+        raise ValueError(
+            "must be 1 to 64 letters, digits, '.', '_' or '-' (Sentinel's config lines and "
+            "commands split on spaces)"
+        )
+    return value
+
+
+MasterName = Annotated[
+    str, AfterValidator(_master_name), Constraint("letters, digits, '.', '_', '-'; at most 64")
+]
+"""The name Sentinel monitors the master under (``sentinel monitor NAME ...``)."""
+
+
+class Sentinel(SpecModel):
+    """Redis Sentinel on every host of the inventory's ``redis`` group: one master, the other
+    hosts its replicas, and a Sentinel beside each server (Debian's redis-sentinel).
+
+    At the first deploy the group's first host (inventory order) is the master; from then on
+    Sentinel decides, and a redeploy follows it. Replication and Sentinel log in as ACL users
+    of their own (``replication``, ``sentinel``); the default user stays off on both servers.
+    """
+
+    master_name: MasterName = "trading"
+    """The name Sentinel monitors the master under; clients ask Sentinel for it by this name."""
+    port: StrictInt = Field(default=26379, ge=1, le=65535)
+    """Sentinel's TCP port, on the same addresses as Redis (redis.bind)."""
+    quorum: StrictInt = Field(default=2, ge=1)
+    """Sentinels that must agree the master is down before a failover starts; at most the
+    number of hosts in the redis group (a failover also needs a majority of them)."""
+    down_after_milliseconds: StrictInt = Field(default=5000, ge=100)
+    """How long the master may not answer before a Sentinel considers it down."""
+    failover_timeout_milliseconds: StrictInt = Field(default=60000, ge=1000)
+    """Sentinel's failover-timeout: how long before a failed failover is tried again, and the
+    time replicas get to follow a new master."""
+    min_replicas_to_write: StrictInt = Field(default=1, ge=0)
+    """The master refuses writes unless this many replicas are connected and within
+    min_replicas_max_lag (min-replicas-to-write); 0 accepts writes with no replica. At most
+    the number of replicas (hosts in the redis group less one)."""
+    min_replicas_max_lag: StrictInt = Field(default=10, ge=1)
+    """Seconds since a replica's last acknowledgement within which it counts for
+    min_replicas_to_write (min-replicas-max-lag)."""
+    replication_password_secret: SecretName
+    """Environment variable with the password of 'replication', the ACL user replicas log in to
+    their master as (masteruser, masterauth)."""
+    sentinel_password_secret: SecretName
+    """Environment variable with the password of 'sentinel', the ACL user Sentinel logs in to
+    Redis and to the other Sentinels as (auth-user, auth-pass, sentinel-user, sentinel-pass)."""
+
+
 class Redis(SpecModel):
     """Redis from Debian's redis-server package, on a droplet."""
 
@@ -326,10 +380,28 @@ class Redis(SpecModel):
     admin_password_secret: SecretName
     """Environment variable with the password of 'admin', the deploy's own ACL user (ACL LOAD,
     CONFIG SET, checks), which the deploy reaches over the local Unix socket."""
+    sentinel: Sentinel | None = None
+    """Sentinel and replication across the redis group's hosts (3 or more); unset: one Redis
+    host, on its own."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         secrets = [user.password_secret for _, user in self.users] + [self.admin_password_secret]
+        if self.sentinel is not None:
+            secrets += [
+                self.sentinel.replication_password_secret,
+                self.sentinel.sentinel_password_secret,
+            ]
         if len(set(secrets)) != len(secrets):
             raise ValueError(f"every user needs its own password secret, got {secrets}")
+        if self.sentinel is not None and self.sentinel.port == self.port:
+            raise ValueError(
+                f"sentinel.port {self.sentinel.port} is redis.port too: Sentinel needs a port "
+                "of its own (26379 by default)"
+            )
+        if self.sentinel is not None and self.tls.enabled:
+            raise ValueError(
+                "sentinel is declared with tls.enabled: replication and Sentinel over TLS are "
+                "not supported yet; declare one or the other"
+            )
         return self

@@ -56,6 +56,32 @@ _USERS = (
 )
 
 
+class RedisSettings(FactBase[str | None]):
+    """The settings file at ``path``, its secret settings compared on the host with the wanted
+    file sent on stdin: a line of ``secret_names`` (``masterauth``) comes back as ``NAME same``
+    or ``NAME changed``, never with its value; every other line as it is. None where the file
+    does not exist. Call with ``_stdin=hidden_stdin(wanted_file)``.
+    """
+
+    def command(self, path: str, secret_names: tuple[str, ...]) -> str:
+        program = (
+            'BEGIN { n = split(names, list, " "); for (i = 1; i <= n; i++) secret[list[i]] = 1 } '
+            "NR == FNR { if ($1 in secret) wanted[$1] = $0; next } "
+            '$1 in secret { print $1, ($0 == wanted[$1] ? "same" : "changed"); next } '
+            "{ print }"
+        )
+        names = shlex.quote(" ".join(secret_names))
+        return (
+            f"if [ -f {shlex.quote(path)} ]; then awk -v names={names} {shlex.quote(program)} - "
+            f"{shlex.quote(path)}; else cat >/dev/null; echo absent; fi"
+        )
+
+    def process(self, output: list[str]) -> str | None:
+        if output == ["absent"]:
+            return None
+        return "\n".join(output) + "\n"
+
+
 class RedisLoadedAcl(FactBase[LoadedAcl | None]):
     """Whether the running server has loaded the users.acl the deploy wants, compared on the
     host (``ACL LIST`` as the admin user against the wanted file): only ``in-force``,
@@ -86,3 +112,104 @@ class RedisLoadedAcl(FactBase[LoadedAcl | None]):
         if answer in ("in-force", "not-in-force"):
             return LoadedAcl(in_force=answer == "in-force")
         return None
+
+
+class SeededFiles(FactBase[frozenset[str]]):
+    """Those of ``paths`` that hold ``marker`` as a whole line: the files the deploy seeded,
+    which are their servers' own from then on (``datalayer.redis.sentinel``)."""
+
+    def command(self, paths: tuple[str, ...], marker: str) -> str:
+        return (
+            "".join(
+                f"if grep -qxF {shlex.quote(marker)} {shlex.quote(path)} 2>/dev/null; then "
+                f"echo {shlex.quote(path)}; fi; "
+                for path in paths
+            )
+            + "true"
+        )
+
+    @staticmethod
+    def default() -> frozenset[str]:
+        return frozenset()
+
+    def process(self, output: list[str]) -> frozenset[str]:
+        return frozenset(line.strip() for line in output if line.strip())
+
+
+class SentinelKnownMasters(FactBase[tuple[str, ...]]):
+    """The master address each of the ``addresses``' Sentinels answers for ``master_name``
+    (``SENTINEL GET-MASTER-ADDR-BY-NAME``, as the admin user), in order; empty when none knows
+    one (the first deploy, where no Sentinel of ours runs yet).
+
+    Call with ``_stdin=hidden_stdin(ADMIN_PASSWORD + "\\n")``. A Sentinel that is not ours (the
+    package's, before the deploy replaced its file) may answer anything: the caller keeps only
+    answers that are hosts of its group.
+    """
+
+    def command(self, addresses: tuple[str, ...], port: int, master_name: str) -> str:
+        asks = "".join(
+            "printf '%s\\n' \"$password\" | timeout 3 "
+            + shlex.join(["redis-cli", "-h", address, "-p", str(port), "--user", ADMIN_USER])
+            + " --askpass SENTINEL GET-MASTER-ADDR-BY-NAME "
+            + shlex.quote(master_name)
+            + " 2>/dev/null | head -n 1; "
+            for address in addresses
+        )
+        return f"IFS= read -r password; {{ {asks}}} | grep -v '^$' || true"
+
+    @staticmethod
+    def default() -> tuple[str, ...]:
+        return ()
+
+    def process(self, output: list[str]) -> tuple[str, ...]:
+        return tuple(line.strip() for line in output if line.strip())
+
+
+class SentinelSettings(FactBase[dict[str, str] | None]):
+    """What the local Sentinel says of the master it monitors as ``master_name`` (``SENTINEL
+    MASTER``, as the admin user over its socket): every field by name, e.g. ``quorum``,
+    ``down-after-milliseconds``; None while Sentinel is not running or does not know it.
+
+    Call with ``_stdin=hidden_stdin(ADMIN_PASSWORD + "\\n")``; the answer holds no secret.
+    """
+
+    def command(self, socket: str, master_name: str) -> str:
+        asked = admin_call(socket, ["SENTINEL", "MASTER", master_name])
+        return (
+            f"if [ -S {shlex.quote(socket)} ]; then IFS= read -r password; "
+            f"printf '%s\\n' \"$password\" | {asked} 2>&1; else cat >/dev/null; fi"
+        )
+
+    def process(self, output: list[str]) -> dict[str, str] | None:
+        # An error (no such master, a refused login) is one line, not the fields from 'name'.
+        if len(output) < 2 or len(output) % 2 or output[0] != "name":
+            return None
+        return dict(zip(output[::2], output[1::2], strict=True))
+
+
+class SentinelSecretsInForce(FactBase[bool | None]):
+    """Whether Sentinel's own file holds the wanted password of the sentinel user, both where
+    Sentinel logs in to Redis (``sentinel auth-pass NAME``) and to its peers (``sentinel
+    sentinel-pass``), compared on the host: only ``same`` or ``changed`` come back. None when
+    the file has no such lines (not seeded yet).
+
+    Call with ``_stdin=hidden_stdin(SENTINEL_PASSWORD + "\\n")``. Sentinel writes the password
+    bare, where the seed quotes it; both are read.
+    """
+
+    def command(self, path: str, master_name: str) -> str:
+        found = (
+            "awk -v name=" + shlex.quote(master_name) + " '"
+            '$1 == "sentinel" && (($2 == "auth-pass" && $3 == name) || $2 == "sentinel-pass") '
+            '{ value = $NF; gsub(/^"|"$/, "", value); print value }'
+            "' " + shlex.quote(path)
+        )
+        return (
+            f"IFS= read -r wanted; found=$({found} 2>/dev/null | sort -u); "
+            'if [ -z "$found" ]; then echo unknown; '
+            'elif [ "$found" = "$wanted" ]; then echo same; else echo changed; fi'
+        )
+
+    def process(self, output: list[str]) -> bool | None:
+        answer = output[-1].strip() if output else "unknown"
+        return None if answer == "unknown" else answer == "same"

@@ -42,6 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the host itself",
     )
     group.addoption(
+        "--sentinel-endpoint",
+        default=None,
+        help="ADDRESS:PORT where this machine reaches Redis Sentinel on the host under test",
+    )
+    group.addoption(
         "--influxdb-endpoint",
         default=None,
         help="ADDRESS:PORT where this machine reaches InfluxDB's API on the host under test",

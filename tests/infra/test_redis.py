@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 import redis
 
+from datalayer.redis.config import settings_path
 from datalayer.redis.layout import DEBIAN_LAYOUT, RedisLayout
 from datalayer.redis.passwords import ADMIN_USER, redis_passwords
 from datalayer.spec import EnvironmentSpec
@@ -98,6 +99,15 @@ def probe_key(redis_spec: Redis) -> str:
     return _key_inside(redis_spec.users.app.key_patterns)
 
 
+@pytest.fixture
+def writable(clients: Clients) -> None:
+    """Skip a test that writes on a replica of a Sentinel group, which takes writes only from
+    its master (tests/infra/test_redis_sentinel.py checks replication there)."""
+    role = cast(dict[str, Any], clients.connect(ADMIN_USER).info("replication"))["role"]
+    if role != "master":
+        pytest.skip("a replica of the Sentinel group: writes go to its master")
+
+
 def test_redis_server_package_is_installed(host: Any, redis_layout: RedisLayout) -> None:
     assert host.package(redis_layout.package).is_installed
 
@@ -117,9 +127,13 @@ def test_listens_only_where_the_spec_says(host: Any, redis_spec: Redis) -> None:
     assert listening == set(redis_spec.bind), journal(host, str(DEBIAN_LAYOUT.service))
 
 
-@pytest.mark.parametrize("file", ["config_file", "acl_file"])
-def test_config_file_owner_and_mode(host: Any, redis_layout: RedisLayout, file: str) -> None:
-    path = host.file(getattr(redis_layout, file))
+@pytest.mark.parametrize("file", ["settings", "acl_file"])
+def test_config_file_owner_and_mode(
+    host: Any, redis_spec: Redis, redis_layout: RedisLayout, file: str
+) -> None:
+    # The deploy's settings: redis.conf itself, or with Sentinel the file redis.conf includes.
+    name = settings_path(redis_spec, redis_layout) if file == "settings" else redis_layout.acl_file
+    path = host.file(name)
     assert (path.user, path.group, path.mode) == ("redis", "redis", 0o640)
 
 
@@ -152,6 +166,7 @@ def test_wrong_password_is_rejected(clients: Clients) -> None:
         clients.connect("app", "not-the-password-" + "x" * 16).ping()
 
 
+@pytest.mark.usefixtures("writable")
 def test_app_can_set_and_get_its_keys(clients: Clients, probe_key: str) -> None:
     app = clients.connect("app")
     value = secrets.token_hex(8)
@@ -159,6 +174,7 @@ def test_app_can_set_and_get_its_keys(clients: Clients, probe_key: str) -> None:
     assert app.get(probe_key) == value
 
 
+@pytest.mark.usefixtures("writable")
 def test_reader_can_get_what_app_wrote(clients: Clients, probe_key: str) -> None:
     value = secrets.token_hex(8)
     clients.connect("app").set(probe_key, value, ex=60)
@@ -228,6 +244,7 @@ def test_memory_limit_is_in_effect(clients: Clients, redis_spec: Redis) -> None:
     assert _config(clients, "maxmemory-policy") == redis_spec.maxmemory_policy
 
 
+@pytest.mark.usefixtures("writable")
 def test_data_written_before_a_restart_is_there_after_it(
     host: Any, clients: Clients, redis_layout: RedisLayout, probe_key: str
 ) -> None:

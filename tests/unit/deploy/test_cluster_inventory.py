@@ -13,10 +13,9 @@ from deploy.preflight import DeployInputs, judge_inventory
 
 ENVIRONMENT = "sandbox-cluster"
 HOSTS = {
-    "node-1": (("timescaledb", "etcd"), "172.30.57.11"),
-    "node-2": (("timescaledb", "etcd"), "172.30.57.12"),
-    "node-3": (("etcd",), "172.30.57.13"),
-    "cache-1": (("redis",), "172.30.57.14"),
+    "node-1": (("timescaledb", "etcd", "redis"), "172.30.57.11"),
+    "node-2": (("timescaledb", "etcd", "redis"), "172.30.57.12"),
+    "node-3": (("etcd", "redis"), "172.30.57.13"),
     "backup-1": (("backup_repository",), "172.30.57.15"),
 }
 
@@ -59,7 +58,7 @@ def test_every_host_of_the_environment_gets_the_clusters_topology(
     )
 
 
-@pytest.mark.parametrize(("host", "reads"), [("node-3", True), ("cache-1", False)])
+@pytest.mark.parametrize(("host", "reads"), [("node-3", True), ("backup-1", False)])
 def test_only_etcd_hosts_read_etcds_passwords(
     judged: dict[str, DeployInputs], host: str, reads: bool
 ) -> None:
