@@ -97,8 +97,11 @@ def _check_etcd_size(environment: EnvironmentSpec, hosts: Sequence[ClusterHost])
 
 def cluster_topology(environment: EnvironmentSpec, hosts: Sequence[Host]) -> ClusterTopology | None:
     """The cluster's hosts among ``hosts`` (those whose env is ``environment``), judged: None
-    where the environment declares no cluster, which then may have no ``etcd`` host."""
+    where the environment declares no cluster, which then may have no ``etcd`` host, and where
+    ``hosts`` hold no member and no etcd host (an inventory of the environment's other roles,
+    such as its Redis hosts, deploys no part of the cluster)."""
     etcd_hosts = [host for host in hosts if ETCD_GROUP in host.groups]
+    member_hosts = [host for host in hosts if MEMBERS_GROUP in host.groups]
     cluster = environment.timescaledb.cluster
     if cluster is None:
         if etcd_hosts:
@@ -110,6 +113,8 @@ def cluster_topology(environment: EnvironmentSpec, hosts: Sequence[Host]) -> Clu
                 )
             )
         return None
+    if not etcd_hosts and not member_hosts:
+        return None
     for host in etcd_hosts:
         if not _MEMBER_NAME.fullmatch(host.name):
             raise SpecError(
@@ -118,7 +123,7 @@ def cluster_topology(environment: EnvironmentSpec, hosts: Sequence[Host]) -> Clu
             )
     topology = ClusterTopology(
         etcd=_cluster_hosts(etcd_hosts),
-        members=_cluster_hosts([host for host in hosts if MEMBERS_GROUP in host.groups]),
+        members=_cluster_hosts(member_hosts),
     )
     _check_etcd_size(environment, topology.etcd)
     addresses = [host.private_address for host in topology.etcd]

@@ -63,3 +63,22 @@ def test_only_etcd_hosts_read_etcds_passwords(
     judged: dict[str, DeployInputs], host: str, reads: bool
 ) -> None:
     assert (judged[host].etcd is not None) == reads
+
+
+def test_inventory_of_the_clusters_redis_hosts_alone_deploys_no_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in secret_variables(load_environment(ENVIRONMENT)):
+        monkeypatch.setenv(name, f"Valid-{name.lower()}-0123")
+    redis_hosts = [
+        (f"cache-{index}", {"env": ENVIRONMENT, "private_address": f"172.30.57.{20 + index}"})
+        for index in (1, 2, 3)
+    ]
+    inventory = Inventory(  # type: ignore[no-untyped-call]
+        ([name for name, _ in redis_hosts], {}), redis=(redis_hosts, {})
+    )
+    assert {name: inputs.topology for name, inputs in judge_inventory(inventory).items()} == {
+        "cache-1": None,
+        "cache-2": None,
+        "cache-3": None,
+    }
