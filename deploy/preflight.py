@@ -24,6 +24,7 @@ section for) and every secret its groups read. ``deploy/site.py`` then takes the
 here, so nothing it uses was left unchecked.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_inventory
 
+from datalayer.cluster.members import Member, Membership, cluster_secrets
 from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
 from datalayer.onhost.hooks.plan import HookPlan
@@ -60,6 +62,7 @@ class TimescaleDbInputs:
     passwords: dict[str, SecretStr]
     hooks_plan: HookPlan
     backup_keys: RepositoryKeys | None
+    membership: Membership | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
             passwords=role_passwords(environment.timescaledb),
             hooks_plan=build_plan(environment),
             backup_keys=repository_keys(environment.timescaledb.backup),
+            membership=_membership(environment, host),
         )
     redis = None
     if "redis" in host.groups:
@@ -89,6 +93,23 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
     if "influxdb" in host.groups:
         influxdb = influxdb_secrets(influxdb_section(environment, host.name))
     return DeployInputs(environment, timescaledb, redis, influxdb)
+
+
+def _membership(environment: EnvironmentSpec, host: Host) -> Membership | None:
+    """This host's place in its environment's cluster (None without ``timescaledb.cluster``):
+    the ``timescaledb`` hosts are the members, the ``etcd`` hosts the DCS, each named by its
+    ``private_address`` host data; the cluster's secrets are read here, before connecting."""
+    cluster = environment.timescaledb.cluster
+    if cluster is None:
+        return None
+    inventory = host.inventory
+    members = tuple(
+        Member(other.name, other.data.get("private_address"))
+        for other in inventory.get_group("timescaledb")
+    )
+    etcd = tuple(other.data.get("private_address") for other in inventory.get_group("etcd"))
+    member = next(found for found in members if found.name == host.name)
+    return Membership(member, members, etcd, cluster_secrets(cluster, os.environ))
 
 
 def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:

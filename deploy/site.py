@@ -22,6 +22,7 @@ if inputs.timescaledb is not None:
         passwords=inputs.timescaledb.passwords,
         plan=inputs.timescaledb.hooks_plan,
         repository_keys=inputs.timescaledb.backup_keys,
+        membership=inputs.timescaledb.membership,
     )
 
 if inputs.redis_passwords is not None:

@@ -37,3 +37,19 @@ def cluster_secrets(cluster: Cluster, environ: Mapping[str, str]) -> ClusterSecr
         rewind=read_secret(cluster.rewind_password_secret, environ),
         etcd=read_secret(cluster.etcd.password_secret, environ),
     )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What one member's deploy needs to know of the cluster, judged before connecting.
+
+    + member: this host
+    + members: every host of the ``timescaledb`` group, in inventory order
+    + etcd_addresses: the private addresses of the ``etcd`` group's hosts
+    + secrets: the passwords Patroni's configuration carries
+    """
+
+    member: Member
+    members: tuple[Member, ...]
+    etcd_addresses: tuple[str, ...]
+    secrets: ClusterSecrets

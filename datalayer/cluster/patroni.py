@@ -99,9 +99,16 @@ def dynamic_configuration(cluster: Cluster, postgresql_conf: str) -> dict[str, A
 
 def replication_hba_lines(cluster: Cluster, members: Sequence[Member], tls: bool) -> list[HbaLine]:
     """pg_hba.conf's lines for the replicas' WAL streams and the rejoining leader's pg_rewind:
-    from each member's private address only, with SCRAM, over TLS when the server has it."""
+    from each member's private address only, with SCRAM, over TLS when the server has it; and
+    Patroni's own replication connection to its server over the socket, with which a replica's
+    Patroni reads its timeline (``local_replication_address`` with ``use_unix_socket_repl``,
+    ``patroni/postgresql/config.py:1118-1155`` at v4.0.7)."""
     host_type = "hostssl" if tls else "host"
     return [
+        HbaLine(
+            "local", "replication", cluster.replication_role, "", "scram-sha-256",
+            "Patroni reads its own server's timeline over the socket.",
+        ),
         *(
             HbaLine(
                 host_type, "replication", cluster.replication_role, f"{member.address}/32",
@@ -164,6 +171,7 @@ def member_configuration(
             # Patroni connects to its own server as postgres over the socket (peer), the only
             # way pg_hba.conf lets the superuser in; it has no password.
             "use_unix_socket": True,
+            "use_unix_socket_repl": True,
             "authentication": {
                 "superuser": {"username": "postgres"},
                 "replication": {

@@ -154,9 +154,12 @@ def test_replication_lines_admit_the_members_only(environment: EnvironmentSpec) 
         spec, environment.name, replication_hba_lines(spec.cluster, MEMBERS, tls=True)
     ).splitlines()
     assert [line.split() for line in lines if " replicator " in line or " rewinder " in line] == [
-        ["hostssl", database, role, f"172.30.57.{address}/32", "scram-sha-256"]
-        for database, role in (("replication", "replicator"), ("postgres", "rewinder"))
-        for address in (11, 12, 13)
+        ["local", "replication", "replicator", "scram-sha-256"],
+        *(
+            ["hostssl", database, role, f"172.30.57.{address}/32", "scram-sha-256"]
+            for database, role in (("replication", "replicator"), ("postgres", "rewinder"))
+            for address in (11, 12, 13)
+        ),
     ]
 
 
