@@ -6,8 +6,9 @@ The same command runs from a laptop, from this repository's CI against sandbox d
 the CI workflow that checks an environment after provisioning. Hosts are reached as pyinfra
 reaches them (``ssh_hostname``, ``ssh_port``, ``ssh_user``, ``ssh_key``); each service is reached at
 the host data's endpoint for it (``postgresql_endpoint``, ``redis_endpoint``,
-``influxdb_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's port (or the port
-``published_ports`` maps it to, as sandbox droplets publish theirs). Every host is judged before
+``influxdb_endpoint``, ``etcd_endpoint``: ``ADDRESS:PORT``), or the SSH address and the spec's
+port (or the port ``published_ports`` maps it to, as sandbox droplets publish theirs; etcd: the
+host's ``private_address``, checked from the host itself). Every host is judged before
 any suite runs (its env data, its environment's section for each group, the secrets the clients
 log in with), so bad input stops the command with one line and exit status 2, no host contacted.
 """
@@ -26,10 +27,13 @@ from pyinfra.api.inventory import Inventory
 from pyinfra.api.state import State
 from pyinfra.context import ctx_state
 
+from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
+from datalayer.etcd.topology import ClusterTopology
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
+from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
 from deploy.inventory import judge_inventory
 from deploy.redis import redis_section
@@ -42,6 +46,7 @@ SUITES = {
     ),
     "redis": ("tests/infra/test_redis.py",),
     "influxdb": ("tests/infra/test_influxdb.py",),
+    "etcd": ("tests/infra/test_etcd.py",),
 }
 
 
@@ -49,6 +54,19 @@ REPORT_OPTIONS = ("-p", "no:cacheprovider", "-o", "junit_logging=no")
 """No cache in the repository; and no captured output in the JUnit report, whatever a user's
 configuration says, since the workflow publishes it (the suites' conftest masks the secrets
 they read in what remains: ``tests/infra/redaction.py``)."""
+
+
+def _endpoint(name: str, data: Any, port: int) -> str:
+    """The SSH address and the service port, or the port it is published on (sandbox, NAT)."""
+    published = data.get("published_ports") or {}
+    return f"{data.get('ssh_hostname') or name}:{published.get(port, port)}"
+
+
+def _private_endpoint(name: str, data: Any, port: int) -> str:
+    """The host's private address and the service port: a service the cluster's hosts reach
+    each other at, which the suite checks from the host itself (etcd's ports are not
+    published)."""
+    return f"{data.get('private_address')}:{port}"
 
 
 @dataclass(frozen=True)
@@ -60,10 +78,24 @@ class ServiceEndpoint:
     host_data: str
     port: Callable[[EnvironmentSpec, str], int]
     read_secrets: Callable[[EnvironmentSpec, str], object]
+    default_endpoint: Callable[[str, Any, int], str] = _endpoint
+    """``ADDRESS:PORT`` from the host's name, data and the service port, when the host data
+    gives no endpoint."""
 
 
 def _no_secrets(environment: EnvironmentSpec, host_name: str) -> None:
     """InfluxDB's suite reads the tokens the setup step stored on the host, not secrets here."""
+
+
+def _etcd_client_port(environment: EnvironmentSpec, host_name: str) -> int:
+    return cluster_section(environment).etcd.client_port
+
+
+def _etcd_secrets(environment: EnvironmentSpec, host_name: str) -> EtcdPasswords:
+    """etcd's suite checks what an anonymous client meets, on the host; the passwords are
+    judged all the same, as the deploy judges them, so that verify and deploy refuse the same
+    control machine."""
+    return etcd_passwords(cluster_section(environment).etcd)
 
 
 ENDPOINTS = {
@@ -84,6 +116,9 @@ ENDPOINTS = {
         "influxdb_endpoint",
         lambda environment, host: influxdb_section(environment, host).http_port,
         _no_secrets,
+    ),
+    "etcd": ServiceEndpoint(
+        "--etcd-endpoint", "etcd_endpoint", _etcd_client_port, _etcd_secrets, _private_endpoint
     ),
 }
 
@@ -116,12 +151,6 @@ def _ssh_config(name: str, data: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _endpoint(name: str, data: Any, port: int) -> str:
-    """The SSH address and the service port, or the port it is published on (sandbox, NAT)."""
-    published = data.get("published_ports") or {}
-    return f"{data.get('ssh_hostname') or name}:{published.get(port, port)}"
-
-
 def load_inventory(inventory_path: str) -> Inventory:
     """The inventory file as pyinfra reads it (groups, host data, group data files)."""
     # Imported here: importing pyinfra_cli patches the standard library for gevent
@@ -133,7 +162,9 @@ def load_inventory(inventory_path: str) -> Inventory:
     return inventory
 
 
-def _targets_of(environment: EnvironmentSpec, host: Host) -> list[Target]:
+def _targets_of(
+    environment: EnvironmentSpec, host: Host, _topology: ClusterTopology | None
+) -> list[Target]:
     """One host's targets, once what its suites read is judged: the environment's section and
     port for each group, the endpoint data, the secrets the clients log in with."""
     found = []
@@ -144,7 +175,7 @@ def _targets_of(environment: EnvironmentSpec, host: Host) -> list[Target]:
         service = ENDPOINTS[group]
         service.read_secrets(environment, host.name)
         port = service.port(environment, host.name)
-        endpoint = data.get(service.host_data) or _endpoint(host.name, data, port)
+        endpoint = data.get(service.host_data) or service.default_endpoint(host.name, data, port)
         found.append(
             Target(host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint))
         )

@@ -1,22 +1,45 @@
 """The contract between a pyinfra inventory and these deploys.
 
-Groups are named by role (``timescaledb``, ``redis``, ``influxdb``) and every host's data names
-its environment: ``env="prod"`` selects ``Pulumi.prod.yaml``. Nothing else is required. The
-``env`` must be in the inventory file itself (a host's data, or a group's ``(hosts, data)``):
-the whole inventory is judged while pyinfra loads it, before its group data files and
-``--data`` are merged in (``deploy/preflight.py``).
+Groups are named by role, and every host's data names its environment: ``env="prod"`` selects
+``Pulumi.prod.yaml``. The ``env`` must be in the inventory file itself (a host's data, or a
+group's ``(hosts, data)``): the whole inventory is judged while pyinfra loads it, before its
+group data files and ``--data`` are merged in (``deploy/preflight.py``).
+
+- ``timescaledb``, ``redis``, ``influxdb``: the hosts of each service; a group whose section the
+  environment lacks is refused.
+- ``etcd``: the DCS of a cluster (``timescaledb.cluster``), 3 or 5 hosts, which may also be in
+  ``timescaledb``; refused in an environment that declares no cluster.
+- ``private_address`` host data: where the cluster's other hosts reach this one, an IP address
+  (e.g. ``private_address="10.110.0.10"``, a droplet's VPC address). Required, in an environment
+  with a cluster, of every host of ``timescaledb`` and ``etcd``; its ``etcd`` hosts' names are
+  etcd's member names.
+
+Every host is judged with its environment; then, for each environment with a cluster, its
+``timescaledb`` and ``etcd`` hosts together (:func:`cluster_topology`), before any host's own
+inputs (its secrets) are read.
 """
 
-from collections.abc import Callable
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 
+from datalayer.etcd.topology import ClusterHost, ClusterTopology
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
-from datalayer.spec.errors import shown
+from datalayer.spec.errors import not_set_line, shown
 
 Judged = TypeVar("Judged")
+
+ETCD_GROUP = "etcd"
+MEMBERS_GROUP = "timescaledb"
+ETCD_SIZES = (3, 5)
+"""An odd count: etcd keeps a quorum (a majority) with one member lost of 3, two of 5; an even
+count needs as large a majority and so survives no more losses than one member fewer."""
+_MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+"""etcd member names as ETCD_INITIAL_CLUSTER lists them (NAME=URL, comma-separated)."""
 
 
 def environment_name(host_name: str, data: Any) -> str:
@@ -32,19 +55,109 @@ def environment_name(host_name: str, data: Any) -> str:
     return name
 
 
+def private_address(host_name: str, data: Any) -> str:
+    """The host's ``private_address`` data, an IP address; a :class:`SpecError` otherwise."""
+    address = data.get("private_address")
+    if address is None or address == "":
+        raise SpecError(
+            f"inventory: host {host_name} has no 'private_address' data, the IP address the "
+            "cluster's other hosts reach it at (e.g. private_address='10.110.0.10')"
+        )
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise SpecError(
+            f"inventory: host {host_name}: private_address {shown(address)} is not an IP address"
+        ) from None
+
+
+def _cluster_hosts(hosts: Sequence[Host]) -> tuple[ClusterHost, ...]:
+    return tuple(ClusterHost(host.name, private_address(host.name, host.data)) for host in hosts)
+
+
+def _check_etcd_size(environment: EnvironmentSpec, hosts: Sequence[ClusterHost]) -> None:
+    count = len(hosts)
+    if count in ETCD_SIZES:
+        return
+    names = ", ".join(host.name for host in hosts) or "none"
+    reason = (
+        "an even count keeps a quorum through no more losses than one host fewer"
+        if count % 2 == 0 and count > 0
+        else "3 keep a quorum with one lost, 5 with two"
+    )
+    raise SpecError(
+        f"inventory: the etcd group of environment {environment.name} has {count} hosts "
+        f"({names}): a cluster needs 3 or 5, since {reason}"
+    )
+
+
+def cluster_topology(environment: EnvironmentSpec, hosts: Sequence[Host]) -> ClusterTopology | None:
+    """The cluster's hosts among ``hosts`` (those whose env is ``environment``), judged: None
+    where the environment declares no cluster, which then may have no ``etcd`` host."""
+    etcd_hosts = [host for host in hosts if ETCD_GROUP in host.groups]
+    cluster = environment.timescaledb.cluster
+    if cluster is None:
+        if etcd_hosts:
+            raise SpecError(
+                not_set_line(
+                    f"Pulumi.{environment.name}.yaml",
+                    "timescaledb.cluster",
+                    f"host {etcd_hosts[0].name} is in the etcd group, which runs a cluster's DCS",
+                )
+            )
+        return None
+    for host in etcd_hosts:
+        if not _MEMBER_NAME.fullmatch(host.name):
+            raise SpecError(
+                f"inventory: host {shown(host.name)} of the etcd group: an etcd member name "
+                "is letters, digits, '.', '_' and '-', at most 63"
+            )
+    topology = ClusterTopology(
+        etcd=_cluster_hosts(etcd_hosts),
+        members=_cluster_hosts([host for host in hosts if MEMBERS_GROUP in host.groups]),
+    )
+    _check_etcd_size(environment, topology.etcd)
+    addresses = [host.private_address for host in topology.etcd]
+    for address in addresses:
+        if addresses.count(address) > 1:
+            raise SpecError(
+                f"inventory: private_address {address} is given to more than one host of the "
+                "etcd group: each member needs its own"
+            )
+    if cluster.synchronous_mode_strict and len(topology.members) == 1:
+        raise SpecError(
+            f"Pulumi.{environment.name}.yaml: datalayer:timescaledb.cluster."
+            "synchronous_mode_strict is true with one host in the timescaledb group "
+            f"({topology.members[0].name}): with no replica to confirm them, writes would wait "
+            "forever"
+        )
+    return topology
+
+
 def judge_inventory(
-    inventory: Inventory, judge: Callable[[EnvironmentSpec, Host], Judged]
+    inventory: Inventory,
+    judge: Callable[[EnvironmentSpec, Host, ClusterTopology | None], Judged],
 ) -> dict[str, Judged]:
-    """``judge`` of every host of ``inventory`` with its environment, by host name.
+    """``judge`` of every host of ``inventory`` with its environment and its environment's
+    cluster topology, by host name.
 
     Each environment is read and validated once, however many hosts name it; the first host
-    whose data, environment or ``judge`` fails stops the whole inventory with its one line.
+    whose data, environment, cluster or ``judge`` fails stops the whole inventory with its one
+    line.
     """
     environments: dict[str, EnvironmentSpec] = {}
-    judged: dict[str, Judged] = {}
+    hosts: dict[str, list[Host]] = {}
     for host in inventory:
         name = environment_name(host.name, host.data)
         if name not in environments:
             environments[name] = load_environment(name)
-        judged[host.name] = judge(environments[name], host)
+        hosts.setdefault(name, []).append(host)
+    topologies = {
+        name: cluster_topology(environment, hosts[name])
+        for name, environment in environments.items()
+    }
+    judged: dict[str, Judged] = {}
+    for host in inventory:
+        name = environment_name(host.name, host.data)
+        judged[host.name] = judge(environments[name], host, topologies[name])
     return judged

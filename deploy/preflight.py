@@ -24,7 +24,6 @@ section for) and every secret its groups read. ``deploy/site.py`` then takes the
 here, so nothing it uses was left unchecked.
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +34,9 @@ from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_inventory
 
-from datalayer.cluster.members import Member, Membership, cluster_secrets
+from datalayer.cluster.members import Membership, cluster_secrets, membership
+from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
+from datalayer.etcd.topology import ClusterTopology
 from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
 from datalayer.onhost.hooks.plan import HookPlan
@@ -44,6 +45,7 @@ from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
 from datalayer.timescaledb.backup.keys import RepositoryKeys, repository_keys
 from deploy import inventory as inventory_contract
+from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section
 
@@ -66,16 +68,31 @@ class TimescaleDbInputs:
 
 
 @dataclass(frozen=True)
+class EtcdInputs:
+    """What an etcd member's deploy reads: the cluster's hosts and etcd's passwords."""
+
+    topology: ClusterTopology
+    passwords: EtcdPasswords
+
+
+@dataclass(frozen=True)
 class DeployInputs:
-    """What the deploy of one host reads, by the groups it is in (None: not in that group)."""
+    """What the deploy of one host reads, by the groups it is in (None: not in that group).
+
+    + topology: the cluster's hosts, for every host of an environment with a cluster
+    """
 
     environment: EnvironmentSpec
     timescaledb: TimescaleDbInputs | None
     redis_passwords: dict[str, SecretStr] | None
     influxdb_secrets: InfluxDbSecrets | None
+    etcd: EtcdInputs | None = None
+    topology: ClusterTopology | None = None
 
 
-def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
+def deploy_inputs(
+    environment: EnvironmentSpec, host: Host, topology: ClusterTopology | None
+) -> DeployInputs:
     """Everything ``host``'s deploy reads; a :class:`SpecError` or :class:`SecretError` names
     the first thing that is wrong."""
     timescaledb = None
@@ -84,7 +101,9 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
             passwords=role_passwords(environment.timescaledb),
             hooks_plan=build_plan(environment),
             backup_keys=repository_keys(environment.timescaledb.backup),
-            membership=_membership(environment, host),
+            membership=None
+            if topology is None
+            else membership(host.name, topology, cluster_secrets(cluster_section(environment))),
         )
     redis = None
     if "redis" in host.groups:
@@ -92,24 +111,10 @@ def deploy_inputs(environment: EnvironmentSpec, host: Host) -> DeployInputs:
     influxdb = None
     if "influxdb" in host.groups:
         influxdb = influxdb_secrets(influxdb_section(environment, host.name))
-    return DeployInputs(environment, timescaledb, redis, influxdb)
-
-
-def _membership(environment: EnvironmentSpec, host: Host) -> Membership | None:
-    """This host's place in its environment's cluster (None without ``timescaledb.cluster``):
-    the ``timescaledb`` hosts are the members, the ``etcd`` hosts the DCS, each named by its
-    ``private_address`` host data; the cluster's secrets are read here, before connecting."""
-    cluster = environment.timescaledb.cluster
-    if cluster is None:
-        return None
-    inventory = host.inventory
-    members = tuple(
-        Member(other.name, other.data.get("private_address"))
-        for other in inventory.get_group("timescaledb")
-    )
-    etcd = tuple(other.data.get("private_address") for other in inventory.get_group("etcd"))
-    member = next(found for found in members if found.name == host.name)
-    return Membership(member, members, etcd, cluster_secrets(cluster, os.environ))
+    etcd = None
+    if topology is not None and inventory_contract.ETCD_GROUP in host.groups:
+        etcd = EtcdInputs(topology, etcd_passwords(cluster_section(environment).etcd))
+    return DeployInputs(environment, timescaledb, redis, influxdb, etcd, topology)
 
 
 def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:

@@ -9,12 +9,21 @@ the secrets) was judged for every host while pyinfra loaded the inventory, befor
 
 from pyinfra.context import host
 
+from deploy.etcd import etcd
 from deploy.influxdb import influxdb
 from deploy.preflight import judged_inputs
 from deploy.redis import redis
 from deploy.timescaledb import timescaledb
 
 inputs = judged_inputs(host)
+
+# The DCS first: Patroni on the timescaledb hosts needs it.
+if inputs.etcd is not None:
+    etcd(
+        environment=inputs.environment,
+        topology=inputs.etcd.topology,
+        passwords=inputs.etcd.passwords,
+    )
 
 if inputs.timescaledb is not None:
     timescaledb(

@@ -9,8 +9,8 @@ is checked once per role, and the leader serves reads only while no replica can.
 
 from collections.abc import Sequence
 
-from datalayer.cluster.members import Member
 from datalayer.cluster.timings import timings
+from datalayer.etcd.topology import ClusterHost
 from datalayer.render import render
 from datalayer.spec.timescaledb import TimescaleDb
 
@@ -24,7 +24,7 @@ connection, so that HAProxy never cuts what a client thinks is open."""
 
 
 def render_haproxy_config(
-    spec: TimescaleDb, environment_name: str, members: Sequence[Member]
+    spec: TimescaleDb, environment_name: str, members: Sequence[ClusterHost]
 ) -> str:
     """The whole haproxy.cfg of every member (all members render the same file)."""
     cluster = spec.cluster

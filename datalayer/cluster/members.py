@@ -1,21 +1,15 @@
-"""Who is in the cluster: the inventory's ``timescaledb`` hosts, and the secrets they share."""
+"""What a member knows of its cluster: the other hosts (``datalayer.etcd.topology``, judged
+from the inventory before connecting) and the secrets Patroni's configuration carries."""
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from datalayer.etcd.topology import ClusterHost, ClusterTopology
 from datalayer.secrets import read_secret
 from datalayer.spec.cluster import Cluster
-
-
-@dataclass(frozen=True)
-class Member:
-    """One host: its inventory name (Patroni's member ``name``) and the private address the
-    other members, etcd and HAProxy reach it at (its host data's ``private_address``)."""
-
-    name: str
-    address: str
 
 
 @dataclass(frozen=True)
@@ -28,7 +22,7 @@ class ClusterSecrets:
     etcd: SecretStr
 
 
-def cluster_secrets(cluster: Cluster, environ: Mapping[str, str]) -> ClusterSecrets:
+def cluster_secrets(cluster: Cluster, environ: Mapping[str, str] = os.environ) -> ClusterSecrets:
     """Every secret Patroni needs, all read before any is used (a missing one stops the deploy
     before any change, naming the variable)."""
     return ClusterSecrets(
@@ -44,12 +38,21 @@ class Membership:
     """What one member's deploy needs to know of the cluster, judged before connecting.
 
     + member: this host
-    + members: every host of the ``timescaledb`` group, in inventory order
-    + etcd_addresses: the private addresses of the ``etcd`` group's hosts
+    + topology: the cluster's hosts: the members (``timescaledb``) and etcd's (``etcd``)
     + secrets: the passwords Patroni's configuration carries
     """
 
-    member: Member
-    members: tuple[Member, ...]
-    etcd_addresses: tuple[str, ...]
+    member: ClusterHost
+    topology: ClusterTopology
     secrets: ClusterSecrets
+
+    @property
+    def etcd_addresses(self) -> tuple[str, ...]:
+        """Where Patroni reaches etcd: the ``etcd`` hosts' private addresses."""
+        return tuple(etcd.private_address for etcd in self.topology.etcd)
+
+
+def membership(name: str, topology: ClusterTopology, secrets: ClusterSecrets) -> Membership:
+    """The membership of host ``name``, one of ``topology``'s members."""
+    member = next(member for member in topology.members if member.name == name)
+    return Membership(member, topology, secrets)

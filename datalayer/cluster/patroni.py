@@ -26,8 +26,10 @@ from typing import Any
 
 import yaml
 
-from datalayer.cluster.members import ClusterSecrets, Member
+from datalayer.cluster.members import ClusterSecrets
 from datalayer.cluster.timings import timings
+from datalayer.etcd.authentication import PATRONI_USER
+from datalayer.etcd.topology import ClusterHost
 from datalayer.spec.cluster import Cluster
 from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.changes import parse_settings
@@ -51,8 +53,6 @@ CLUSTER_WIDE_SETTINGS = (
 
 REST_API_USER = "patroni"
 """The user name of the REST API's changing endpoints (the password is the spec's secret)."""
-ETCD_USER = "patroni"
-"""The etcd user Patroni authenticates as, with ``etcd.password_secret``."""
 WATCHDOG_DEVICE = "/dev/watchdog"
 WATCHDOG_SAFETY_MARGIN = 5
 """Seconds between the watchdog's firing and the leader key's expiry (Patroni's default)."""
@@ -97,7 +97,9 @@ def dynamic_configuration(cluster: Cluster, postgresql_conf: str) -> dict[str, A
     }
 
 
-def replication_hba_lines(cluster: Cluster, members: Sequence[Member], tls: bool) -> list[HbaLine]:
+def replication_hba_lines(
+    cluster: Cluster, members: Sequence[ClusterHost], tls: bool
+) -> list[HbaLine]:
     """pg_hba.conf's lines for the replicas' WAL streams and the rejoining leader's pg_rewind:
     from each member's private address only, with SCRAM, over TLS when the server has it; and
     Patroni's own replication connection to its server over the socket, with which a replica's
@@ -111,14 +113,14 @@ def replication_hba_lines(cluster: Cluster, members: Sequence[Member], tls: bool
         ),
         *(
             HbaLine(
-                host_type, "replication", cluster.replication_role, f"{member.address}/32",
+                host_type, "replication", cluster.replication_role, f"{member.private_address}/32",
                 "scram-sha-256", f"Member {member.name} streams WAL as a replica.",
             )
             for member in members
         ),
         *(
             HbaLine(
-                host_type, "postgres", cluster.rewind_role, f"{member.address}/32",
+                host_type, "postgres", cluster.rewind_role, f"{member.private_address}/32",
                 "scram-sha-256", f"Member {member.name} rewinds itself from the leader.",
             )
             for member in members
@@ -130,7 +132,7 @@ def member_configuration(
     spec: TimescaleDb,
     layout: PostgresqlLayout,
     postgresql_conf: str,
-    member: Member,
+    member: ClusterHost,
     etcd_addresses: Sequence[str],
     secrets: ClusterSecrets,
 ) -> dict[str, Any]:
@@ -143,8 +145,8 @@ def member_configuration(
         "scope": cluster.scope,
         "name": member.name,
         "restapi": {
-            "listen": f"{member.address}:{cluster.rest_api_port}",
-            "connect_address": f"{member.address}:{cluster.rest_api_port}",
+            "listen": f"{member.private_address}:{cluster.rest_api_port}",
+            "connect_address": f"{member.private_address}:{cluster.rest_api_port}",
             "authentication": {
                 "username": REST_API_USER,
                 "password": secrets.rest_api.get_secret_value(),
@@ -153,7 +155,7 @@ def member_configuration(
         "etcd3": {
             "hosts": [f"{address}:{cluster.etcd.client_port}" for address in etcd_addresses],
             "protocol": "http",
-            "username": ETCD_USER,
+            "username": PATRONI_USER,
             "password": secrets.etcd.get_secret_value(),
         },
         "bootstrap": {
@@ -162,7 +164,7 @@ def member_configuration(
         },
         "postgresql": {
             "listen": f"{listen}:{spec.port}",
-            "connect_address": f"{member.address}:{spec.port}",
+            "connect_address": f"{member.private_address}:{spec.port}",
             "data_dir": layout.data_directory,
             "config_dir": layout.config_directory,
             "custom_conf": layout.postgresql_conf,
@@ -204,7 +206,7 @@ def render_patroni_config(
     layout: PostgresqlLayout,
     environment_name: str,
     postgresql_conf: str,
-    member: Member,
+    member: ClusterHost,
     etcd_addresses: Sequence[str],
     secrets: ClusterSecrets,
 ) -> str:

@@ -10,7 +10,7 @@ from pyinfra.api.deploy import deploy
 from pyinfra.operations import server
 
 from datalayer.cluster.haproxy import HAPROXY_CONFIG, render_haproxy_config
-from datalayer.cluster.members import Member
+from datalayer.etcd.topology import ClusterHost
 from datalayer.spec import EnvironmentSpec
 from deploy.operations import WantedFile, checked_file_installed, units_enabled_and_running
 
@@ -18,7 +18,7 @@ SERVICE = "haproxy"
 
 
 @deploy("HAProxy")
-def haproxy(environment: EnvironmentSpec, members: Sequence[Member]) -> None:
+def haproxy(environment: EnvironmentSpec, members: Sequence[ClusterHost]) -> None:
     """Install haproxy.cfg, checked by ``haproxy -c`` first, and run HAProxy.
 
     + environment: the validated environment spec, with ``timescaledb.cluster``

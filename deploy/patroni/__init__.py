@@ -11,7 +11,7 @@ from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.operations import server
 
-from datalayer.cluster.members import ClusterSecrets, Member
+from datalayer.cluster.members import ClusterSecrets
 from datalayer.cluster.patroni import (
     dynamic_configuration,
     patroni_config_path,
@@ -19,6 +19,7 @@ from datalayer.cluster.patroni import (
     replication_hba_lines,
 )
 from datalayer.cluster.timings import timings
+from datalayer.etcd.topology import ClusterHost
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import PostgresqlLayout
@@ -49,8 +50,8 @@ replica's base backup of the leader (a first deploy of three members starts them
 def patroni(
     environment: EnvironmentSpec,
     layout: PostgresqlLayout,
-    member: Member,
-    members: Sequence[Member],
+    member: ClusterHost,
+    members: Sequence[ClusterHost],
     etcd_addresses: Sequence[str],
     secrets: ClusterSecrets,
 ) -> None:
@@ -74,7 +75,7 @@ def patroni(
     assert layout.service is not None
     postgresql_conf = render_postgresql_conf(spec, layout, environment.name)
     config_path = patroni_config_path(layout)
-    address, port = member.address, cluster.rest_api_port
+    address, port = member.private_address, cluster.rest_api_port
     operations.debian_cluster_replaced(
         name=f"Drop the empty {layout.cluster_name} cluster the package made, for Patroni",
         version=layout.version,

@@ -65,17 +65,17 @@ def clustered(
         environment=environment,
         layout=layout,
         member=membership.member,
-        members=membership.members,
+        members=membership.topology.members,
         etcd_addresses=membership.etcd_addresses,
         secrets=membership.secrets,
     )
     backup.repository(environment, layout, repository_keys)
-    haproxy(environment=environment, members=membership.members)
+    haproxy(environment=environment, members=membership.topology.members)
     hooks.install_runtime(plan)
     hooks_on_leader(
         name="Bring the database to the spec on the leader: roles, privileges, migrations, "
         "policies",
-        address=membership.member.address,
+        address=membership.member.private_address,
         rest_api_port=cluster.rest_api_port,
         version=spec.version,
         cluster=spec.debian_cluster,

@@ -9,7 +9,6 @@ import hashlib
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from datalayer.deploy_run import DeployResult, run_deploy
+from datalayer.deploy_run import DeployResult
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.spec import load_environment
+from tests.deployment import SandboxDeployment
 
 ENVIRONMENT = "sandbox"
 # Container names are machine-wide: one name per checkout keeps two checkouts' runs apart, and
@@ -28,55 +28,16 @@ ENVIRONMENT = "sandbox"
 DROPLET = "deploy-" + hashlib.sha256(str(REPOSITORY_ROOT).encode()).hexdigest()[:8]
 
 
-class Deployment:
+class Deployment(SandboxDeployment):
     """The shared droplet, its secrets, and ways to deploy to it and look inside."""
 
     def __init__(
         self, sandbox: Sandbox, container: str, ports: Mapping[int, int], secret_dir: Path
     ) -> None:
-        self.sandbox = sandbox
+        roles = load_environment(ENVIRONMENT).timescaledb.roles
+        super().__init__(sandbox, secret_dir, [role.password_secret for role in roles])
         self.container = container
         self.ports = ports
-        self.secret_dir = secret_dir
-        self.passwords: dict[str, str] = {}
-        for role in load_environment(ENVIRONMENT).timescaledb.roles:
-            self.set_password(role.password_secret, secrets.token_urlsafe(24))
-
-    def set_password(self, variable: str, value: str) -> None:
-        path = self.secret_dir / variable
-        path.write_text(value)
-        path.chmod(0o600)
-        self.passwords[variable] = value
-
-    @property
-    def environ(self) -> dict[str, str]:
-        return {f"{variable}_FILE": str(self.secret_dir / variable) for variable in self.passwords}
-
-    def deploy(
-        self,
-        extra_environ: dict[str, str] | None = None,
-        *,
-        verbose: bool = False,
-        dry: bool = False,
-        diff: bool = False,
-        without: str | None = None,
-    ) -> DeployResult:
-        """Deploy with this droplet's secrets; ``without`` names a secret to leave unset."""
-        environ = {**os.environ, **self.environ, **(extra_environ or {})}
-        if without is not None:
-            environ = {k: v for k, v in environ.items() if k not in (without, f"{without}_FILE")}
-        return run_deploy(
-            self.sandbox.paths.inventory, environ, verbose=verbose, dry=dry, diff=diff
-        )
-
-    def verify(self, junit_directory: Path) -> subprocess.CompletedProcess[str]:
-        """``python -m datalayer.verify`` on this sandbox's inventory, with its secrets."""
-        return subprocess.run(
-            [sys.executable, "-m", "datalayer.verify", str(self.sandbox.paths.inventory),
-             "--junit-directory", str(junit_directory), "--", "-q"],
-            cwd=REPOSITORY_ROOT, env={**os.environ, **self.environ},
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
 
     def sh(self, command: str) -> str:
         completed = subprocess.run(

@@ -36,6 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="ADDRESS:PORT where this machine reaches Redis on the host under test",
     )
     group.addoption(
+        "--etcd-endpoint",
+        default=None,
+        help="ADDRESS:PORT of the etcd member under test on its private network, checked from "
+        "the host itself",
+    )
+    group.addoption(
         "--influxdb-endpoint",
         default=None,
         help="ADDRESS:PORT where this machine reaches InfluxDB's API on the host under test",

@@ -3,11 +3,12 @@
 import pytest
 from pydantic import SecretStr
 
-from datalayer.cluster.members import ClusterSecrets, Member
+from datalayer.cluster.members import ClusterSecrets
+from datalayer.etcd.topology import ClusterHost
 from datalayer.spec import EnvironmentSpec, load_environment
 
 ENVIRONMENT = "sandbox-cluster"
-MEMBERS = tuple(Member(f"patroni-{index}", f"172.30.57.{10 + index}") for index in (1, 2, 3))
+MEMBERS = tuple(ClusterHost(f"patroni-{index}", f"172.30.57.{10 + index}") for index in (1, 2, 3))
 SECRETS = ClusterSecrets(
     rest_api=SecretStr("rest-api-password"),
     replication=SecretStr("replication-password"),

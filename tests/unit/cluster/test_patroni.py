@@ -37,7 +37,7 @@ def rendered(environment: EnvironmentSpec) -> str:
     spec = environment.timescaledb
     return render_patroni_config(
         spec, patroni_layout(spec), environment.name, rendered_postgresql_conf(environment),
-        MEMBERS[0], [member.address for member in MEMBERS], SECRETS,
+        MEMBERS[0], [member.private_address for member in MEMBERS], SECRETS,
     )  # fmt: skip
 
 

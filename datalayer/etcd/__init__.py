@@ -1,0 +1,1 @@
+"""etcd, the cluster's DCS: layout, configuration, passwords and authentication plan."""
