@@ -5,6 +5,11 @@ Patroni's REST API says each member's role to HTTP checks (``patroni/api.py`` at
 replica whose replay lag is at most N bytes). The read-only port's fallback to the leader is a
 ``backup`` server that ``track``s the read-write port's check of the same member, so a member
 is checked once per role, and the leader serves reads only while no replica can.
+
+The checks send ``OPTIONS``, as Pigsty's do (``roles/pgsql/templates/service.cfg``): Patroni
+answers it with the status line alone (``do_OPTIONS``, ``patroni/api.py:405-411``), whereas a
+``GET`` body meets a connection HAProxy already closed, and Patroni logs a
+``ConnectionResetError`` traceback for every check (seen on the sandbox, Patroni 4.0.7).
 """
 
 from collections.abc import Sequence

@@ -16,9 +16,14 @@ configuration, never written a second time by hand:
   a member restarted by Patroni must load timescaledb, and a replica promoted must run as many
   policy jobs as the leader did.
 
-pg_hba.conf stays the rendered file as well: ``hba_file`` among Patroni's local parameters
-makes Patroni leave it alone (``replace_pg_hba`` and ``append_pg_hba`` write only without one,
-``patroni/postgresql/config.py:577-610``).
+Patroni's own postgresql.conf goes in the data directory (``config_dir``, Patroni's default),
+apart from the rendered files in /etc/postgresql/V/C: pg_hba.conf and pg_ident.conf stay the
+rendered ones, named by ``hba_file`` and ``ident_file`` among Patroni's local parameters.
+Patroni leaves such a file alone only when it is not ``config_dir``'s own (its ``hba_file``
+property is None for ``config_dir/pg_hba.conf``, ``patroni/postgresql/config.py:1405-1408``
+at v4.0.7), and otherwise appends to it when it bootstraps (``append_pg_hba``, :577-582;
+``bootstrap.py:396``): with both in /etc/postgresql/V/C, the leader's first start changed
+the rendered pg_hba.conf (seen on the sandbox).
 """
 
 from collections.abc import Sequence
@@ -166,7 +171,7 @@ def member_configuration(
             "listen": f"{listen}:{spec.port}",
             "connect_address": f"{member.private_address}:{spec.port}",
             "data_dir": layout.data_directory,
-            "config_dir": layout.config_directory,
+            "config_dir": layout.data_directory,
             "custom_conf": layout.postgresql_conf,
             "bin_dir": bin_directory,
             "pgpass": f"/var/lib/postgresql/{layout.version}-{layout.cluster}.pgpass",

@@ -32,13 +32,10 @@ class PostgresqlLayout:
     """The ``postgres`` server binary, with which the deploy checks a candidate postgresql.conf
     before installing it (droplets; containers start from the rendered file and are not
     checked this way)."""
-    config_file_name: str = "postgresql.conf"
-    """The rendered file's name in ``config_directory``: under Patroni, its ``postgresql.conf``
-    is Patroni's own, which includes the rendered one (:func:`patroni_layout`)."""
 
     @property
     def postgresql_conf(self) -> str:
-        return f"{self.config_directory}/{self.config_file_name}"
+        return f"{self.config_directory}/postgresql.conf"
 
     @property
     def pg_hba_conf(self) -> str:
@@ -70,22 +67,12 @@ def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
     )
 
 
-PATRONI_CONFIG_FILE_NAME = "postgresql.base.conf"
-"""Where Patroni's own rule would move a postgresql.conf it finds (``config_base_name`` +
-``.base.conf``, ``patroni/postgresql/config.py:381`` at v4.0.7); named in its ``custom_conf``
-here, so Patroni includes it from the postgresql.conf it writes and never moves a file."""
-
-
 def patroni_layout(spec: TimescaleDb) -> PostgresqlLayout:
-    """postgresql-common's layout under Patroni, as Debian's patroni package lays it out
-    (``/etc/patroni/config.yml.in``: config_dir /etc/postgresql/V/C, data_dir
-    /var/lib/postgresql/V/C), run by its ``patroni@V-C`` unit instead of ``postgresql@V-C``."""
-    debian = debian_layout(spec)
-    return replace(
-        debian,
-        service=f"patroni@{spec.version}-{spec.debian_cluster}",
-        config_file_name=PATRONI_CONFIG_FILE_NAME,
-    )
+    """postgresql-common's layout, run by Debian's ``patroni@V-C`` unit instead of
+    ``postgresql@V-C``: the rendered files stay in /etc/postgresql/V/C, where postgresql-common's
+    tools (``psql --cluster``, ``pg_lsclusters``) read them, and Patroni writes its own
+    postgresql.conf in the data directory (``datalayer.cluster.patroni``)."""
+    return replace(debian_layout(spec), service=f"patroni@{spec.version}-{spec.debian_cluster}")
 
 
 CONTAINER_CONFIG_DIRECTORY = "/etc/postgresql"

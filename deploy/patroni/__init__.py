@@ -63,7 +63,7 @@ def patroni(
     + etcd_addresses: the private addresses of the ``etcd`` group's hosts
     + secrets: the REST API's, replication's, rewind's and etcd's passwords
 
-    The rendered postgresql.conf (as ``postgresql.base.conf``) and pg_hba.conf are installed
+    The rendered postgresql.conf and pg_hba.conf are installed
     whole; Patroni includes the first and reads the second. A changed file is put in force by
     ``patronictl reload``; a setting only a restart applies by ``patronictl restart
     --pending``, replicas first, the leader last. Will not drop a cluster that holds data, nor

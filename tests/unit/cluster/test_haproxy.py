@@ -36,7 +36,7 @@ def test_read_write_port_reaches_the_leader_by_patronis_primary_check(rendered: 
     assert section(rendered, "trading-sandbox-read-write") == [
         "bind *:5000",
         "option httpchk",
-        "http-check send meth GET uri /primary",
+        "http-check send meth OPTIONS uri /primary",
         "http-check expect status 200",
         "server patroni-1 172.30.57.11:5432 check port 8008",
         "server patroni-2 172.30.57.12:5432 check port 8008",
@@ -51,7 +51,7 @@ def test_read_only_port_reaches_replicas_within_the_lag_then_the_leader(rendered
         "bind *:5001",
         "balance roundrobin",
         "option httpchk",
-        "http-check send meth GET uri /replica?lag=16777216",
+        "http-check send meth OPTIONS uri /replica?lag=16777216",
         "http-check expect status 200",
         "server patroni-1 172.30.57.11:5432 check port 8008",
         "server patroni-2 172.30.57.12:5432 check port 8008",

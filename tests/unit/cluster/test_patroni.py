@@ -50,7 +50,7 @@ def configuration(environment: EnvironmentSpec) -> dict[str, Any]:
 def test_patroni_includes_the_rendered_postgresql_conf(configuration: dict[str, Any]) -> None:
     postgresql = configuration["postgresql"]
     assert (postgresql["config_dir"], postgresql["custom_conf"]) == (
-        "/etc/postgresql/17/main", "/etc/postgresql/17/main/postgresql.base.conf",
+        "/var/lib/postgresql/17/main", "/etc/postgresql/17/main/postgresql.conf",
     )  # fmt: skip
 
 
@@ -90,12 +90,15 @@ def test_local_parameters_hold_no_setting_patroni_drops(configuration: dict[str,
 
 
 def test_patroni_leaves_the_rendered_pg_hba_conf_alone(configuration: dict[str, Any]) -> None:
-    # replace_pg_hba/append_pg_hba write only without hba_file (patroni/postgresql/config.py
-    # :577-610, v4.0.7); the rendered file is the only source of rules.
+    # replace_pg_hba/append_pg_hba write only when hba_file is unset or config_dir's own
+    # pg_hba.conf (patroni/postgresql/config.py:577-610, 1406-1408, v4.0.7); the rendered file
+    # is elsewhere, the only source of rules.
     postgresql = configuration["postgresql"]
-    assert (postgresql["parameters"]["hba_file"], "pg_hba" in postgresql) == (
-        "/etc/postgresql/17/main/pg_hba.conf", False,
-    )  # fmt: skip
+    assert (
+        postgresql["parameters"]["hba_file"],
+        postgresql["parameters"]["hba_file"].startswith(postgresql["config_dir"]),
+        "pg_hba" in postgresql,
+    ) == ("/etc/postgresql/17/main/pg_hba.conf", False, False)
 
 
 def test_superuser_has_no_password_and_uses_the_socket(configuration: dict[str, Any]) -> None:
