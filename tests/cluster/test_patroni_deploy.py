@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -356,3 +357,10 @@ def test_deploy_after_the_failovers_changes_nothing(cluster_sandbox: ClusterSand
     wait_for("two streaming replicas", lambda: streaming_replicas(cluster_sandbox, 2))
     result = cluster_sandbox.deploy()
     assert (result.succeeded, result.changed) == (True, 0), result.output
+
+
+def test_every_members_suites_pass(cluster_sandbox: ClusterSandbox, tmp_path: Path) -> None:
+    # python -m datalayer.verify, by group: timescaledb (Patroni's and HAProxy's suites with
+    # the server's) and etcd, on every member.
+    result = cluster_sandbox.verify(tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -98,3 +98,20 @@ def test_rest_api_refuses_a_restart_without_its_password(
     url = f"http://{member['Host']}:{cluster.rest_api_port}/restart"
     status = host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' -X POST {url}")
     assert status == "401"
+
+
+def test_replication_is_allowed_from_the_members_only(
+    host: Any, layout: PostgresqlLayout, cluster: Cluster
+) -> None:
+    rows = host.check_output(
+        "runuser -u postgres -- psql -XAtq -d postgres -c %s",
+        "SELECT array_to_string(user_name, ','), address FROM pg_hba_file_rules "
+        "WHERE type <> 'local' AND user_name && "
+        f"ARRAY['{cluster.replication_role}', '{cluster.rewind_role}']::text[]",
+    ).splitlines()
+    addresses = {member["Host"] for member in listing(host, layout).values()}
+    assert sorted(rows) == sorted(
+        f"{role}|{address}"
+        for role in (cluster.replication_role, cluster.rewind_role)
+        for address in addresses
+    )

@@ -77,13 +77,13 @@ def test_stanza_is_in_the_repository(host: Any, spec: TimescaleDb) -> None:
     assert stanza["status"]["code"] in (0, 2), stanza["status"]["message"]
 
 
-def test_pgbackrest_check_passes(host: Any, spec: TimescaleDb) -> None:
+def test_pgbackrest_check_passes(host: Any, spec: TimescaleDb, writable_server: None) -> None:
     result = _pgbackrest(host, spec, "check")
     assert result.rc == 0, result.stdout + result.stderr
 
 
 def test_switched_wal_is_archived_without_failures(
-    host: Any, spec: TimescaleDb, layout: PostgresqlLayout
+    host: Any, spec: TimescaleDb, layout: PostgresqlLayout, writable_server: None
 ) -> None:
     archived, failed = _archiver(host, layout)
     # A restore point is a WAL record, so the switch always finishes a segment to archive.
@@ -98,7 +98,9 @@ def test_switched_wal_is_archived_without_failures(
 
 
 @pytest.mark.parametrize("kind", ["full", "diff"])
-def test_backup_timer_is_enabled_and_scheduled(host: Any, spec: TimescaleDb, kind: str) -> None:
+def test_backup_timer_is_enabled_and_scheduled(
+    host: Any, spec: TimescaleDb, kind: str, single_host: None
+) -> None:
     (unit,) = [unit for unit in backup_units(spec.backup) if unit.type == kind]
     timer = host.service(unit.timer)
     assert timer.is_enabled, journal(host, unit.timer)
