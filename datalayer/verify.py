@@ -45,6 +45,9 @@ SUITES = {
         "tests/infra/test_timescaledb.py",
         "tests/infra/test_timescaledb_hooks.py",
         "tests/infra/test_timescaledb_backup.py",
+        # A cluster member's (they skip where the environment declares no cluster):
+        "tests/infra/test_patroni.py",
+        "tests/infra/test_haproxy.py",
     ),
     "redis": ("tests/infra/test_redis.py", "tests/infra/test_redis_sentinel.py"),
     "influxdb": ("tests/infra/test_influxdb.py",),
@@ -138,7 +141,7 @@ class Target:
     """Options naming further endpoints the group's suites reach (Sentinel's)."""
 
 
-def _ssh_config(name: str, data: Any) -> str:
+def ssh_config(name: str, data: Any) -> str:
     lines = [
         f"Host {name}",
         f"  HostName {data.get('ssh_hostname') or name}",
@@ -194,7 +197,7 @@ def _targets_of(
         endpoint = data.get(service.host_data) or service.default_endpoint(host.name, data, port)
         found.append(
             Target(
-                host.name, group, environment.name, _ssh_config(host.name, data), str(endpoint),
+                host.name, group, environment.name, ssh_config(host.name, data), str(endpoint),
                 _sentinel_endpoint(environment, host) if group == "redis" else (),
             )
         )  # fmt: skip

@@ -194,3 +194,41 @@ def packages_installed(packages: Sequence[str]) -> Generator[str, None, None]:
         return
     yield noninteractive_apt("update")
     yield noninteractive_apt(f"install --no-install-recommends {shlex.join(missing)}")
+
+
+@operation()
+def checked_file_installed(
+    wanted: WantedFile, check: str, checker: str
+) -> Generator[PyinfraCommand, None, None]:
+    """Install ``wanted`` only once its own program accepts it: a candidate beside the file in
+    force is judged, then moved into place (a rename: the file in place is always whole).
+
+    + wanted: the file, its owner and mode
+    + check: the command that judges the candidate, ``{candidate}`` standing for its path
+      (e.g. ``haproxy -c -f {candidate}``)
+    + checker: who judges, for the one line a refusal stops the deploy with
+
+    Its content is never shown, not even by ``--diff``: Patroni's configuration holds
+    passwords. Will not touch the file in force when the candidate is refused.
+    """
+    found = host.get_fact(PathStates, paths=(wanted.path,)).get(wanted.path)
+    if found is not None and found.holds(wanted.content):
+        commands = list(_owner_and_mode(wanted.path, wanted, found))
+        if not commands:
+            host.noop(f"{wanted.path} in place")
+        yield from commands
+        return
+    candidate = f"{wanted.path}.candidate"
+    yield FileUploadCommand(
+        BytesIO(wanted.content), candidate, remote_temp_filename=host.get_temp_filename(candidate)
+    )
+    judged = check.format(candidate=shlex.quote(candidate))
+    yield StringCommand(
+        f"chown {wanted.user}:{wanted.group} {candidate} && chmod {wanted.mode:o} {candidate} && "
+        f"if refusal=$({judged} 2>&1); then mv -f {candidate} {wanted.path}; "
+        f"else rm -f {candidate}; "
+        f'echo "{wanted.path}: not installed, {checker} refuses it: $refusal" | tr "\\n" " " '
+        ">&2; exit 1; fi",
+        "#",
+        f"{checker} accepts the new {wanted.path}: move it into place",
+    )

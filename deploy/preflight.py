@@ -34,6 +34,7 @@ from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 from pyinfra.context import ctx_inventory
 
+from datalayer.cluster.members import Membership, cluster_secrets, membership
 from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
 from datalayer.etcd.topology import ClusterTopology
 from datalayer.hooks.build import build_plan
@@ -68,6 +69,7 @@ class TimescaleDbInputs:
     backup_keys: RepositoryKeys | None
     sftp: SftpAccess | None
     """An SFTP repository's key and server; None for any other repository."""
+    membership: Membership | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ def deploy_inputs(
             hooks_plan=build_plan(environment),
             backup_keys=repository_keys(backup),
             sftp=None if server is None or key_pair is None else SftpAccess(key_pair, server),
+            membership=None
+            if topology is None
+            else membership(host.name, topology, cluster_secrets(cluster_section(environment))),
         )
     redis = None
     if "redis" in host.groups:

@@ -41,6 +41,7 @@ if inputs.timescaledb is not None:
         plan=inputs.timescaledb.hooks_plan,
         repository_keys=inputs.timescaledb.backup_keys,
         sftp=inputs.timescaledb.sftp,
+        membership=inputs.timescaledb.membership,
     )
 
 if inputs.redis_passwords is not None:

@@ -4,6 +4,7 @@ Both files are rendered whole from ``templates/timescaledb/``: the deploy and th
 containers install exactly these bytes and never edit a line in place.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from datalayer.render import render
@@ -27,8 +28,12 @@ class HbaLine:
     comment: str
 
 
-def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
+def hba_lines(spec: TimescaleDb, cluster_lines: Sequence[HbaLine] = ()) -> list[HbaLine]:
     """The spec's rules between the fixed first lines and the explicit final rejects.
+
+    ``cluster_lines``, a cluster's replication and rewind lines
+    (``datalayer.cluster.patroni.replication_hba_lines``), come before the declared rules, so
+    that no declared rule decides for the members' own connections.
 
     The owner role has LOGIN only so that TimescaleDB's background workers can run its policy
     jobs (they do not pass through this file); it is rejected on every line type before any
@@ -60,7 +65,7 @@ def hba_lines(spec: TimescaleDb) -> list[HbaLine]:
         HbaLine("host", "all", "all", "0.0.0.0/0", "reject", "Nothing else over IPv4."),
         HbaLine("host", "all", "all", "::/0", "reject", "Nothing else over IPv6."),
     ]
-    return [first, *owner_rejects, *declared, *final]
+    return [first, *owner_rejects, *cluster_lines, *declared, *final]
 
 
 def render_postgresql_conf(
@@ -78,8 +83,12 @@ def render_postgresql_conf(
     )
 
 
-def render_pg_hba_conf(spec: TimescaleDb, environment_name: str) -> str:
-    """The complete pg_hba.conf for ``spec``."""
+def render_pg_hba_conf(
+    spec: TimescaleDb, environment_name: str, cluster_lines: Sequence[HbaLine] = ()
+) -> str:
+    """The complete pg_hba.conf for ``spec`` (with a cluster's ``cluster_lines``)."""
     return render(
-        "timescaledb/pg_hba.conf.j2", environment_name=environment_name, lines=hba_lines(spec)
+        "timescaledb/pg_hba.conf.j2",
+        environment_name=environment_name,
+        lines=hba_lines(spec, cluster_lines),
     )

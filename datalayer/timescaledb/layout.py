@@ -4,7 +4,7 @@ The droplets use the Debian/Ubuntu layout of postgresql-common (one directory pe
 cluster); containers (Pulumi) use the official image's. Templates take the paths from here.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from datalayer.spec.timescaledb import TimescaleDb
 
@@ -65,6 +65,14 @@ def debian_layout(spec: TimescaleDb) -> PostgresqlLayout:
         service=f"postgresql@{version}-{cluster}",
         server_binary=f"/usr/lib/postgresql/{version}/bin/postgres",
     )
+
+
+def patroni_layout(spec: TimescaleDb) -> PostgresqlLayout:
+    """postgresql-common's layout, run by Debian's ``patroni@V-C`` unit instead of
+    ``postgresql@V-C``: the rendered files stay in /etc/postgresql/V/C, where postgresql-common's
+    tools (``psql --cluster``, ``pg_lsclusters``) read them, and Patroni writes its own
+    postgresql.conf in the data directory (``datalayer.cluster.patroni``)."""
+    return replace(debian_layout(spec), service=f"patroni@{spec.version}-{spec.debian_cluster}")
 
 
 CONTAINER_CONFIG_DIRECTORY = "/etc/postgresql"

@@ -9,6 +9,7 @@ from pyinfra.api.deploy import deploy
 from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 
+from datalayer.cluster.members import Membership
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.backup.keys import RepositoryKeys
@@ -19,6 +20,7 @@ from datalayer.timescaledb.packages import package_plan
 from deploy import apt, dpkg
 from deploy.operations import units_enabled_and_running
 from deploy.timescaledb import backup, hooks, operations
+from deploy.timescaledb.cluster import clustered
 
 
 @deploy("TimescaleDB")
@@ -28,9 +30,14 @@ def timescaledb(
     plan: HookPlan,
     repository_keys: RepositoryKeys | None,
     sftp: SftpAccess | None,
+    membership: Membership | None = None,
 ) -> None:
     """Install, configure and start TimescaleDB as ``environment`` declares, archiving its WAL
     and backing it up with pgBackRest, then run the post-provision hooks.
+
+    With ``timescaledb.cluster`` declared, the host is a member of the cluster instead
+    (``deploy.timescaledb.cluster.clustered``): Patroni runs PostgreSQL, HAProxy routes
+    clients, the hooks run on the leader.
 
     + environment: the validated environment spec
     + passwords: every login role's password (``datalayer.secrets.role_passwords``), read before
@@ -41,8 +48,14 @@ def timescaledb(
       repository_keys``), read before the deploy starts too; None when it needs none
     + sftp: an SFTP repository's key pair and server (``deploy.preflight``), judged before the
       deploy starts; None for any other repository
+    + membership: the cluster as this member sees it, judged before the deploy starts; given
+      exactly when the spec declares ``timescaledb.cluster``
     """
     spec = environment.timescaledb
+    if spec.cluster is not None:
+        assert membership is not None, "a cluster member's deploy needs its membership"
+        clustered(environment, passwords, plan, repository_keys, sftp, membership)
+        return
     layout = debian_layout(spec)
     assert layout.service is not None  # the Debian layout always runs under systemd
     dpkg.finish_interrupted_install(

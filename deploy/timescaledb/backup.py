@@ -6,6 +6,8 @@ before the server restarts with archive_mode on, so its first archive attempt al
 works, then systemd timers take the full and differential backups.
 """
 
+from collections.abc import Callable
+
 from pydantic import SecretStr
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operation import OperationMeta
@@ -158,12 +160,16 @@ def verify_and_schedule(
     environment: EnvironmentSpec,
     layout: PostgresqlLayout,
     repository_operations: tuple[OperationMeta, ...],
+    archiving: Callable[[], bool] | None = None,
 ) -> None:
     """Check that the running server archives, then schedule the backups.
 
     + environment: the validated environment spec
     + layout: the cluster's paths and service
     + repository_operations: what ``repository`` returned
+    + archiving: asked when the check would run, whether this server archives now; None for a
+      single host, which always does. A cluster's replica archives nothing (archive_mode=on
+      archives on the leader only) and ``pgbackrest check`` refuses a standby.
     """
     spec = environment.timescaledb
     backup = spec.backup
@@ -174,6 +180,7 @@ def verify_and_schedule(
         cluster=layout.cluster,
         archive_command=archive_command(backup),
         repository_operations=repository_operations,
+        _if=archiving or (lambda: True),
     )
     units = backup_units(backup)
     unit_files = operations.files_in_place(

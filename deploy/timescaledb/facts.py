@@ -21,10 +21,17 @@ def as_postgres(command: str) -> str:
     return f"if id -u postgres >/dev/null 2>&1; then runuser -u postgres -- {command}; fi"
 
 
+def server_units(version: int, cluster: str) -> str:
+    """The units either of which runs the cluster: postgresql-common's ``postgresql@V-C`` on a
+    single host, Patroni's ``patroni@V-C`` on a cluster member. ``systemctl is-active`` of both
+    succeeds when either is active (systemctl(1): "at least one")."""
+    return f"postgresql@{version}-{cluster} patroni@{version}-{cluster}"
+
+
 def _when_running(version: int, cluster: str, command: str) -> str:
     """``command`` only while the cluster's unit is active and the postgres user exists."""
     return (
-        f"if systemctl is-active --quiet postgresql@{version}-{cluster} "
+        f"if systemctl is-active --quiet {server_units(version, cluster)} "
         f"&& id -u postgres >/dev/null 2>&1; then {command}; fi"
     )
 
@@ -146,9 +153,8 @@ class PostgresqlCurrentPasswords(FactBase[list[str]]):
     the candidates are on no command line. Call with ``_stdin=current_passwords_query(...)``."""
 
     def command(self, version: int, cluster: str) -> str:
-        service = f"postgresql@{version}-{cluster}"
         return (
-            f"if systemctl is-active --quiet {service}; then "
+            f"if systemctl is-active --quiet {server_units(version, cluster)}; then "
             f"runuser -u postgres -- psql --cluster {version}/{cluster} -XAtq -d postgres -f -; fi"
         )
 

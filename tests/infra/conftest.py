@@ -14,7 +14,7 @@ import pytest
 
 from datalayer.spec import EnvironmentSpec, load_environment
 from datalayer.spec.timescaledb import TimescaleDb
-from datalayer.timescaledb.layout import PostgresqlLayout, debian_layout
+from datalayer.timescaledb.layout import PostgresqlLayout, debian_layout, patroni_layout
 from tests.infra.redaction import pytest_runtest_makereport
 
 __all__ = ["pytest_runtest_makereport"]  # a hook of every suite here: secrets out of reports
@@ -86,7 +86,21 @@ def spec(environment: EnvironmentSpec) -> TimescaleDb:
 
 @pytest.fixture(scope="session")
 def layout(spec: TimescaleDb) -> PostgresqlLayout:
-    return debian_layout(spec)
+    """postgresql-common's layout; a cluster member's runs under Patroni's unit."""
+    return debian_layout(spec) if spec.cluster is None else patroni_layout(spec)
+
+
+@pytest.fixture
+def writable_server(host: Any, layout: PostgresqlLayout) -> None:
+    """Skips the test on a cluster's replica, which replication keeps read-only: what needs
+    writes is checked where the suite runs on the leader."""
+    in_recovery = host.check_output(
+        "runuser -u postgres -- psql --cluster %s -XAtq -d postgres -c %s",
+        layout.cluster_name,
+        "SELECT pg_is_in_recovery()",
+    )
+    if in_recovery == "t":
+        pytest.skip("a replica of the cluster: writes are checked on its leader")
 
 
 @dataclass(frozen=True)

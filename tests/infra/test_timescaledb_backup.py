@@ -85,13 +85,13 @@ def test_stanza_is_in_the_repository(host: Any, spec: TimescaleDb) -> None:
     assert stanza["status"]["code"] in (0, 2), stanza["status"]["message"]
 
 
-def test_pgbackrest_check_passes(host: Any, spec: TimescaleDb) -> None:
+def test_pgbackrest_check_passes(host: Any, spec: TimescaleDb, writable_server: None) -> None:
     result = _pgbackrest(host, spec, "check")
     assert result.rc == 0, result.stdout + result.stderr
 
 
 def test_switched_wal_is_archived_without_failures(
-    host: Any, spec: TimescaleDb, layout: PostgresqlLayout
+    host: Any, spec: TimescaleDb, layout: PostgresqlLayout, writable_server: None
 ) -> None:
     archived, failed = _archiver(host, layout)
     # A restore point is a WAL record, so the switch always finishes a segment to archive.

@@ -59,7 +59,9 @@ def _role_of(spec: TimescaleDb, access: Access) -> LoginRole:
 
 
 @pytest.fixture
-def reader(spec: TimescaleDb, endpoint: Endpoint) -> Iterator[psycopg.Connection[Any]]:
+def reader(
+    spec: TimescaleDb, endpoint: Endpoint, writable_server: None
+) -> Iterator[psycopg.Connection[Any]]:
     role = _role_of(spec, Access.READ_ONLY)
     with connect(spec, endpoint, role.name, role_password(spec, role.name), autocommit=True) as c:
         # A read-only default is a guard rail, not a privilege: lift it so that the tests below
@@ -69,7 +71,9 @@ def reader(spec: TimescaleDb, endpoint: Endpoint) -> Iterator[psycopg.Connection
 
 
 @pytest.fixture
-def writer(spec: TimescaleDb, endpoint: Endpoint) -> Iterator[psycopg.Connection[Any]]:
+def writer(
+    spec: TimescaleDb, endpoint: Endpoint, writable_server: None
+) -> Iterator[psycopg.Connection[Any]]:
     role = _role_of(spec, Access.READ_WRITE)
     with connect(spec, endpoint, role.name, role_password(spec, role.name), autocommit=True) as c:
         yield c

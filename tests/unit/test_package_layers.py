@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ("datalayer.sandbox", "datalayer.quickstart", "datalayer.verify", "datalayer.deploy_run")
+COMMANDS = (
+    "datalayer.sandbox", "datalayer.quickstart", "datalayer.verify", "datalayer.deploy_run",
+    "datalayer.cluster_control",
+)  # fmt: skip
 
 
 def _module(path: Path) -> str:

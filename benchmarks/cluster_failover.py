@@ -1,0 +1,148 @@
+"""Failover figures on the three-droplet cluster sandbox, repeated for a median and a maximum.
+
+    .venv/bin/python -m benchmarks.cluster_failover [--rounds 5] [--keep]
+
+(``-m`` from the repository root: it shares the cluster tests' writer, ``tests/cluster``.)
+
+Each round, with a writer committing numbered rows through a replica's read-write port (as
+tests/cluster/test_patroni_deploy.py does once): ``kill -9`` of the leader's postmaster; the
+loss of the leader's droplet (frozen with ``docker pause``), then its return and rejoin as a
+replica; a planned switchover to the synchronous standby. For each: the seconds from the
+event to the first commit acknowledged after the outage, the longest gap between two
+acknowledged commits, and the acknowledged commits the leader does not hold afterwards.
+The droplets (``patroni-1`` to ``-3``, the deploy tests' own) are made and deployed if
+missing, and removed at the end unless ``--keep``. The machine is shared: indications only.
+"""
+
+import argparse
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+
+from datalayer.paths import REPOSITORY_ROOT
+from datalayer.sandbox import DropletSpec, Sandbox
+from datalayer.spec import load_environment
+from tests.cluster.conftest import ENVIRONMENT, SIZE, ClusterSandbox
+from tests.cluster.patroni import (
+    CLUSTER,
+    FROZEN,
+    LAYOUT,
+    PATRONICTL,
+    Writer,
+    create_probe,
+    freeze,
+    leader,
+    lost,
+    members,
+    started_writer,
+    wait_for,
+)  # fmt: skip
+
+PREFIX = "patroni"
+GROUPS = ("timescaledb", "etcd")
+COMMITS_AFTER = 20
+"""Commits acknowledged after the last failed one before a round ends: past the outage."""
+
+
+def cluster_sandbox() -> ClusterSandbox:
+    """The deploy tests' three droplets and their secrets, made if missing."""
+    sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-cluster")
+    resources = load_environment(ENVIRONMENT).timescaledb.resources
+    specs = [DropletSpec(f"{PREFIX}-{index}", GROUPS) for index in range(1, SIZE + 1)]
+    droplets = sandbox.up(
+        specs, env=ENVIRONMENT, memory=resources.model_dump()["memory"],
+        cpus=float(resources.cpus),
+    )  # fmt: skip
+    secret_dir = sandbox.paths.directory / f"{PREFIX}-secrets"
+    secret_dir.mkdir(mode=0o700, exist_ok=True)
+    return ClusterSandbox(sandbox, droplets, secret_dir)
+
+
+def measured(cluster: ClusterSandbox, event: Callable[[], object]) -> tuple[Writer, float]:
+    """A writer run through ``event``, stopped once it is past the outage."""
+    writer = started_writer(cluster)
+    moment = time.monotonic()
+    event()
+    wait_for(
+        "commits after the event",
+        lambda: writer.past_an_outage(moment, COMMITS_AFTER),
+        timeout=CLUSTER.recovery_time_target * 3,
+    )
+    writer.stop()
+    return writer, moment
+
+
+def one_round(cluster: ClusterSandbox) -> dict[str, float]:
+    figures: dict[str, float] = {}
+
+    killed = leader(cluster)
+    writer, moment = measured(
+        cluster,
+        lambda: cluster.sh(killed, f"kill -9 $(head -1 {LAYOUT.data_directory}/postmaster.pid)"),
+    )
+    figures["kill -9: first commit after the outage (s)"] = writer.recovery_after(moment)
+    figures["kill -9: lost acknowledged commits"] = len(lost(cluster, writer))
+
+    frozen = leader(cluster)
+
+    def lose() -> None:
+        freeze(cluster, frozen, "pause")
+        FROZEN.append(frozen)
+
+    writer, moment = measured(cluster, lose)
+    figures["droplet lost: first commit after the outage (s)"] = writer.recovery_after(moment)
+    figures["droplet lost: lost acknowledged commits"] = len(lost(cluster, writer, (frozen,)))
+    thawed = time.monotonic()
+    freeze(cluster, frozen, "unpause")
+    FROZEN.remove(frozen)
+    wait_for(
+        f"{frozen} streaming again",
+        lambda: members(cluster).get(frozen, {}).get("State") == "streaming",
+        timeout=180,
+    )
+    figures["old leader: back to streaming (s)"] = time.monotonic() - thawed
+
+    def switch_over() -> None:
+        current = leader(cluster)
+        candidate = next(
+            name for name, member in members(cluster).items() if member["Role"] == "Sync Standby"
+        )
+        cluster.sh(
+            current,
+            f"{PATRONICTL} switchover {CLUSTER.scope} --leader {current} "
+            f"--candidate {candidate} --force",
+        )
+
+    writer, moment = measured(cluster, switch_over)
+    figures["switchover: longest write gap (s)"] = writer.longest_gap(moment)
+    figures["switchover: lost acknowledged commits"] = len(lost(cluster, writer))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the droplets afterwards")
+    arguments = parser.parse_args()
+    cluster = cluster_sandbox()
+    deployed = cluster.deploy()
+    if not deployed.succeeded:
+        raise SystemExit(deployed.output)
+    create_probe(cluster)
+    rounds = []
+    for number in range(1, arguments.rounds + 1):
+        figures = one_round(cluster)
+        rounds.append(figures)
+        print(f"round {number}: " + "; ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+    print(f"\n{arguments.rounds} rounds, on 2 cores shared with other work:")
+    for key in rounds[0]:
+        values = [figures[key] for figures in rounds]
+        print(f"  {key}: median {statistics.median(values):.2f}, max {max(values):.2f}")
+    if not arguments.keep:
+        cluster.sandbox.down(cluster.names)
+        subprocess.run(["rm", "-rf", str(cluster.secret_dir)], check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Patroni on etcd behind HAProxy on three sandbox droplets, each in ``timescaledb`` and
+``etcd``: the deploy, the ports, a rerun, then the failover proofs of issue 13 in its order of
+value (the leader's postmaster killed, the leader's droplet lost, its rejoin, a planned
+switchover), each with a writer committing numbered rows through one member's read-write port.
+
+The tests run in file order and share the cluster: each failover starts from the cluster the
+one before left. Figures are printed (run with ``-s``): the machine is shared by several
+helpers, so they are indications, not measurements.
+"""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from datalayer.deploy_run import DeployResult
+from tests.cluster.conftest import ClusterSandbox
+from tests.cluster.patroni import (
+    CLUSTER,
+    FROZEN,
+    LAYOUT,
+    PATRONICTL,
+    PROBE,
+    RECOVERY_TARGET,
+    Writer,
+    connect,
+    create_probe,
+    figure,
+    freeze,
+    healthy,
+    leader,
+    lost,
+    members,
+    sql_on,
+    started_writer,
+    streaming_replicas,
+    wait_for,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster_groups() -> tuple[str, ...]:
+    return ("timescaledb", "etcd")
+
+
+@pytest.fixture(scope="module")
+def cluster_prefix() -> str:
+    return "patroni"
+
+
+@pytest.fixture(scope="module")
+def first_deploy(cluster_sandbox: ClusterSandbox) -> DeployResult:
+    result = cluster_sandbox.deploy()
+    assert result.succeeded, result.output
+    return result
+
+
+@pytest.fixture
+def probe(cluster_sandbox: ClusterSandbox, first_deploy: DeployResult) -> None:
+    """The table the writer fills (:func:`create_probe`)."""
+    create_probe(cluster_sandbox)
+
+
+@pytest.fixture
+def writer(cluster_sandbox: ClusterSandbox, probe: None) -> Iterator[Writer]:
+    """A writer through a replica's HAProxy (:func:`started_writer`)."""
+    running = started_writer(cluster_sandbox)
+    yield running
+    running.stop()
+
+
+def test_one_leader_and_two_streaming_replicas(
+    cluster_sandbox: ClusterSandbox, first_deploy: DeployResult
+) -> None:
+    # Patroni names a synchronous standby in a loop after the replicas stream.
+    wait_for("a leader, a synchronous standby and a replica", lambda: healthy(cluster_sandbox))
+    assert healthy(cluster_sandbox)
+
+
+def test_debian_cluster_unit_stays_stopped(
+    cluster_sandbox: ClusterSandbox, first_deploy: DeployResult
+) -> None:
+    states = {
+        name: cluster_sandbox.run(
+            name, "systemctl is-active postgresql@17-main", check=False
+        ).stdout.strip()
+        for name in cluster_sandbox.names
+    }
+    assert set(states.values()) == {"inactive"}
+
+
+def test_read_write_port_reaches_the_leader_and_writes(
+    cluster_sandbox: ClusterSandbox, probe: None
+) -> None:
+    via = cluster_sandbox.names[0]
+    with connect(cluster_sandbox, via, CLUSTER.read_write_port) as session:
+        session.execute(f"INSERT INTO {PROBE} (n) VALUES (1) ON CONFLICT DO NOTHING")
+        row = session.execute("SELECT pg_is_in_recovery(), count(*) FROM " + PROBE).fetchone()
+    assert row is not None and row[0] is False and int(str(row[1])) >= 1
+
+
+def test_read_only_port_reaches_a_replica(cluster_sandbox: ClusterSandbox, probe: None) -> None:
+    via = cluster_sandbox.names[0]
+    with connect(cluster_sandbox, via, CLUSTER.read_only_port, "reader") as session:
+        row = session.execute("SELECT pg_is_in_recovery()").fetchone()
+    assert row == (True,)
+
+
+def test_reader_cannot_write_through_the_read_only_port(
+    cluster_sandbox: ClusterSandbox, probe: None
+) -> None:
+    via = cluster_sandbox.names[0]
+    with (
+        connect(cluster_sandbox, via, CLUSTER.read_only_port, "reader") as session,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
+        session.execute("CREATE TEMPORARY TABLE reader_write (n int)")
+
+
+def test_second_deploy_changes_and_restarts_nothing(
+    cluster_sandbox: ClusterSandbox, first_deploy: DeployResult, probe: None
+) -> None:
+    started = {
+        name: sql_on(cluster_sandbox, name, "SELECT pg_postmaster_start_time()")
+        for name in cluster_sandbox.names
+    }
+    result = cluster_sandbox.deploy(verbose=True)
+    after = {
+        name: sql_on(cluster_sandbox, name, "SELECT pg_postmaster_start_time()")
+        for name in cluster_sandbox.names
+    }
+    assert (result.succeeded, result.changed, after) == (True, 0, started), result.output
+
+
+def test_killed_postmaster_loses_no_acknowledged_commit(
+    cluster_sandbox: ClusterSandbox, writer: Writer
+) -> None:
+    killed = leader(cluster_sandbox)
+    moment = time.monotonic()
+    cluster_sandbox.sh(killed, f"kill -9 $(head -1 {LAYOUT.data_directory}/postmaster.pid)")
+    wait_for("commits after the kill", lambda: writer.past_an_outage(moment))
+    writer.stop()
+    figure("kill -9: first commit after the outage", writer.recovery_after(moment))
+    figure("kill -9: longest write gap", writer.longest_gap(moment))
+    print(f"FIGURE kill -9: leader before {killed}, after {leader(cluster_sandbox)}")
+    assert lost(cluster_sandbox, writer) == []
+
+
+def test_lost_leader_droplet_loses_no_acknowledged_commit(
+    cluster_sandbox: ClusterSandbox, writer: Writer
+) -> None:
+    lost_leader = leader(cluster_sandbox)
+    moment = time.monotonic()
+    freeze(cluster_sandbox, lost_leader, "pause")
+    FROZEN.append(lost_leader)
+    wait_for(
+        "commits after the leader's droplet was lost",
+        lambda: writer.past_an_outage(moment),
+        timeout=RECOVERY_TARGET * 3,
+    )
+    writer.stop()
+    figure("droplet lost: first commit after the outage", writer.recovery_after(moment))
+    figure("droplet lost: longest write gap", writer.longest_gap(moment))
+    print(f"FIGURE droplet lost: leader before {lost_leader}, after {leader(cluster_sandbox)}")
+    assert lost(cluster_sandbox, writer, exclude=(lost_leader,)) == []
+
+
+def test_old_leader_rejoins_as_a_streaming_replica(cluster_sandbox: ClusterSandbox) -> None:
+    assert len(FROZEN) == 1, "the node-loss test loses one droplet"
+    down = FROZEN[0]
+    moment = time.monotonic()
+    freeze(cluster_sandbox, down, "unpause")
+    FROZEN.pop()
+    wait_for(
+        f"{down} streaming again",
+        lambda: members(cluster_sandbox).get(down, {}).get("State") == "streaming",
+        timeout=180,
+    )
+    figure("old leader: back to streaming", time.monotonic() - moment)
+    assert members(cluster_sandbox)[down]["Role"] in ("Replica", "Sync Standby")
+
+
+def test_planned_switchover_loses_no_acknowledged_commit(
+    cluster_sandbox: ClusterSandbox, writer: Writer
+) -> None:
+    current = leader(cluster_sandbox)
+    candidate = next(
+        name
+        for name, member in members(cluster_sandbox).items()
+        if member["Role"] == "Sync Standby"
+    )
+    moment = time.monotonic()
+    cluster_sandbox.sh(
+        current,
+        f"{PATRONICTL} switchover {CLUSTER.scope} --leader {current} --candidate {candidate} "
+        "--force",
+    )
+    wait_for("commits after the switchover", lambda: writer.past_an_outage(moment))
+    writer.stop()
+    figure("switchover: longest write gap", writer.longest_gap(moment))
+    assert (leader(cluster_sandbox), lost(cluster_sandbox, writer)) == (candidate, [])
+
+
+def test_policy_jobs_are_scheduled_on_the_leader_after_the_failovers(
+    cluster_sandbox: ClusterSandbox,
+) -> None:
+    # TimescaleDB #9360: after a failover, jobs may stay at next_start = -infinity on the new
+    # leader and never run. Every scheduled job must have a real next start there. (Debian's
+    # Apache build runs only its stock jobs; a run of job 3 fails with the license error
+    # TESTWORLD.md describes, which is not what this checks.)
+    rows = sql_on(
+        cluster_sandbox,
+        leader(cluster_sandbox),
+        "SELECT j.job_id || ':' || coalesce(s.next_start::text, 'none') "
+        "FROM timescaledb_information.jobs j LEFT JOIN timescaledb_information.job_stats s "
+        "USING (job_id) WHERE j.scheduled",
+    ).split()
+    assert rows and [row for row in rows if row.endswith((":none", ":-infinity"))] == [], rows
+
+
+def test_deploy_after_the_failovers_changes_nothing(cluster_sandbox: ClusterSandbox) -> None:
+    wait_for("two streaming replicas", lambda: streaming_replicas(cluster_sandbox, 2))
+    result = cluster_sandbox.deploy()
+    assert (result.succeeded, result.changed) == (True, 0), result.output
+
+
+def test_every_members_suites_pass(cluster_sandbox: ClusterSandbox, tmp_path: Path) -> None:
+    # python -m datalayer.verify, by group: timescaledb (Patroni's and HAProxy's suites with
+    # the server's) and etcd, on every member.
+    result = cluster_sandbox.verify(tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
