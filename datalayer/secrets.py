@@ -6,6 +6,7 @@ file named by ``NAME_FILE``. Values are wrapped in :class:`pydantic.SecretStr` s
 """
 
 import os
+import secrets
 import stat
 import string
 from collections.abc import Mapping
@@ -135,17 +136,47 @@ def role_passwords(
     return {role.name: read_secrets(role, environ)[role.password_secret] for role in spec.roles}
 
 
+SSH_KEY_FIELD = "private_key_secret"
+"""The spec's name for a field whose secret is an SSH private key (an SFTP repository's),
+which :func:`read_ssh_private_key` reads and :func:`generated_secret` makes as a key."""
+
+
 def secret_variables(model: BaseModel) -> list[str]:
     """Every secret a spec (or part of one) names, in declaration order.
 
     The spec's convention: a field whose name ends in ``_secret`` holds the name of a secret.
     The quickstart generates these for the sandbox; a new section gets covered by following it.
     """
-    found: list[str] = []
+    return list(dict.fromkeys(variable for _, variable in _secret_fields(model)))
+
+
+def ssh_key_variables(model: BaseModel) -> frozenset[str]:
+    """The secrets of :func:`secret_variables` that are SSH private keys."""
+    return frozenset(
+        variable for field, variable in _secret_fields(model) if field == SSH_KEY_FIELD
+    )
+
+
+def generated_secret(*, ssh_key: bool) -> str:
+    """A new secret for a sandbox: a random password, or a new unencrypted ed25519 private key
+    in OpenSSH's format where the secret is an SSH key."""
+    if not ssh_key:
+        return secrets.token_urlsafe(24)
+    key = ed25519.Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _secret_fields(model: BaseModel) -> list[tuple[str, str]]:
+    """``(field name, secret name)`` of every secret ``model`` names, in declaration order."""
+    found: list[tuple[str, str]] = []
     for name, value in model:
         if name.endswith("_secret") and isinstance(value, str):
-            found.append(value)
+            found.append((name, value))
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, BaseModel):
-                found += secret_variables(item)
-    return list(dict.fromkeys(found))
+                found += _secret_fields(item)
+    return found

@@ -6,18 +6,15 @@ rotates a password by rewriting its file, and every run gets exactly this sandbo
 """
 
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
-
 from datalayer.deploy_run import DeployResult, run_deploy
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import Sandbox
+from datalayer.secrets import generated_secret
 
 
 class SandboxDeployment:
@@ -47,9 +44,7 @@ class SandboxDeployment:
             if kept.exists():
                 self.set_password(variable, kept.read_text())
             else:
-                self.set_password(
-                    variable, _ssh_private_key() if variable in keys else secrets.token_urlsafe(24)
-                )
+                self.set_password(variable, generated_secret(ssh_key=variable in keys))
 
     def set_password(self, variable: str, value: str) -> None:
         path = self.secret_dir / variable
@@ -88,16 +83,3 @@ class SandboxDeployment:
             cwd=REPOSITORY_ROOT, env={**os.environ, **self.environ},
             capture_output=True, text=True, check=False,
         )  # fmt: skip
-
-
-def _ssh_private_key() -> str:
-    """A new unencrypted ed25519 private key in OpenSSH's format."""
-    return (
-        ed25519.Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )

@@ -28,7 +28,7 @@ import pytest
 
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import Droplet, DropletSpec, Sandbox
-from datalayer.secrets import secret_variables
+from datalayer.secrets import secret_variables, ssh_key_variables
 from datalayer.spec import load_environment
 from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
 from tests.deployment import SandboxDeployment
@@ -42,9 +42,9 @@ class ClusterSandbox(SandboxDeployment):
 
     def __init__(self, sandbox: Sandbox, droplets: list[Droplet], secret_dir: Path) -> None:
         environment = load_environment(ENVIRONMENT)
-        repository = environment.timescaledb.backup.repository
-        ssh_keys = [repository.private_key_secret] if repository.type == "sftp" else []
-        super().__init__(sandbox, secret_dir, secret_variables(environment), ssh_keys)
+        super().__init__(
+            sandbox, secret_dir, secret_variables(environment), ssh_key_variables(environment)
+        )
         self.droplets = droplets
 
     @property
