@@ -71,7 +71,7 @@ def secret_files(environment: EnvironmentSpec, directory: Path) -> dict[str, str
     return environ
 
 
-def _client_lines(
+def client_lines(
     environment: EnvironmentSpec, droplet: Droplet, environ: dict[str, str]
 ) -> list[str]:
     """How to log in to each service of ``droplet`` from this machine, as each role: a
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nConnect:")
     for droplet in droplets:
         print(f"  ssh -F {sandbox.paths.ssh_config} {droplet.name}")
-        for line in _client_lines(environment, droplet, environ):
+        for line in client_lines(environment, droplet, environ):
             print(f"  {line}")
     print(f"  pyinfra inventory: {sandbox.paths.inventory}")
     state = (
