@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from datalayer.spec import EnvironmentSpec, load_environment
+from datalayer.spec.redis import Redis
 from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.layout import PostgresqlLayout, debian_layout, patroni_layout
 from tests.infra.redaction import pytest_runtest_makereport
@@ -82,6 +83,14 @@ def environment(pytestconfig: pytest.Config) -> EnvironmentSpec:
 @pytest.fixture(scope="session")
 def spec(environment: EnvironmentSpec) -> TimescaleDb:
     return environment.timescaledb
+
+
+@pytest.fixture(scope="session")
+def redis_spec(environment: EnvironmentSpec) -> Redis:
+    """The environment's Redis section, which the redis group's suites need."""
+    if environment.redis is None:
+        pytest.fail(f"Pulumi.{environment.name}.yaml has no datalayer:redis section")
+    return environment.redis
 
 
 @pytest.fixture(scope="session")

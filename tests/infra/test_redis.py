@@ -18,7 +18,6 @@ import redis
 from datalayer.redis.config import settings_path
 from datalayer.redis.layout import DEBIAN_LAYOUT, RedisLayout
 from datalayer.redis.passwords import ADMIN_USER, redis_passwords
-from datalayer.spec import EnvironmentSpec
 from datalayer.spec.redis import Redis
 from tests.infra.conftest import Endpoint, endpoint_of
 from tests.infra.postgresql import journal
@@ -26,13 +25,6 @@ from tests.infra.redaction import revealed
 
 PROBE = "datalayer-probe"
 OUTSIDE_KEY = "datalayer:probe:outside-every-pattern"
-
-
-@pytest.fixture(scope="session")
-def redis_spec(environment: EnvironmentSpec) -> Redis:
-    if environment.redis is None:
-        pytest.fail(f"Pulumi.{environment.name}.yaml has no datalayer:redis section")
-    return environment.redis
 
 
 @pytest.fixture(scope="session")

@@ -16,18 +16,10 @@ import redis
 from datalayer.redis.layout import DEBIAN_LAYOUT, DEBIAN_SENTINEL_LAYOUT, SentinelLayout
 from datalayer.redis.passwords import redis_passwords
 from datalayer.redis.sentinel import SEED_MARKER
-from datalayer.spec import EnvironmentSpec
 from datalayer.spec.redis import Redis, Sentinel
 from tests.infra.conftest import Endpoint, endpoint_of
 from tests.infra.postgresql import journal
 from tests.infra.redaction import revealed
-
-
-@pytest.fixture(scope="session")
-def redis_spec(environment: EnvironmentSpec) -> Redis:
-    if environment.redis is None:
-        pytest.fail(f"Pulumi.{environment.name}.yaml has no datalayer:redis section")
-    return environment.redis
 
 
 @pytest.fixture(scope="session")
