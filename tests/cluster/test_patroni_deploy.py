@@ -173,11 +173,19 @@ def test_old_leader_rejoins_as_a_streaming_replica(cluster_sandbox: ClusterSandb
     moment = time.monotonic()
     freeze(cluster_sandbox, down, "unpause")
     FROZEN.pop()
-    wait_for(
-        f"{down} streaming again",
-        lambda: members(cluster_sandbox).get(down, {}).get("State") == "streaming",
-        timeout=180,
-    )
+    try:
+        wait_for(
+            f"{down} streaming again",
+            lambda: members(cluster_sandbox).get(down, {}).get("State") == "streaming",
+            timeout=180,
+        )
+    except TimeoutError as error:
+        # Once in five full runs on a loaded machine the old leader did not rejoin in time:
+        # the members' view and its Patroni's own log say why.
+        journal = cluster_sandbox.run(
+            down, f"journalctl -u {LAYOUT.service} -n 60 --no-pager", check=False
+        ).stdout
+        raise AssertionError(f"{error}\n{members(cluster_sandbox)}\n{journal}") from None
     figure("old leader: back to streaming", time.monotonic() - moment)
     assert members(cluster_sandbox)[down]["Role"] in ("Replica", "Sync Standby")
 
