@@ -14,7 +14,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from datalayer.spec.base import Constraint, SpecModel
-from datalayer.spec.types import MemorySize, RoleName, SecretName, StrictBool, StrictInt
+from datalayer.spec.types import MemorySize, Port, RoleName, SecretName, StrictBool, StrictInt
 
 # Patroni's scope names its cluster in etcd (/service/SCOPE/...) and in every member's REST
 # answers; the project also uses it in file and unit names, hence lower case, digits and dashes.
@@ -33,8 +33,6 @@ def _scope(value: str) -> str:
 ScopeName = Annotated[
     str, AfterValidator(_scope), Constraint("a-z, 0-9, '-' (a letter first), at most 63")
 ]
-
-Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 class Watchdog(StrEnum):

@@ -24,9 +24,9 @@ from datalayer.spec.types import (
     AbsolutePath,
     MemorySize,
     Network,
+    Port,
     SecretName,
     StrictFloat,
-    StrictInt,
 )
 
 TIMESCALEDB_IMAGE_VERSION = "2.23.0"
@@ -55,8 +55,6 @@ PinnedImage = Annotated[
     str, AfterValidator(_pinned_image), Constraint("an image pinned by tag or digest, not latest")
 ]
 """An image reference pinned by tag or digest; 'latest' and untagged names are refused."""
-
-Port = Annotated[StrictInt, Field(ge=1, le=65535)]
 
 
 PRIVATE_NETWORKS = tuple(

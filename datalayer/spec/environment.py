@@ -11,6 +11,7 @@ from datalayer.spec.base import SpecModel, not_set, refused, report
 from datalayer.spec.containers import Containers
 from datalayer.spec.errors import PROJECT_NAMESPACE
 from datalayer.spec.influxdb import InfluxDb
+from datalayer.spec.monitoring import Monitoring
 from datalayer.spec.redis import Redis
 from datalayer.spec.timescaledb import TimescaleDb
 
@@ -37,6 +38,8 @@ class EnvironmentSpec(SpecModel):
     """InfluxDB 2 for market-data time series; unset where no InfluxDB runs (the sandbox)."""
     containers: Containers | None = None
     """Containers for the Pulumi stacks (dev, prod); unset where only droplets run (the sandbox)."""
+    monitoring: Monitoring | None = None
+    """Exporters, Prometheus and its alert rules, restore drills; unset where nothing watches."""
 
     @model_validator(mode="after")
     def _containers_fit_the_services(self) -> Self:

@@ -24,6 +24,9 @@ a quoted string."""
 StrictBool = Annotated[bool, Strict()]
 """true or false as YAML writes them: never 1, 0 or a string such as 'off'."""
 StrictFloat = Annotated[float, Strict(), AllowInfNan(False)]
+
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+"""A TCP port number."""
 """A number as YAML writes it (2 or 0.5): never a boolean, a quoted string, or YAML's .inf and
 .nan (which a limit in nanoseconds or bytes cannot hold)."""
 
@@ -403,3 +406,32 @@ ExtensionVersion = Annotated[
     str, BeforeValidator(_extension_version), Constraint("a release such as `2.19.3`, quoted")
 ]
 """A timescaledb release as the extension names it, e.g. '2.19.3' (quoted in YAML)."""
+
+
+_PROMETHEUS_DURATION = re.compile(r"^([1-9][0-9]{0,5})(ms|s|m|h|d|w)$")
+_PROMETHEUS_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _prometheus_duration(value: Any) -> str:
+    if not isinstance(value, str) or not _PROMETHEUS_DURATION.fullmatch(value):
+        raise ValueError(
+            "is not a duration in Prometheus's form (a count and one unit: '30s', '5m', '2h', "
+            "'7d'; units ms, s, m, h, d, w)"
+        )
+    return value
+
+
+def prometheus_duration_seconds(value: str) -> float:
+    """Seconds of a duration accepted by :data:`PrometheusDuration`, for comparisons."""
+    match = _PROMETHEUS_DURATION.fullmatch(value)
+    assert match is not None, value
+    return int(match.group(1)) * _PROMETHEUS_UNIT_SECONDS[match.group(2)]
+
+
+PrometheusDuration = Annotated[
+    str,
+    BeforeValidator(_prometheus_duration),
+    Constraint("a count and one unit: ms, s, m, h, d, w (e.g. '5m')"),
+]
+"""A duration as Prometheus writes it (scrape intervals, a rule's ``for:``), in its plainest form
+of one unit, which Prometheus's parser (``model.ParseDuration``) reads as written."""
