@@ -74,6 +74,7 @@ def _container_problems(
         *_port_problems(environment, containers),
         *_backup_problems(environment),
         *_sentinel_problems(environment),
+        *_monitoring_problems(environment),
     ]
 
 
@@ -257,5 +258,20 @@ def _sentinel_problems(environment: EnvironmentSpec) -> list[InitErrorDetails]:
             environment.redis.sentinel.master_name,
             "is declared, but the Pulumi stacks (containers) run a single Redis: Sentinel runs "
             "on droplets only (remove containers, or redis.sentinel)",
+        )
+    ]
+
+
+def _monitoring_problems(environment: EnvironmentSpec) -> list[InitErrorDetails]:
+    """Monitoring in an environment the stacks run: their containers carry no exporter and no
+    Prometheus, so the section would watch nothing; it is refused rather than ignored."""
+    if environment.monitoring is None or environment.containers is None:
+        return []
+    return [
+        refused(
+            ("containers", "engine"),
+            environment.containers.engine.value,
+            "runs no exporters and no Prometheus, but monitoring is declared: monitoring runs "
+            "on droplets only (remove containers, or monitoring)",
         )
     ]
