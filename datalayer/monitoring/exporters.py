@@ -133,9 +133,12 @@ def render_postgres_exporter(
 
     DATA_SOURCE_USER, _PASS and _URI rather than DATA_SOURCE_NAME: the exporter escapes the
     password into the URL itself (``url.UserPassword``, cmd/postgres_exporter/datasource.go:
-    121-167 at v0.17.1), and lib/pq takes the socket directory from the ``host`` parameter.
+    121-167 at v0.17.1). The URL names no host, so that lib/pq (v1.10.9, the exporter's) takes
+    the socket directory from the ``host`` parameter: it turns the URL's host and every query
+    parameter into ``key='value'`` pairs, skipping empty ones, then sorts them (url.go:44-78),
+    so ``localhost`` would sort after ``/var/run/...`` and win, a TCP login pg_hba.conf rejects.
     """
-    uri = f"localhost:{timescaledb.port}/postgres?host={socket_directory}&sslmode=disable"
+    uri = f":{timescaledb.port}/postgres?host={socket_directory}&sslmode=disable"
     listen = listen_address(private_address, exporters.postgres_port)
     return RenderedExporter(
         POSTGRES,

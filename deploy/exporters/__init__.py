@@ -118,7 +118,9 @@ def exporters(environment: EnvironmentSpec, inputs: ExporterInputs) -> None:
 
     The EnvironmentFiles are written before the packages are installed, so that the packages'
     first start already listens on the private address alone (Debian's default is every
-    address); dpkg keeps a conffile that is already there (``--force-confold``).
+    address); dpkg keeps a conffile that is already there (``--force-confold``), but
+    prometheus-postgres-exporter's postinst then makes its file prometheus's, mode 0640 (seen
+    on Debian 13), so the same step runs again after the install and puts it back.
     """
     assert environment.monitoring is not None
     settings = environment.monitoring.exporters
@@ -155,6 +157,10 @@ def exporters(environment: EnvironmentSpec, inputs: ExporterInputs) -> None:
         rendered=rendered,
     )
     packages_installed(name=f"Install {', '.join(packages)}", packages=packages)
+    configuration(
+        name="Keep the EnvironmentFiles root-only after the packages' postinst",
+        rendered=rendered,
+    )
     units_enabled_and_running(
         name=f"Enable and start {', '.join(packages)}",
         units=[each.exporter.service for each in rendered],

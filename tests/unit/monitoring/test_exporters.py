@@ -104,7 +104,7 @@ def test_postgres_exporter_connects_as_the_monitoring_role_over_the_socket(
     assigned = variables(postgres_file(environment)[0])
     assert assigned["DATA_SOURCE_USER"] == '"monitor"'
     assert assigned["DATA_SOURCE_URI"] == (
-        '"localhost:5432/postgres?host=/var/run/postgresql&sslmode=disable"'
+        '":5432/postgres?host=/var/run/postgresql&sslmode=disable"'
     )
 
 
