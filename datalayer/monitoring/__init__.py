@@ -1,0 +1,1 @@
+"""Monitoring: the exporters on the service hosts, Prometheus, its alert rules."""
