@@ -43,16 +43,16 @@ class EnvironmentSpec(SpecModel):
     """Exporters, Prometheus and its alert rules, restore drills; unset where nothing watches."""
 
     @model_validator(mode="after")
+    def _exporters_fit_the_services(self) -> Self:
+        """The exporters' ports and role against the services' (``monitoring.exporters``)."""
+        report(self, exporter_problems(self))
+        return self
+
+    @model_validator(mode="after")
     def _containers_fit_the_services(self) -> Self:
         """The containers section against the services' own sections; every problem at once."""
         if self.containers is not None:
             report(self, _container_problems(self, self.containers))
-        return self
-
-    @model_validator(mode="after")
-    def _exporters_fit_the_services(self) -> Self:
-        """The exporters' ports and role against the services' (``monitoring.exporters``)."""
-        report(self, exporter_problems(self))
         return self
 
 
