@@ -1,0 +1,1 @@
+"""Monitoring: what Prometheus scrapes, from the inventory and the spec, and its alert rules."""
