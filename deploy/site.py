@@ -13,6 +13,7 @@ from deploy.backup_repository import backup_repository
 from deploy.etcd import etcd
 from deploy.influxdb import influxdb
 from deploy.preflight import judged_inputs
+from deploy.prometheus import prometheus
 from deploy.redis import redis
 from deploy.timescaledb import timescaledb
 
@@ -49,3 +50,11 @@ if inputs.redis_passwords is not None:
 
 if inputs.influxdb_secrets is not None:
     influxdb(environment=inputs.environment, secrets=inputs.influxdb_secrets)
+
+# Last: the exporters it scrapes are in place by now.
+if inputs.prometheus is not None:
+    prometheus(
+        environment=inputs.environment,
+        jobs=inputs.prometheus.jobs,
+        listen_address=inputs.prometheus.listen_address,
+    )
