@@ -36,9 +36,14 @@ from datalayer.secrets import SecretError, role_passwords
 from datalayer.spec import EnvironmentSpec, SpecError
 from deploy.backup_repository import judge_backup_inventory
 from deploy.etcd import cluster_section
+from deploy.exporters import exporter_inputs
 from deploy.influxdb import influxdb_section
 from deploy.inventory import judge_inventory
 from deploy.redis import redis_section, redis_topology
+
+EXPORTERS = "tests/infra/test_exporters.py"
+"""The node exporter's suite, every group's (it skips where ``monitoring`` is not declared, as
+the group's own exporter suite does)."""
 
 SUITES = {
     "timescaledb": (
@@ -48,10 +53,17 @@ SUITES = {
         # A cluster member's (they skip where the environment declares no cluster):
         "tests/infra/test_patroni.py",
         "tests/infra/test_haproxy.py",
+        EXPORTERS,
+        "tests/infra/test_exporters_postgres.py",
     ),
-    "redis": ("tests/infra/test_redis.py", "tests/infra/test_redis_sentinel.py"),
-    "influxdb": ("tests/infra/test_influxdb.py",),
-    "etcd": ("tests/infra/test_etcd.py",),
+    "redis": (
+        "tests/infra/test_redis.py",
+        "tests/infra/test_redis_sentinel.py",
+        EXPORTERS,
+        "tests/infra/test_exporters_redis.py",
+    ),
+    "influxdb": ("tests/infra/test_influxdb.py", EXPORTERS),
+    "etcd": ("tests/infra/test_etcd.py", EXPORTERS),
 }
 
 
@@ -178,6 +190,13 @@ def _sentinel_endpoint(environment: EnvironmentSpec, host: Host) -> tuple[str, .
     return (f"--sentinel-endpoint={endpoint}",)
 
 
+def _exporters_address(environment: EnvironmentSpec, host: Host) -> tuple[str, ...]:
+    """``--private-address`` for the exporters' suites, once the host's exporter inputs are
+    judged as the deploy judges them (its address, the monitoring identities' secrets)."""
+    inputs = exporter_inputs(environment, host)
+    return () if inputs is None else (f"--private-address={inputs.private_address}",)
+
+
 def _targets_of(
     environment: EnvironmentSpec, host: Host, _topology: ClusterTopology | None
 ) -> list[Target]:
@@ -186,6 +205,7 @@ def _targets_of(
     found = []
     data = host.data
     judge_backup_inventory(environment, host)
+    exporters = _exporters_address(environment, host)
     for group in SUITES:
         if group not in host.groups:
             continue
@@ -198,7 +218,8 @@ def _targets_of(
         found.append(
             Target(
                 host.name, group, environment.name, ssh_config(host.name, data), str(endpoint),
-                _sentinel_endpoint(environment, host) if group == "redis" else (),
+                (*_sentinel_endpoint(environment, host), *exporters)
+                if group == "redis" else exporters,
             )
         )  # fmt: skip
     return found

@@ -50,6 +50,12 @@ from datalayer.timescaledb.backup.sftp import SftpAccess
 from deploy import inventory as inventory_contract
 from deploy.backup_repository import members_sftp_server, repository_section
 from deploy.etcd import cluster_section
+from deploy.exporters import (
+    ExporterInputs,
+    exporter_inputs,
+    postgres_monitor_password,
+    redis_monitor_password,
+)
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section, redis_topology
 
@@ -105,6 +111,8 @@ class DeployInputs:
     """The members' public key, which the backup_repository host authorizes."""
     etcd: EtcdInputs | None = None
     topology: ClusterTopology | None = None
+    exporters: ExporterInputs | None = None
+    """The host's exporters' address and passwords; None without ``monitoring``."""
     prometheus: PrometheusInputs | None = None
 
 
@@ -114,13 +122,15 @@ def deploy_inputs(
     """Everything ``host``'s deploy reads; a :class:`SpecError` or :class:`SecretError` names
     the first thing that is wrong."""
     backup = environment.timescaledb.backup
+    exporters = exporter_inputs(environment, host)
     timescaledb = None
     if "timescaledb" in host.groups:
         # The inventory before the secrets: a missing repository host is the first thing to fix.
         server = members_sftp_server(environment, host)
         key_pair = sftp_key_pair(backup)
         timescaledb = TimescaleDbInputs(
-            passwords=role_passwords(environment.timescaledb),
+            passwords=role_passwords(environment.timescaledb)
+            | postgres_monitor_password(environment, exporters),
             hooks_plan=build_plan(environment),
             backup_keys=repository_keys(backup),
             sftp=None if server is None or key_pair is None else SftpAccess(key_pair, server),
@@ -131,7 +141,9 @@ def deploy_inputs(
     redis = None
     if "redis" in host.groups:
         redis_topology(environment, host)
-        redis = redis_passwords(redis_section(environment, host.name))
+        redis = redis_passwords(redis_section(environment, host.name)) | redis_monitor_password(
+            exporters
+        )
     influxdb = None
     if "influxdb" in host.groups:
         influxdb = influxdb_secrets(influxdb_section(environment, host.name))
@@ -163,6 +175,7 @@ def deploy_inputs(
         backup_repository_key,
         etcd,
         topology,
+        exporters,
         prometheus,
     )
 

@@ -11,6 +11,7 @@ from pyinfra.context import host
 
 from deploy.backup_repository import backup_repository
 from deploy.etcd import etcd
+from deploy.exporters import exporters
 from deploy.influxdb import influxdb
 from deploy.preflight import judged_inputs
 from deploy.prometheus import prometheus
@@ -50,6 +51,10 @@ if inputs.redis_passwords is not None:
 
 if inputs.influxdb_secrets is not None:
     influxdb(environment=inputs.environment, secrets=inputs.influxdb_secrets)
+
+# Late: the PostgreSQL exporter logs in as the role the hooks made.
+if inputs.exporters is not None:
+    exporters(environment=inputs.environment, inputs=inputs.exporters)
 
 # Last: the exporters it scrapes are in place by now.
 if inputs.prometheus is not None:

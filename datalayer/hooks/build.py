@@ -20,6 +20,7 @@ from datalayer.onhost.hooks.plan import (
     HypertablePlan,
     LoginRolePlan,
     MigrationPlan,
+    MonitorRolePlan,
     RetentionPlan,
 )
 from datalayer.paths import SQL_DIRECTORY
@@ -49,6 +50,12 @@ def build_plan(environment: EnvironmentSpec, sql_directory: Path = SQL_DIRECTORY
             definition.view
             for definition in sources.aggregates
             if definition.view not in spec.continuous_aggregates
+        ),
+        monitor_role=None
+        if environment.monitoring is None
+        else MonitorRolePlan(
+            environment.monitoring.exporters.postgres_role,
+            environment.monitoring.exporters.postgres_connection_limit,
         ),
     )
 

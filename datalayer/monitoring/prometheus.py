@@ -3,8 +3,9 @@
 One job per kind of exporter, each listing the hosts of the groups that run it at their
 ``private_address``: node_exporter on every scraped host, postgres_exporter on the
 ``timescaledb`` hosts, Patroni's REST API on a cluster's members, etcd on the ``etcd`` hosts,
-redis_exporter on the ``redis`` hosts (and, through the same exporter's ``/scrape`` endpoint,
-each host's Sentinel), InfluxDB's own ``/metrics`` on the ``influxdb`` hosts. The targets are
+redis_exporter on the ``redis`` hosts, InfluxDB's own ``/metrics`` on the ``influxdb`` hosts.
+Sentinel is not scraped: the exporter's ACL user exists on Redis only, so the rules read who is
+master from each Redis instead. The targets are
 the inventory's: there is no second list of hosts to keep.
 """
 
@@ -44,17 +45,11 @@ class Target:
 
 @dataclass(frozen=True)
 class ScrapeJob:
-    """A ``scrape_configs`` entry: one kind of exporter on the hosts of its groups.
-
-    + sentinel_targets: for redis_exporter's multi-target ``/scrape`` endpoint, the Sentinel
-      each target's exporter reads (``redis://ADDRESS:PORT``), by target address
-    """
+    """A ``scrape_configs`` entry: one kind of exporter on the hosts of its groups."""
 
     name: str
     targets: tuple[Target, ...]
-    metrics_path: str = "/metrics"
     scheme: str = "http"
-    sentinel_targets: tuple[str, ...] = ()
 
 
 def _address(address: str, port: int) -> str:
@@ -107,25 +102,8 @@ def scrape_jobs(
     if cluster is not None:
         jobs.append(ScrapeJob("patroni", targets("timescaledb", cluster.rest_api_port)))
         jobs.append(ScrapeJob("etcd", targets("etcd", cluster.etcd.client_port)))
-    redis = environment.redis
-    if redis is not None:
-        redis_targets = targets("redis", exporters.redis_port)
-        jobs.append(ScrapeJob("redis", redis_targets))
-        if redis.sentinel is not None:
-            sentinel_port = redis.sentinel.port
-            jobs.append(
-                ScrapeJob(
-                    "redis_sentinel",
-                    redis_targets,
-                    metrics_path="/scrape",
-                    sentinel_targets=tuple(
-                        f"redis://{_address(host.private_address, sentinel_port)}"
-                        for host in hosts["redis"]
-                    )
-                    if "redis" in groups
-                    else (),
-                )
-            )
+    if environment.redis is not None:
+        jobs.append(ScrapeJob("redis", targets("redis", exporters.redis_port)))
     influxdb = environment.influxdb
     if influxdb is not None:
         jobs.append(

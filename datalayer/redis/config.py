@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from datalayer.redis.layout import DEBIAN_LAYOUT, RedisLayout
-from datalayer.redis.passwords import ADMIN_USER, REPLICATION_USER, SENTINEL_USER
+from datalayer.redis.passwords import ADMIN_USER, MONITOR_USER, REPLICATION_USER, SENTINEL_USER
 from datalayer.render import render
 from datalayer.spec.redis import AclUser, Redis
 
@@ -65,6 +65,19 @@ SENTINEL_COMMANDS = (
 SENTINEL_HELLO_CHANNEL = "__sentinel__:hello"
 """Where Sentinels announce themselves (src/sentinel.c SENTINEL_HELLO_CHANNEL)."""
 
+MONITOR_COMMANDS = (
+    "+ping", "+info", "+client|setname", "+slowlog|len", "+slowlog|get", "+latency|latest",
+    "+latency|histogram",
+)  # fmt: skip
+"""What the Prometheus exporter's user may run: exactly what redis_exporter v1.69.0 sends with
+the options ``templates/exporters/prometheus-redis-exporter.j2`` sets. INFO ALL, falling back
+to INFO (exporter/exporter.go:692-695), CLIENT SETNAME (672, on by default), SLOWLOG LEN and
+GET 1 (slowlog.go:9, 13), LATENCY LATEST and HISTOGRAM (latency.go:27, 57); PING only with
+ping-on-connect (662), granted so that a check can ask it. No CONFIG: its config command is
+``-``, which skips CONFIG GET * (exporter.go:677-690: it would show masterauth), INFO has
+maxmemory too. No CLIENT LIST: sent only with export-client-list, off by default (clients.go:
+127, main.go:91). No key, no channel."""
+
 USER_COMMENTS = {
     "app": "The application reads and writes its keys.",
     "reader": "Dashboards and analysts read its keys.",
@@ -83,7 +96,8 @@ def _user_line(name: str, user: AclUser, password: SecretStr, comment: str) -> A
 
 
 def acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[AclLine]:
-    """The default user disabled, the deploy's admin, then the application's users."""
+    """The default user disabled, the deploy's admin, then the application's users, and the
+    exporter's user when ``passwords`` holds its password (``monitoring`` declared)."""
     default = AclLine(
         "default", "off", None, (), (),
         "Disabled: every client logs in as a named user with a password.",
@@ -97,6 +111,12 @@ def acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[AclLine]:
     users = [
         _user_line(name, user, passwords[name], USER_COMMENTS[name]) for name, user in spec.users
     ]
+    if MONITOR_USER in passwords:
+        monitor = AclLine(
+            MONITOR_USER, "on", password_hash(passwords[MONITOR_USER]), (), MONITOR_COMMANDS,
+            "The Prometheus exporter reads INFO, SLOWLOG and LATENCY; no keys, no CONFIG.",
+        )  # fmt: skip
+        users.append(monitor)
     if spec.sentinel is None:
         return [default, admin, *users]
     replication = AclLine(

@@ -12,6 +12,9 @@ ADMIN_USER = "admin"
 """The deploy's own ACL user: ACL LOAD, CONFIG SET and checks, over the Unix socket."""
 REPLICATION_USER = "replication"
 """The ACL user replicas log in to their master as (masteruser), with Sentinel declared."""
+MONITOR_USER = "monitor"
+"""The ACL user the Prometheus exporter logs in as, with ``monitoring`` declared
+(``datalayer.monitoring.exporters``): its password joins the others in the deploy's map."""
 SENTINEL_USER = "sentinel"
 """The ACL user Sentinel logs in to Redis and to the other Sentinels as, with Sentinel
 declared."""

@@ -133,9 +133,7 @@ class Droplet:
             ssh_port=_host_port(ports, SSH_PORT),
             # A droplet created before a port joined SERVICE_PORTS lacks it until recreated.
             published_ports={
-                port: _host_port(ports, port)
-                for port in SERVICE_PORTS
-                if ports.get(f"{port}/tcp")
+                port: _host_port(ports, port) for port in SERVICE_PORTS if ports.get(f"{port}/tcp")
             },
             private_address=container["NetworkSettings"]["Networks"][NETWORK]["IPAddress"],
         )

@@ -10,6 +10,7 @@ from datalayer.docker_forms import cpus_read_back_exactly, whole_megabytes
 from datalayer.spec.base import SpecModel, not_set, refused, report
 from datalayer.spec.containers import Containers
 from datalayer.spec.errors import PROJECT_NAMESPACE
+from datalayer.spec.exporters import exporter_problems
 from datalayer.spec.influxdb import InfluxDb
 from datalayer.spec.monitoring import Monitoring
 from datalayer.spec.redis import Redis
@@ -46,6 +47,12 @@ class EnvironmentSpec(SpecModel):
         """The containers section against the services' own sections; every problem at once."""
         if self.containers is not None:
             report(self, _container_problems(self, self.containers))
+        return self
+
+    @model_validator(mode="after")
+    def _exporters_fit_the_services(self) -> Self:
+        """The exporters' ports and role against the services' (``monitoring.exporters``)."""
+        report(self, exporter_problems(self))
         return self
 
 

@@ -28,12 +28,17 @@ class HbaLine:
     comment: str
 
 
-def hba_lines(spec: TimescaleDb, cluster_lines: Sequence[HbaLine] = ()) -> list[HbaLine]:
+def hba_lines(
+    spec: TimescaleDb,
+    cluster_lines: Sequence[HbaLine] = (),
+    monitoring_lines: Sequence[HbaLine] = (),
+) -> list[HbaLine]:
     """The spec's rules between the fixed first lines and the explicit final rejects.
 
     ``cluster_lines``, a cluster's replication and rewind lines
-    (``datalayer.cluster.patroni.replication_hba_lines``), come before the declared rules, so
-    that no declared rule decides for the members' own connections.
+    (``datalayer.cluster.patroni.replication_hba_lines``), and ``monitoring_lines``, the
+    exporter role's (``datalayer.monitoring.exporters.postgres_hba_lines``), come before the
+    declared rules, so that no declared rule decides for those roles' connections.
 
     The owner role has LOGIN only so that TimescaleDB's background workers can run its policy
     jobs (they do not pass through this file); it is rejected on every line type before any
@@ -65,7 +70,7 @@ def hba_lines(spec: TimescaleDb, cluster_lines: Sequence[HbaLine] = ()) -> list[
         HbaLine("host", "all", "all", "0.0.0.0/0", "reject", "Nothing else over IPv4."),
         HbaLine("host", "all", "all", "::/0", "reject", "Nothing else over IPv6."),
     ]
-    return [first, *owner_rejects, *cluster_lines, *declared, *final]
+    return [first, *owner_rejects, *cluster_lines, *monitoring_lines, *declared, *final]
 
 
 def render_postgresql_conf(
@@ -84,11 +89,15 @@ def render_postgresql_conf(
 
 
 def render_pg_hba_conf(
-    spec: TimescaleDb, environment_name: str, cluster_lines: Sequence[HbaLine] = ()
+    spec: TimescaleDb,
+    environment_name: str,
+    cluster_lines: Sequence[HbaLine] = (),
+    monitoring_lines: Sequence[HbaLine] = (),
 ) -> str:
-    """The complete pg_hba.conf for ``spec`` (with a cluster's ``cluster_lines``)."""
+    """The complete pg_hba.conf for ``spec`` (with a cluster's ``cluster_lines`` and the
+    exporter's ``monitoring_lines``)."""
     return render(
         "timescaledb/pg_hba.conf.j2",
         environment_name=environment_name,
-        lines=hba_lines(spec, cluster_lines),
+        lines=hba_lines(spec, cluster_lines, monitoring_lines),
     )

@@ -20,6 +20,7 @@ from datalayer.cluster.patroni import (
 )
 from datalayer.cluster.timings import timings
 from datalayer.etcd.topology import ClusterHost
+from datalayer.monitoring.exporters import postgres_hba_lines
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.config import render_pg_hba_conf, render_postgresql_conf
 from datalayer.timescaledb.layout import PostgresqlLayout
@@ -83,7 +84,10 @@ def patroni(
         data_directory=layout.data_directory,
     )
     pg_hba_conf = render_pg_hba_conf(
-        spec, environment.name, replication_hba_lines(cluster, members, spec.tls.enabled)
+        spec,
+        environment.name,
+        replication_hba_lines(cluster, members, spec.tls.enabled),
+        postgres_hba_lines(environment),
     )
     files = files_in_place(
         name=f"Install {layout.postgresql_conf}, pg_hba.conf, pg_ident.conf and start.conf",

@@ -10,6 +10,7 @@ from pyinfra.context import host
 from pyinfra.facts.server import LinuxDistribution
 
 from datalayer.cluster.members import Membership
+from datalayer.monitoring.exporters import postgres_hba_lines
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.backup.keys import RepositoryKeys
@@ -74,7 +75,9 @@ def timescaledb(
         name="Install postgresql.conf and pg_hba.conf; reload or restart as PostgreSQL requires",
         layout=layout,
         postgresql_conf=render_postgresql_conf(spec, layout, environment.name),
-        pg_hba_conf=render_pg_hba_conf(spec, environment.name),
+        pg_hba_conf=render_pg_hba_conf(
+            spec, environment.name, monitoring_lines=postgres_hba_lines(environment)
+        ),
     )
     units_enabled_and_running(name=f"Enable and start {layout.service}", units=[layout.service])
     backup.verify_and_schedule(environment, layout, repository_operations)

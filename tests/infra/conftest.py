@@ -48,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="ADDRESS:PORT where this machine reaches Redis Sentinel on the host under test",
     )
     group.addoption(
+        "--private-address",
+        default=None,
+        help="the host's private address, where its exporters listen (monitoring declared)",
+    )
+    group.addoption(
         "--influxdb-endpoint",
         default=None,
         help="ADDRESS:PORT where this machine reaches InfluxDB's API on the host under test",

@@ -11,7 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from datalayer.monitoring.exporters import postgres_hba_lines
 from datalayer.render import postgresql_boolean
+from datalayer.spec import EnvironmentSpec
 from datalayer.spec.timescaledb import PackageSource, TimescaleDb
 from datalayer.timescaledb.config import hba_lines
 from datalayer.timescaledb.layout import PostgresqlLayout
@@ -145,7 +147,7 @@ def test_edition_matches_the_package_source(
 
 
 def test_pg_hba_in_effect_is_the_spec_in_order(
-    host: Any, layout: PostgresqlLayout, spec: TimescaleDb
+    host: Any, layout: PostgresqlLayout, environment: EnvironmentSpec, spec: TimescaleDb
 ) -> None:
     rows = query(
         host,
@@ -159,7 +161,7 @@ def test_pg_hba_in_effect_is_the_spec_in_order(
         members_roles = (spec.cluster.replication_role, spec.cluster.rewind_role)
         rows = [row for row in rows if row.split("|")[2] not in members_roles]
     expected = []
-    for line in hba_lines(spec):
+    for line in hba_lines(spec, monitoring_lines=postgres_hba_lines(environment)):
         address = str(ipaddress.ip_network(line.address)) if line.address else ""
         expected.append("|".join((line.type, line.database, line.user, address, line.method)))
     assert rows == expected

@@ -23,6 +23,15 @@ class LoginRolePlan:
 
 
 @dataclass(frozen=True)
+class MonitorRolePlan:
+    """The Prometheus exporter's role: LOGIN, a member of ``pg_monitor`` and of nothing else,
+    no privilege in the application's database."""
+
+    name: str
+    connection_limit: int
+
+
+@dataclass(frozen=True)
 class MigrationPlan:
     """One versioned SQL file; ``checksum`` (SHA-256 of the text) is kept in the ledger."""
 
@@ -87,3 +96,6 @@ class HookPlan(JsonPlan):
     hypertables: tuple[HypertablePlan, ...]
     continuous_aggregates: tuple[ContinuousAggregatePlan, ...]
     unlisted_aggregates: tuple[str, ...]
+    monitor_role: MonitorRolePlan | None = None
+    """The exporter's role, with ``monitoring`` declared; None: the hooks leave such a role
+    alone."""

@@ -41,11 +41,14 @@ class _Wanted:
 
 
 def converge_roles(context: Context, connection: Connection, verifiers: Mapping[str, str]) -> None:
-    """Create or correct the owner role (LOGIN for its jobs, no password) and every login role."""
+    """Create or correct the owner role (LOGIN for its jobs, no password), every login role
+    and the exporter's role, then the exporter role's one membership."""
     plan = context.plan
     wanted = [_Wanted(plan.owner, True, -1)] + [
         _Wanted(role.name, False, role.connection_limit) for role in plan.login_roles
     ]
+    if plan.monitor_role is not None:
+        wanted.append(_Wanted(plan.monitor_role.name, False, plan.monitor_role.connection_limit))
     # pg_authid, not pg_roles: the owner's password must be NULL, and only pg_authid shows it
     # (the hooks run as a superuser).
     rows = connection.execute(
@@ -57,6 +60,44 @@ def converge_roles(context: Context, connection: Connection, verifiers: Mapping[
     current = {str(row[0]): dict(zip(_COLUMNS, row[1:], strict=True)) for row in rows}
     for role in wanted:
         _converge_role(context, connection, role, current.get(role.name), verifiers.get(role.name))
+    if plan.monitor_role is not None:
+        _converge_monitor_membership(context, connection, plan.monitor_role.name)
+
+
+MONITOR_MEMBERSHIP = "pg_monitor"
+"""The exporter role's only membership: PostgreSQL's predefined role that reads every
+statistics view and setting (pg_read_all_stats, pg_read_all_settings, pg_stat_scan_tables),
+and no table."""
+
+
+def _converge_monitor_membership(context: Context, connection: Connection, role: str) -> None:
+    """Exactly ``pg_monitor`` among the roles ``role`` is a member of: granted if missing, any
+    other membership (given by hand) revoked."""
+    rows = connection.execute(
+        "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = %s",
+        (role,),
+    ).fetchall()
+    held = {str(row[0]) for row in rows}
+    statements: list[Statement] = []
+    changes: list[str] = []
+    if MONITOR_MEMBERSHIP not in held:
+        statements.append(
+            sql.SQL("GRANT {} TO {}").format(
+                sql.Identifier(MONITOR_MEMBERSHIP), sql.Identifier(role)
+            )
+        )
+        changes.append(f"+{MONITOR_MEMBERSHIP}")
+    for other in sorted(held - {MONITOR_MEMBERSHIP}):
+        statements.append(
+            sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(other), sql.Identifier(role))
+        )
+        changes.append(f"-{other}")
+    if not statements:
+        context.tell(Status.UNCHANGED, "role membership", role)
+        return
+    status = Status.CREATED if not held else Status.CHANGED
+    context.converge(connection, status, "role membership", role, ", ".join(changes), statements)
 
 
 _COLUMNS = (*_DENIED, "rolcanlogin", "rolinherit", "rolconnlimit", "has_password")

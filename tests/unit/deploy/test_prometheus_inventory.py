@@ -67,20 +67,15 @@ def test_single_sandbox_scrapes_node_postgres_and_redis() -> None:
     }
 
 
-def test_cluster_scrapes_patroni_etcd_and_each_sentinel_through_its_exporter() -> None:
+def test_cluster_scrapes_patroni_and_etcd_on_their_members() -> None:
     configs = {config["job_name"]: config for config in scrape_configs(CLUSTER)}
-    assert sorted(configs) == ["etcd", "node", "patroni", "postgres", "redis", "redis_sentinel"]
+    assert sorted(configs) == ["etcd", "node", "patroni", "postgres", "redis"]
     assert targets(configs["patroni"]) == [
         (f"172.30.57.1{index}:8008", f"node-{index}", "timescaledb") for index in (1, 2, 3)
     ]
     assert targets(configs["etcd"]) == [
         (f"172.30.57.1{index}:2379", f"node-{index}", "etcd") for index in (1, 2, 3)
     ]
-    assert configs["redis_sentinel"]["metrics_path"] == "/scrape"
-    assert [
-        (static["targets"][0], static["labels"]["__param_target"])
-        for static in configs["redis_sentinel"]["static_configs"]
-    ] == [(f"172.30.57.1{index}:9121", f"redis://172.30.57.1{index}:26379") for index in (1, 2, 3)]
 
 
 def test_every_target_is_labelled_with_its_environment() -> None:

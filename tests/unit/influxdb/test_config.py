@@ -104,6 +104,12 @@ def test_reporting_is_disabled() -> None:
     assert settings("dev")["reporting-disabled"] is True
 
 
+def test_metrics_endpoint_stays_on() -> None:
+    # Prometheus scrapes influxd's /metrics; influxd serves it unless metrics-disabled
+    # (cmd/influxd/launcher/launcher.go:933 at v2.7.12).
+    assert settings("dev")["metrics-disabled"] is False
+
+
 def test_missing_template_value_is_an_error() -> None:
     with pytest.raises(jinja2.UndefinedError):
         render("influxdb/config.toml.j2", environment_name="test")
