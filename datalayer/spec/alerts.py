@@ -53,11 +53,12 @@ class Alerts(SpecModel):
     memory, disk): how long a condition holds before its alert fires."""
     down_pending: Pending = "1m"
     """``for:`` of the availability rules (a target, Redis, etcd or InfluxDB down, no Patroni
-    leader, no master known to Sentinel, a replica not streaming)."""
+    leader, no Redis master, a replica not streaming)."""
     archive_margin: Delay = "5m"
-    """Added to ``timescaledb.backup.archive_timeout``: a last archived WAL older than both
-    fires PostgresArchiveStalled (PostgreSQL switches a segment with writes in it after at most
-    archive_timeout, so a busy primary archives at least that often)."""
+    """Added to ``timescaledb.backup.archive_timeout``: a primary that wrote rows but whose last
+    archived WAL is older than both fires PostgresArchiveStalled (PostgreSQL switches a segment
+    with writes in it after at most archive_timeout); failures with no success for as long fire
+    PostgresArchiveFailing."""
     backup_full_max_age: Age = "8d"
     """A last full backup older than this fires PostgresFullBackupStale (the default schedule
     takes one a week)."""
