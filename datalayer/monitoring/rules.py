@@ -54,3 +54,29 @@ def render_rules(environment: EnvironmentSpec) -> str:
         backup_metric=BACKUP_METRIC,
         restore_drill_metric=RESTORE_DRILL_METRIC,
     )
+
+
+BACKUP_METRICS_SCRIPT = "/usr/local/lib/datalayer/backup-metrics"
+BACKUP_METRICS_FILE = "datalayer_pgbackrest.prom"
+
+
+def render_backup_metrics_script(environment: EnvironmentSpec, textfile_directory: str) -> str:
+    """The script the backup services run after each backup: :data:`BACKUP_METRIC` of each
+    backup type, into node_exporter's textfile directory."""
+    return render(
+        "prometheus/datalayer-backup-metrics.py.j2",
+        environment_name=environment.name,
+        stanza=environment.timescaledb.backup.stanza,
+        output=f"{textfile_directory}/{BACKUP_METRICS_FILE}",
+        metric=BACKUP_METRIC,
+    )
+
+
+def render_backup_metrics_drop_in(environment: EnvironmentSpec, service: str) -> str:
+    """``SERVICE.d/datalayer-backup-metrics.conf``: run the script after the backup."""
+    return render(
+        "prometheus/backup-metrics.conf.j2",
+        environment_name=environment.name,
+        service=service,
+        script=BACKUP_METRICS_SCRIPT,
+    )

@@ -7,14 +7,18 @@ become active in Prometheus's API (/api/v1/alerts, through the published port, a
 read it), then clear once the directory is writable again. The time from the break to the
 firing alert is printed (``-s`` shows it). Stopping Redis: RedisDown must fire and clear.
 
-Tests run in file order; the sandbox's short thresholds (``Pulumi.sandbox.yaml``) make each
-alert fire within two minutes.
+Last, a full backup started by hand must reach Prometheus as its completion time (the metric
+the backup-staleness rules read): it archives WAL, and PostgresArchiveFailing waits for a
+window without any archived segment, so it comes after the archive test. Tests run in file
+order; the sandbox's short thresholds
+(``Pulumi.sandbox.yaml``) make each alert fire within two minutes.
 """
 
 import json
 import os
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +27,12 @@ import pytest
 
 from datalayer.deploy_run import DeployResult
 from datalayer.monitoring.prometheus import PROMETHEUS_GROUP
+from datalayer.monitoring.rules import BACKUP_METRIC
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.secrets import secret_variables
 from datalayer.spec import load_environment
+from datalayer.timescaledb.backup.layout import backup_units
 from tests.deployment import SandboxDeployment
 
 pytestmark = pytest.mark.sandbox
@@ -49,6 +55,7 @@ class Watched:
     containers: dict[str, str]
     first: DeployResult
     api: str
+    addresses: dict[str, str]
 
     def sh(self, droplet: str, command: str) -> str:
         completed = subprocess.run(
@@ -66,6 +73,15 @@ class Watched:
             answer = json.load(response)
         assert answer["status"] == "success", answer
         return {alert["labels"]["alertname"]: alert["state"] for alert in answer["data"]["alerts"]}
+
+    def query(self, expression: str) -> list[dict[str, object]]:
+        """The instant vector ``expression`` selects now, from Prometheus's API."""
+        url = f"{self.api}/api/v1/query?{urllib.parse.urlencode({'query': expression})}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            answer = json.load(response)
+        assert answer["status"] == "success", answer
+        result: list[dict[str, object]] = answer["data"]["result"]
+        return result
 
     def wait_for(self, alert: str, *, firing: bool, within: float) -> float:
         """Seconds until ``alert`` is firing (or gone); fails with the alerts seen after
@@ -102,7 +118,13 @@ def watched() -> Iterator[Watched]:
     (cache,) = [droplet for droplet in droplets if droplet.name == CACHE_HOST]
     assert SPEC.monitoring is not None
     api = f"http://127.0.0.1:{cache.published_ports[SPEC.monitoring.prometheus.port]}"
-    yield Watched(deployment, {droplet.name: droplet.container for droplet in droplets}, first, api)
+    yield Watched(
+        deployment,
+        {droplet.name: droplet.container for droplet in droplets},
+        first,
+        api,
+        {droplet.name: droplet.private_address for droplet in droplets},
+    )
     if not os.environ.get("DATALAYER_KEEP_SANDBOX"):
         sandbox.down([DATABASE_HOST, CACHE_HOST])
 
@@ -158,3 +180,18 @@ def test_stopped_redis_fires_redis_down_then_clears(watched: Watched) -> None:
     finally:
         watched.sh(CACHE_HOST, "systemctl start redis-server")
     watched.wait_for("RedisDown", firing=False, within=CLEAR_WITHIN_SECONDS)
+
+
+def test_a_full_backup_reaches_prometheus_as_its_completion_time(watched: Watched) -> None:
+    (full,) = [unit for unit in backup_units(SPEC.timescaledb.backup) if unit.type == "full"]
+    watched.sh(DATABASE_HOST, f"systemctl start {full.service}")
+    deadline = time.monotonic() + 60
+    while not (samples := watched.query(f'{BACKUP_METRIC}{{type="full"}}')):
+        assert time.monotonic() < deadline, "no backup completion time in Prometheus after 60 s"
+        time.sleep(2)
+    (sample,) = samples
+    assert sample["metric"] == {
+        "__name__": BACKUP_METRIC, "env": ENVIRONMENT, "group": "timescaledb",
+        "host": DATABASE_HOST, "instance": f"{watched.addresses[DATABASE_HOST]}:9100",
+        "job": "node", "type": "full",
+    }  # fmt: skip
