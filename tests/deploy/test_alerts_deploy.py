@@ -146,6 +146,18 @@ def test_prometheus_scrapes_every_exporter_of_the_inventory(watched: Watched) ->
     }
 
 
+def test_a_healthy_sandbox_fires_nothing(watched: Watched) -> None:
+    # Long enough for any condition that held since the deploy to pass its 15 s ``for:``.
+    deadline = time.monotonic() + 30
+    firing: dict[str, str] = {}
+    while time.monotonic() < deadline and not firing:
+        firing = {
+            name: state for name, state in watched.alert_states().items() if state == "firing"
+        }
+        time.sleep(2)
+    assert firing == {}
+
+
 def test_second_deploy_changes_nothing(watched: Watched) -> None:
     second = watched.deployment.deploy()
     assert second.succeeded, second.output
