@@ -13,6 +13,13 @@ commands it sends).
 Their passwords sit in their EnvironmentFile, mode 0600 root (systemd reads it before it drops
 to the ``prometheus`` user), never on a command line.
 
+A limit to know: redis_exporter always serves ``/scrape?target=`` (exporter/exporter.go:511 at
+v1.69.0), which logs in to whatever target it is given with the monitoring user's password
+(http.go:60-69). Whoever reaches a Redis host's private address at ``redis_port`` can have that
+password sent to a server of their choosing; it grants the reads listed above and nothing
+else. The private network must stay closed to others; basic auth on the exporters
+(``REDIS_EXPORTER_BASIC_AUTH_*``, and Prometheus's ``basic_auth``) is not configured here.
+
 Metric names the alert rules can rely on, read from the exporters' source at Debian's tags:
 
 - postgres_exporter v0.17.1: ``pg_up`` (cmd/postgres_exporter/postgres_exporter.go:551);
@@ -32,7 +39,11 @@ Metric names the alert rules can rely on, read from the exporters' source at Deb
   ``redis_memory_used_bytes``, ``redis_memory_max_bytes`` (from INFO's ``maxmemory``, so
   without CONFIG GET; exporter.go:161, 177), ``redis_rejected_connections_total`` (313),
   ``redis_connected_clients`` (133), ``redis_connected_slaves`` (253), ``redis_master_link_up``
-  (info.go:309), ``redis_instance_info`` with its ``role`` label (exporter.go:428).
+  (info.go:309), ``redis_instance_info`` with its ``role`` label (exporter.go:428); scraping a
+  Sentinel (:func:`sentinel_target`), ``redis_sentinel_masters``, ``redis_sentinel_master_status``
+  (1 when ``ok``, by ``master_name``, ``master_address``, ``master_status``),
+  ``redis_sentinel_master_ok_slaves``, ``redis_sentinel_master_ok_sentinels`` and
+  ``redis_sentinel_master_ckquorum_status`` (exporter.go:446-453, sentinels.go:16-147).
 - node_exporter 1.9.0: ``node_filesystem_avail_bytes`` and the textfile collector's files in
   :data:`TEXTFILE_DIRECTORY` (the restore drill's
   ``datalayer_restore_drill_last_success_timestamp_seconds``).
@@ -158,14 +169,29 @@ def redis_address(redis: Redis) -> str:
     """Where the exporter reaches Redis on its own host: loopback when Redis binds a wildcard or
     loopback address, else the first address it binds (the Unix socket is the redis user's
     alone, ``unixsocketperm 700``)."""
+    return _on_this_host(redis, redis.port)
+
+
+def sentinel_target(redis: Redis) -> str | None:
+    """The ``target`` of the Redis exporter's ``/scrape`` endpoint that reaches this host's
+    Sentinel (on Redis's addresses, ``redis.sentinel.port``), for Prometheus to scrape as a
+    target of its own: the exporter logs in there as the same user (exporter/http.go:60-69 at
+    v1.69.0), which Sentinel's users.acl knows (``datalayer.redis.sentinel``). None without
+    Sentinel."""
+    if redis.sentinel is None:
+        return None
+    return _on_this_host(redis, redis.sentinel.port)
+
+
+def _on_this_host(redis: Redis, port: int) -> str:
     for bound in redis.bind:
         address = ipaddress.ip_address(bound)
         if address.is_unspecified or address.is_loopback:
             loopback = "[::1]" if address.version == 6 else "127.0.0.1"
-            return f"redis://{loopback}:{redis.port}"
+            return f"redis://{loopback}:{port}"
     first = ipaddress.ip_address(redis.bind[0])
     host = f"[{first}]" if first.version == 6 else str(first)
-    return f"redis://{host}:{redis.port}"
+    return f"redis://{host}:{port}"
 
 
 def render_redis_exporter(

@@ -3,9 +3,9 @@
 One job per kind of exporter, each listing the hosts of the groups that run it at their
 ``private_address``: node_exporter on every scraped host, postgres_exporter on the
 ``timescaledb`` hosts, Patroni's REST API on a cluster's members, etcd on the ``etcd`` hosts,
-redis_exporter on the ``redis`` hosts, InfluxDB's own ``/metrics`` on the ``influxdb`` hosts.
-Sentinel is not scraped: the exporter's ACL user exists on Redis only, so the rules read who is
-master from each Redis instead. The targets are
+redis_exporter on the ``redis`` hosts (and, through the same exporter's ``/scrape`` endpoint,
+each host's Sentinel: ``sentinel_target``), InfluxDB's own ``/metrics`` on the ``influxdb``
+hosts. The targets are
 the inventory's: there is no second list of hosts to keep.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import get_args
 
+from datalayer.monitoring.exporters import sentinel_target
 from datalayer.render import render
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.prometheus import ScrapeGroup
@@ -45,11 +46,17 @@ class Target:
 
 @dataclass(frozen=True)
 class ScrapeJob:
-    """A ``scrape_configs`` entry: one kind of exporter on the hosts of its groups."""
+    """A ``scrape_configs`` entry: one kind of exporter on the hosts of its groups.
+
+    + target_parameter: the ``target`` parameter of redis_exporter's multi-target ``/scrape``
+      endpoint, which every target's exporter reaches on its own host
+    """
 
     name: str
     targets: tuple[Target, ...]
     scheme: str = "http"
+    metrics_path: str = "/metrics"
+    target_parameter: str | None = None
 
 
 def _address(address: str, port: int) -> str:
@@ -102,8 +109,20 @@ def scrape_jobs(
     if cluster is not None:
         jobs.append(ScrapeJob("patroni", targets("timescaledb", cluster.rest_api_port)))
         jobs.append(ScrapeJob("etcd", targets("etcd", cluster.etcd.client_port)))
-    if environment.redis is not None:
-        jobs.append(ScrapeJob("redis", targets("redis", exporters.redis_port)))
+    redis = environment.redis
+    if redis is not None:
+        redis_targets = targets("redis", exporters.redis_port)
+        jobs.append(ScrapeJob("redis", redis_targets))
+        sentinel = sentinel_target(redis)
+        if sentinel is not None:
+            jobs.append(
+                ScrapeJob(
+                    "redis_sentinel",
+                    redis_targets,
+                    metrics_path="/scrape",
+                    target_parameter=sentinel,
+                )
+            )
     influxdb = environment.influxdb
     if influxdb is not None:
         jobs.append(

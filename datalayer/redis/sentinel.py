@@ -34,7 +34,7 @@ from datalayer.redis.config import (
     settings_path,
 )
 from datalayer.redis.layout import DEBIAN_LAYOUT, RedisLayout, SentinelLayout
-from datalayer.redis.passwords import ADMIN_USER, REPLICATION_USER, SENTINEL_USER
+from datalayer.redis.passwords import ADMIN_USER, MONITOR_USER, REPLICATION_USER, SENTINEL_USER
 from datalayer.render import render
 from datalayer.spec.errors import PROJECT_NAMESPACE, shown
 from datalayer.spec.redis import Redis, Sentinel
@@ -64,6 +64,16 @@ SENTINEL_CLIENT_COMMANDS = (
     "+@connection", "+ping", "+sentinel|get-master-addr-by-name", "+sentinel|masters",
     "+sentinel|master", "+sentinel|sentinels", "+sentinel|slaves", "+sentinel|replicas",
 )  # fmt: skip
+
+SENTINEL_MONITOR_COMMANDS = (
+    "+ping", "+info", "+client|setname", "+sentinel|masters", "+sentinel|ckquorum",
+    "+sentinel|sentinels", "+sentinel|slaves",
+)  # fmt: skip
+"""What the Prometheus exporter's user may run on Sentinel, scraping it as a target of its own
+(``/scrape?target=``, exporter/http.go:41-70 at v1.69.0, same user and password): INFO, and,
+when INFO says ``# Sentinel``, SENTINEL MASTERS, CKQUORUM, SENTINELS and SLAVES
+(exporter.go:748, sentinels.go:39, 70, 89, 93). What else it sends (SLOWLOG, LATENCY) is no
+Sentinel command, refused as unknown before any ACL check."""
 
 
 class TopologyError(ValueError):
@@ -202,7 +212,8 @@ def render_sentinel_seed(
 
 def sentinel_acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[AclLine]:
     """Sentinel's users: the default user off, the deploy's admin, the other Sentinels, and
-    the application's users, who may only ask where the master is."""
+    the application's users, who may only ask where the master is; and the exporter's user
+    when ``passwords`` holds its password (``monitoring`` declared)."""
     default = AclLine(
         "default", "off", None, (), (),
         "Disabled: every client logs in as a named user with a password.",
@@ -226,6 +237,12 @@ def sentinel_acl_lines(spec: Redis, passwords: dict[str, SecretStr]) -> list[Acl
         )
         for name, _ in spec.users
     ]
+    if MONITOR_USER in passwords:
+        monitor = AclLine(
+            MONITOR_USER, "on", password_hash(passwords[MONITOR_USER]), (),
+            SENTINEL_MONITOR_COMMANDS, "The Prometheus exporter reads INFO and SENTINEL MASTERS.",
+        )  # fmt: skip
+        clients.append(monitor)
     return [default, admin, peer, *clients]
 
 

@@ -79,6 +79,10 @@ class Alerts(SpecModel):
     disk_fill_horizon: Horizon = "4h"
     """A file system that the last hour's trend (predict_linear) fills within this fires
     HostDiskFillingUp."""
+    disk_free_share: Share = 0.2
+    """HostDiskFillingUp fires only for a file system with less than this share free: a
+    young or bursty trend (a deploy, a bulk load) extrapolates to a full disk that plenty of
+    room says is far off."""
     restore_drill_max_age: Age = "8d"
     """A last successful restore drill older than this fires RestoreDrillStale (the default
     schedule runs one a week)."""

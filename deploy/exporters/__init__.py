@@ -118,7 +118,8 @@ def exporters(environment: EnvironmentSpec, inputs: ExporterInputs) -> None:
 
     The EnvironmentFiles are written before the packages are installed, so that the packages'
     first start already listens on the private address alone (Debian's default is every
-    address); dpkg keeps a conffile that is already there (``--force-confold``), but
+    address); dpkg keeps a conffile that is already there (``--force-confold``, which pyinfra's
+    ``noninteractive_apt`` passes: pyinfra/facts/apt.py:233-247 at 3.10), but
     prometheus-postgres-exporter's postinst then makes its file prometheus's, mode 0640 (seen
     on Debian 13), so the same step runs again after the install and puts it back.
     """

@@ -22,6 +22,7 @@ from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.secrets import secret_variables
 from datalayer.spec import load_environment
+from deploy.timescaledb.hooks import remote_command
 from tests.deployment import SandboxDeployment
 
 pytestmark = pytest.mark.sandbox
@@ -157,3 +158,48 @@ def test_monitoring_password_is_not_on_the_exporters_command_line(
     command_line = monitored.sh(droplet, f"tr '\\0' ' ' < /proc/{pid}/cmdline")
     assert command_line.startswith("/usr/bin/prometheus-")
     assert monitored.deployment.passwords[variable] not in command_line
+
+
+def hooks(monitored: Monitored, mode: str) -> subprocess.CompletedProcess[str]:
+    """The hooks the deploy uploaded to the database droplet, run there in ``mode``."""
+    return subprocess.run(
+        ["docker", "exec", "-i", monitored.containers[DATABASE_HOST], "sh", "-c",
+         remote_command(mode, 5432)],
+        input="{}", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def memberships(monitored: Monitored) -> str:
+    return monitored.sh(
+        DATABASE_HOST,
+        "runuser -u postgres -- psql -XAtq -d postgres -c \"SELECT string_agg(g.rolname, ',' "
+        "ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'monitor'\"",
+    )
+
+
+@pytest.fixture(scope="module")
+def granted_by_hand(
+    monitored: Monitored, second: tuple[DeployResult, dict[str, str], dict[str, str]]
+) -> subprocess.CompletedProcess[str]:
+    """The hooks' check once someone granted the monitoring role a table-reading role."""
+    monitored.sh(
+        DATABASE_HOST,
+        'runuser -u postgres -- psql -XAtq -d postgres -c "GRANT pg_read_all_data TO monitor"',
+    )
+    return hooks(monitored, "check")
+
+
+def test_hooks_check_finds_a_membership_granted_by_hand(
+    granted_by_hand: subprocess.CompletedProcess[str],
+) -> None:
+    assert granted_by_hand.returncode == 3, granted_by_hand.stdout + granted_by_hand.stderr
+    assert "role membership monitor: -pg_read_all_data" in granted_by_hand.stdout
+
+
+def test_hooks_revoke_a_membership_granted_by_hand(
+    monitored: Monitored, granted_by_hand: subprocess.CompletedProcess[str]
+) -> None:
+    applied = hooks(monitored, "apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert memberships(monitored) == "pg_monitor"

@@ -41,13 +41,12 @@ def listening_addresses(host: Any, port: int) -> set[str]:
     }
 
 
-def scrape(host: Any, address: str, port: int, service: str) -> dict[str, float]:
+def scrape(
+    host: Any, address: str, port: int, service: str, path: str = "/metrics"
+) -> dict[str, float]:
     """The exporter's samples, by series as exposed (``name{labels}``), scraped on the host."""
-    url = (
-        f"http://[{address}]:{port}/metrics"
-        if ":" in address
-        else f"http://{address}:{port}/metrics"
-    )
+    authority = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    url = f"http://{authority}{path}"
     result = host.run("python3 -c %s %s", _SCRAPE, url)
     assert result.rc == 0, f"{url}: {result.stderr}\n{journal(host, service)}"
     samples = {}

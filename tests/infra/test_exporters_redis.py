@@ -7,11 +7,12 @@ from where pytest runs, as a client meets them (``--redis-endpoint``).
 
 from collections.abc import Iterator
 from typing import Any, cast
+from urllib.parse import urlencode
 
 import pytest
 import redis
 
-from datalayer.monitoring.exporters import REDIS
+from datalayer.monitoring.exporters import REDIS, sentinel_target
 from datalayer.redis.passwords import MONITOR_USER
 from datalayer.secrets import read_secret
 from datalayer.spec import EnvironmentSpec
@@ -76,6 +77,17 @@ def test_redis_exporter_exposes_what_the_rules_read(
 ) -> None:
     samples = scrape(host, address, exporters.redis_port, REDIS.service)
     assert any(name == series or name.startswith(series + "{") for name in samples)
+
+
+def test_redis_exporter_scrapes_the_sentinel_beside_it(
+    host: Any, redis_spec: Redis, exporters: Exporters, address: str
+) -> None:
+    target = sentinel_target(redis_spec)
+    if target is None:
+        pytest.skip("no Sentinel declared (redis.sentinel)")
+    path = "/scrape?" + urlencode({"target": target})
+    samples = scrape(host, address, exporters.redis_port, REDIS.service, path)
+    assert (samples.get("redis_up"), samples.get("redis_sentinel_masters")) == (1, 1)
 
 
 def test_redis_exporter_file_is_root_only(host: Any) -> None:

@@ -67,9 +67,15 @@ def test_single_sandbox_scrapes_node_postgres_and_redis() -> None:
     }
 
 
-def test_cluster_scrapes_patroni_and_etcd_on_their_members() -> None:
+def test_cluster_scrapes_patroni_etcd_and_each_sentinel_through_its_exporter() -> None:
     configs = {config["job_name"]: config for config in scrape_configs(CLUSTER)}
-    assert sorted(configs) == ["etcd", "node", "patroni", "postgres", "redis"]
+    assert sorted(configs) == ["etcd", "node", "patroni", "postgres", "redis", "redis_sentinel"]
+    sentinel = configs["redis_sentinel"]
+    assert (sentinel["metrics_path"], sentinel["params"]) == (
+        "/scrape",
+        {"target": ["redis://127.0.0.1:26379"]},
+    )
+    assert targets(sentinel) == targets(configs["redis"])
     assert targets(configs["patroni"]) == [
         (f"172.30.57.1{index}:8008", f"node-{index}", "timescaledb") for index in (1, 2, 3)
     ]

@@ -17,12 +17,14 @@ from datalayer.monitoring.exporters import (
     render_node_exporter,
     render_postgres_exporter,
     render_redis_exporter,
+    sentinel_target,
 )
 from datalayer.onhost.hooks.plan import HookPlan, MonitorRolePlan
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.config import MONITOR_COMMANDS, acl_lines
-from datalayer.redis.passwords import MONITOR_USER
-from datalayer.spec import EnvironmentSpec
+from datalayer.redis.passwords import MONITOR_USER, user_secrets
+from datalayer.redis.sentinel import SENTINEL_MONITOR_COMMANDS, sentinel_acl_lines
+from datalayer.spec import EnvironmentSpec, load_environment
 from datalayer.spec.load import parse_environment
 from datalayer.timescaledb.config import hba_lines
 
@@ -217,3 +219,27 @@ def test_hooks_plan_reads_back_its_monitoring_role(environment: EnvironmentSpec)
 
 def test_hooks_plan_has_no_monitoring_role_without_monitoring() -> None:
     assert build_plan(sandbox(None)).monitor_role is None
+
+
+def test_no_sentinel_target_without_sentinel(environment: EnvironmentSpec) -> None:
+    assert environment.redis is not None
+    assert sentinel_target(environment.redis) is None
+
+
+def test_sentinel_target_is_sentinels_port_on_this_host() -> None:
+    # Pulumi.sandbox-cluster.yaml: redis.bind ["0.0.0.0"], Sentinel on its default 26379.
+    cluster = load_environment("sandbox-cluster")
+    assert cluster.redis is not None
+    assert sentinel_target(cluster.redis) == "redis://127.0.0.1:26379"
+
+
+def test_sentinel_lets_the_monitoring_user_read_its_masters() -> None:
+    cluster = load_environment("sandbox-cluster")
+    assert cluster.redis is not None
+    passwords = {user: PASSWORD for user in (*user_secrets(cluster.redis), MONITOR_USER)}
+    (line,) = [
+        line for line in sentinel_acl_lines(cluster.redis, passwords) if line.user == MONITOR_USER
+    ]
+    assert line.rules.split(" ", 2)[2] == "resetkeys resetchannels -@all " + " ".join(
+        SENTINEL_MONITOR_COMMANDS
+    )
