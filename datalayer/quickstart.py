@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datalayer.deploy_run import run_deploy
+from datalayer.monitoring.prometheus import PROMETHEUS_GROUP
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import Droplet, DropletSpec, Sandbox, SandboxError
 from datalayer.secrets import generated_secret, secret_variables, ssh_key_variables
@@ -39,14 +40,17 @@ class Quickstart:
 
 
 # One droplet per role that can run on this machine; InfluxDB 2 has no package here (README).
+# Prometheus shares a droplet that is not a database's: the one that stays up in every test.
 SINGLE = Quickstart(
-    "sandbox", (DropletSpec("db-1", ("timescaledb",)), DropletSpec("cache-1", ("redis",))), None
+    "sandbox",
+    (DropletSpec("db-1", ("timescaledb",)), DropletSpec("cache-1", ("redis", PROMETHEUS_GROUP))),
+    None,
 )
 CLUSTER = Quickstart(
     "sandbox-cluster",
     (
         *(DropletSpec(f"node-{index}", ("timescaledb", "etcd", "redis")) for index in (1, 2, 3)),
-        DropletSpec("backup-1", (BACKUP_REPOSITORY_GROUP,)),
+        DropletSpec("backup-1", (BACKUP_REPOSITORY_GROUP, PROMETHEUS_GROUP)),
     ),
     REPOSITORY_ROOT / ".sandbox" / "cluster",
 )
@@ -76,7 +80,7 @@ def client_lines(
 ) -> list[str]:
     """How to log in to each service of ``droplet`` from this machine, as each role: a
     cluster member's HAProxy ports (read-write for ``app``, read-only for ``reader``), or a
-    single host's PostgreSQL port."""
+    single host's PostgreSQL port; and where its Prometheus answers."""
     lines = []
     if "timescaledb" in droplet.groups:
         spec = environment.timescaledb
@@ -103,6 +107,9 @@ def client_lines(
                 f"redis-cli -p {droplet.published_ports[sentinel.port]} --user app --askpass "
                 f"SENTINEL get-master-addr-by-name {sentinel.master_name}"
             )
+    if PROMETHEUS_GROUP in droplet.groups and environment.monitoring is not None:
+        port = droplet.published_ports[environment.monitoring.prometheus.port]
+        lines.append(f"http://127.0.0.1:{port}/alerts   # Prometheus (API: /api/v1/alerts)")
     return lines
 
 

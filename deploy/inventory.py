@@ -17,6 +17,13 @@ group data files and ``--data`` are merged in (``deploy/preflight.py``).
   (``timescaledb.backup.repository.type: sftp``), of the same ``env``, in no other role; its
   ``private_address`` is where the database hosts reach it (``deploy/backup_repository``, which
   judges that part).
+- ``prometheus``: the hosts that run Prometheus for their environment (``monitoring``), which
+  scrape every host of the environment's other groups at its ``private_address`` (required of
+  every scraped host). Refused: a ``prometheus`` host of an environment without ``monitoring``;
+  an inventory with ``prometheus`` hosts, none of them of an environment that declares
+  ``monitoring``; a group that ``monitoring.prometheus.scrape_groups`` names and the inventory
+  has no host of. An inventory without any ``prometheus`` host (one of an environment's other
+  roles only) deploys no Prometheus, as one without the cluster's hosts deploys no cluster.
 
 Every host is judged with its environment; then, for each environment with a cluster, its
 ``timescaledb`` and ``etcd`` hosts together (:func:`cluster_topology`), before any host's own
@@ -32,6 +39,12 @@ from pyinfra.api.host import Host
 from pyinfra.api.inventory import Inventory
 
 from datalayer.etcd.topology import ClusterHost, ClusterTopology
+from datalayer.monitoring.prometheus import (
+    PROMETHEUS_GROUP,
+    SCRAPE_GROUPS,
+    ScrapeHost,
+    scraped_groups,
+)
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 from datalayer.spec.errors import not_set_line, shown
 
@@ -143,6 +156,61 @@ def cluster_topology(environment: EnvironmentSpec, hosts: Sequence[Host]) -> Clu
     return topology
 
 
+def scrape_hosts(
+    environment: EnvironmentSpec, hosts: Sequence[Host]
+) -> dict[str, tuple[ScrapeHost, ...]] | None:
+    """What the ``prometheus`` hosts among ``hosts`` (those of ``environment``) scrape: the
+    hosts of each scraped group, at their ``private_address``; None where no host of
+    ``environment`` is in ``prometheus``. A :class:`SpecError` for a ``prometheus`` host of an
+    environment without ``monitoring``, a ``scrape_groups`` entry with no host here, or a
+    scraped host without a ``private_address``."""
+    prometheus_hosts = [host for host in hosts if PROMETHEUS_GROUP in host.groups]
+    if not prometheus_hosts:
+        return None
+    if environment.monitoring is None:
+        raise SpecError(
+            not_set_line(
+                f"Pulumi.{environment.name}.yaml",
+                "monitoring",
+                f"host {prometheus_hosts[0].name} is in the prometheus group, which runs the "
+                "environment's Prometheus",
+            )
+        )
+    present = [group for group in SCRAPE_GROUPS if any(group in host.groups for host in hosts)]
+    for group in environment.monitoring.prometheus.scrape_groups or ():
+        if group not in present:
+            raise SpecError(
+                f"Pulumi.{environment.name}.yaml: datalayer:monitoring.prometheus.scrape_groups "
+                f"names {group}, a group with no host of environment {environment.name} in the "
+                f"inventory (its groups: {', '.join(present)})"
+            )
+    return {
+        group: tuple(
+            ScrapeHost(host.name, tuple(host.groups), private_address(host.name, host.data))
+            for host in hosts
+            if group in host.groups
+        )
+        for group in scraped_groups(environment, present)
+    }
+
+
+def _check_monitored(environments: Sequence[EnvironmentSpec], hosts: Sequence[Host]) -> None:
+    """An inventory with ``prometheus`` hosts must have one for every environment of its own
+    that declares ``monitoring``: otherwise that environment's exporters run unscraped."""
+    watched = {
+        environment_name(host.name, host.data) for host in hosts if PROMETHEUS_GROUP in host.groups
+    }
+    if not watched:
+        return
+    for environment in environments:
+        if environment.monitoring is not None and environment.name not in watched:
+            raise SpecError(
+                f"inventory: environment {environment.name} declares monitoring, but no host "
+                "of it is in the prometheus group, which holds hosts of environment "
+                f"{', '.join(sorted(watched))} only"
+            )
+
+
 def judge_inventory(
     inventory: Inventory,
     judge: Callable[[EnvironmentSpec, Host, ClusterTopology | None], Judged],
@@ -165,6 +233,9 @@ def judge_inventory(
         name: cluster_topology(environment, hosts[name])
         for name, environment in environments.items()
     }
+    for name, environment in environments.items():
+        scrape_hosts(environment, hosts[name])
+    _check_monitored(list(environments.values()), list(inventory))
     judged: dict[str, Judged] = {}
     for host in inventory:
         name = environment_name(host.name, host.data)

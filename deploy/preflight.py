@@ -39,6 +39,7 @@ from datalayer.etcd.passwords import EtcdPasswords, etcd_passwords
 from datalayer.etcd.topology import ClusterTopology
 from datalayer.hooks.build import build_plan
 from datalayer.influxdb.credentials import InfluxDbSecrets, influxdb_secrets
+from datalayer.monitoring.prometheus import PROMETHEUS_GROUP, ScrapeJob, scrape_jobs
 from datalayer.onhost.hooks.plan import HookPlan
 from datalayer.redis.passwords import redis_passwords
 from datalayer.secrets import SecretError, read_ssh_private_key, role_passwords
@@ -87,6 +88,15 @@ class EtcdInputs:
 
 
 @dataclass(frozen=True)
+class PrometheusInputs:
+    """What a ``prometheus`` host's deploy reads: its scrape jobs, from the inventory, and the
+    address it serves on (its ``private_address``)."""
+
+    jobs: tuple[ScrapeJob, ...]
+    listen_address: str
+
+
+@dataclass(frozen=True)
 class DeployInputs:
     """What the deploy of one host reads, by the groups it is in (None: not in that group).
 
@@ -103,6 +113,7 @@ class DeployInputs:
     topology: ClusterTopology | None = None
     exporters: ExporterInputs | None = None
     """The host's exporters' address and passwords; None without ``monitoring``."""
+    prometheus: PrometheusInputs | None = None
 
 
 def deploy_inputs(
@@ -143,8 +154,29 @@ def deploy_inputs(
     etcd = None
     if topology is not None and inventory_contract.ETCD_GROUP in host.groups:
         etcd = EtcdInputs(topology, etcd_passwords(cluster_section(environment).etcd))
+    prometheus = None
+    if PROMETHEUS_GROUP in host.groups:
+        environment_hosts = [
+            other
+            for other in host.inventory
+            if inventory_contract.environment_name(other.name, other.data) == environment.name
+        ]
+        scraped = inventory_contract.scrape_hosts(environment, environment_hosts)
+        assert scraped is not None  # this host is one of them
+        prometheus = PrometheusInputs(
+            scrape_jobs(environment, scraped),
+            inventory_contract.private_address(host.name, host.data),
+        )
     return DeployInputs(
-        environment, timescaledb, redis, influxdb, backup_repository_key, etcd, topology, exporters
+        environment,
+        timescaledb,
+        redis,
+        influxdb,
+        backup_repository_key,
+        etcd,
+        topology,
+        exporters,
+        prometheus,
     )
 
 

@@ -14,6 +14,8 @@ from deploy.etcd import etcd
 from deploy.exporters import exporters
 from deploy.influxdb import influxdb
 from deploy.preflight import judged_inputs
+from deploy.prometheus import prometheus
+from deploy.prometheus.backup_metrics import backup_metrics
 from deploy.redis import redis
 from deploy.timescaledb import timescaledb
 
@@ -51,6 +53,17 @@ if inputs.redis_passwords is not None:
 if inputs.influxdb_secrets is not None:
     influxdb(environment=inputs.environment, secrets=inputs.influxdb_secrets)
 
-# Last: the PostgreSQL exporter logs in as the role the hooks made.
+# Late: the PostgreSQL exporter logs in as the role the hooks made.
 if inputs.exporters is not None:
     exporters(environment=inputs.environment, inputs=inputs.exporters)
+    # The backups' completion times, for node_exporter's textfile directory.
+    if inputs.timescaledb is not None:
+        backup_metrics(environment=inputs.environment)
+
+# Last: the exporters it scrapes are in place by now.
+if inputs.prometheus is not None:
+    prometheus(
+        environment=inputs.environment,
+        jobs=inputs.prometheus.jobs,
+        listen_address=inputs.prometheus.listen_address,
+    )

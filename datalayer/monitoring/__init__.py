@@ -1,1 +1,2 @@
-"""Monitoring: the exporters on the service hosts, Prometheus, its alert rules."""
+"""Monitoring: the exporters on the service hosts, what Prometheus scrapes (from the
+inventory and the spec), and its alert rules."""

@@ -15,7 +15,7 @@ STOPSIGNAL SIGRTMIN+3
 # does not wait on the network. apt-get keeps downloaded packages by default and `apt` deletes
 # them; say "keep" for both, so that nothing configured later empties the cache. The package
 # lists stay in the image too, so `apt-get install` works before any `apt-get update`.
-ARG PREDOWNLOADED="postgresql-17 postgresql-17-timescaledb postgresql-client-17 pgbackrest python3-psycopg redis-server redis-sentinel ssl-cert"
+ARG PREDOWNLOADED="postgresql-17 postgresql-17-timescaledb postgresql-client-17 pgbackrest python3-psycopg redis-server redis-sentinel ssl-cert prometheus"
 RUN printf '%s\n' \
         '// Written by the datalayer sandbox image: the pre-downloaded .deb files must stay.' \
         'APT::Keep-Downloaded-Packages "true";' \
@@ -34,11 +34,11 @@ RUN install -d -m 700 /root/.ssh \
         'KbdInteractiveAuthentication no' \
         > /etc/ssh/sshd_config.d/datalayer-sandbox.conf
 
-# Test image only: in a container, Debian's redis-server.service and redis-sentinel.service (both
-# PrivateUsers=true) fail with "Failed to set up user namespacing" (redis-sentinel: status
-# 217/USER). Real droplets need no such drop-in, so the product's deploy does not ship one; this
-# image does, before either package is even installed.
-RUN for unit in redis-server redis-sentinel; do \
+# Test image only: in a container, Debian's redis-server.service, redis-sentinel.service and
+# prometheus.service (all PrivateUsers=true) fail with "Failed to set up user namespacing"
+# (redis-sentinel: status 217/USER). Real droplets need no such drop-in, so the product's deploy
+# does not ship one; this image does, before any of these packages is even installed.
+RUN for unit in redis-server redis-sentinel prometheus; do \
         install -d /etc/systemd/system/"${unit}".service.d \
         && printf '%s\n' \
             '# Datalayer sandbox image only: user namespaces cannot be set up inside a container.' \

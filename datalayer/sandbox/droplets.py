@@ -22,10 +22,10 @@ NETWORK = "datalayer-sandbox"
 SANDBOX_SUBNET = "172.30.57.0/24"
 SANDBOX_GATEWAY = "172.30.57.1"
 SSH_PORT = 22
-# PostgreSQL, Redis and InfluxDB 2, and a cluster's HAProxy read-write and read-only ports and
-# Redis Sentinel, published whether or not a droplet runs them yet, because Docker can only
-# publish ports when it creates a container.
-SERVICE_PORTS = (5432, 6379, 8086, 5000, 5001, 26379)
+# PostgreSQL, Redis and InfluxDB 2, a cluster's HAProxy read-write and read-only ports, Redis
+# Sentinel and Prometheus, published whether or not a droplet runs them yet, because Docker can
+# only publish ports when it creates a container.
+SERVICE_PORTS = (5432, 6379, 8086, 5000, 5001, 26379, 9090)
 CONTAINER_PREFIX = "datalayer-"
 
 LABEL = "datalayer.sandbox"
@@ -131,7 +131,10 @@ class Droplet:
             container_id=container["Id"],
             image=container["Config"]["Image"],
             ssh_port=_host_port(ports, SSH_PORT),
-            published_ports={port: _host_port(ports, port) for port in SERVICE_PORTS},
+            # A droplet created before a port joined SERVICE_PORTS lacks it until recreated.
+            published_ports={
+                port: _host_port(ports, port) for port in SERVICE_PORTS if ports.get(f"{port}/tcp")
+            },
             private_address=container["NetworkSettings"]["Networks"][NETWORK]["IPAddress"],
         )
 

@@ -1,7 +1,14 @@
 """Prometheus on the hosts of the inventory's ``prometheus`` group."""
 
-from datalayer.spec.base import SpecModel
+from typing import Annotated, Literal, get_args
+
+from pydantic import Field
+
+from datalayer.spec.base import Constraint, SpecModel
 from datalayer.spec.types import Port, PrometheusDuration
+
+ScrapeGroup = Literal["timescaledb", "redis", "influxdb", "etcd", "backup_repository", "prometheus"]
+"""The inventory's groups whose hosts run an exporter (node_exporter on every one of them)."""
 
 
 class Prometheus(SpecModel):
@@ -16,3 +23,13 @@ class Prometheus(SpecModel):
     """How often the alert rules are evaluated (``global.evaluation_interval``)."""
     retention: PrometheusDuration = "15d"
     """How long samples are kept (``--storage.tsdb.retention.time``)."""
+    scrape_groups: (
+        Annotated[
+            tuple[ScrapeGroup, ...],
+            Field(min_length=1),
+            Constraint(f"one or more of {', '.join(get_args(ScrapeGroup))}"),
+        ]
+        | None
+    ) = None
+    """The inventory groups whose hosts are scraped; unset, every one of these the inventory
+    has. Each one listed must be a group of the inventory, with hosts of the environment."""

@@ -34,8 +34,19 @@ class Deployment(SandboxDeployment):
     def __init__(
         self, sandbox: Sandbox, container: str, ports: Mapping[int, int], secret_dir: Path
     ) -> None:
-        roles = load_environment(ENVIRONMENT).timescaledb.roles
-        super().__init__(sandbox, secret_dir, [role.password_secret for role in roles])
+        environment = load_environment(ENVIRONMENT)
+        # The exporters' identities too: the sandbox declares monitoring.
+        monitoring = environment.monitoring
+        exporters = (
+            []
+            if monitoring is None
+            else [
+                monitoring.exporters.postgres_password_secret,
+                monitoring.exporters.redis_password_secret,
+            ]
+        )
+        roles = [role.password_secret for role in environment.timescaledb.roles]
+        super().__init__(sandbox, secret_dir, [*roles, *exporters])
         self.container = container
         self.ports = ports
 

@@ -39,3 +39,9 @@ def test_a_sentinel_host_is_shown_how_to_find_the_master() -> None:
     assert lines[-1].endswith(
         f"-p {40000 + 26379} --user app --askpass SENTINEL get-master-addr-by-name trading"
     )
+
+
+@pytest.mark.parametrize("environment", ["sandbox", "sandbox-cluster"])
+def test_the_prometheus_host_is_shown_its_published_port(environment: str) -> None:
+    lines = client_lines(load_environment(environment), _member(("redis", "prometheus")), {})
+    assert lines[-1].startswith(f"http://127.0.0.1:{40000 + 9090}/alerts ")

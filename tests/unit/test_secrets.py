@@ -88,6 +88,8 @@ def test_secret_variables_collects_every_section() -> None:
         "DATALAYER_REDIS_APP_PASSWORD",
         "DATALAYER_REDIS_READER_PASSWORD",
         "DATALAYER_REDIS_ADMIN_PASSWORD",
+        "DATALAYER_MONITOR_PASSWORD",
+        "DATALAYER_REDIS_MONITOR_PASSWORD",
     ]
 
 

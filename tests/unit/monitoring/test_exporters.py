@@ -34,7 +34,9 @@ ADDRESS = "172.30.57.6"
 
 def sandbox(monitoring: dict[str, Any] | None) -> EnvironmentSpec:
     config = yaml.safe_load((REPOSITORY_ROOT / "Pulumi.sandbox.yaml").read_text())["config"]
-    if monitoring is not None:
+    if monitoring is None:
+        config.pop("datalayer:monitoring", None)
+    else:
         config["datalayer:monitoring"] = monitoring
     return parse_environment("sandbox", config, source="Pulumi.sandbox.yaml")
 
