@@ -34,6 +34,7 @@ from pyinfra.api.inventory import Inventory
 from datalayer.etcd.topology import ClusterHost, ClusterTopology
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 from datalayer.spec.errors import not_set_line, shown
+from deploy.restore_drill.targets import judge_declared_drill
 
 Judged = TypeVar("Judged")
 
@@ -165,6 +166,8 @@ def judge_inventory(
         name: cluster_topology(environment, hosts[name])
         for name, environment in environments.items()
     }
+    for environment in environments.values():
+        judge_declared_drill(environment, inventory)
     judged: dict[str, Judged] = {}
     for host in inventory:
         name = environment_name(host.name, host.data)

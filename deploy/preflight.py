@@ -51,6 +51,7 @@ from deploy.backup_repository import members_sftp_server, repository_section
 from deploy.etcd import cluster_section
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section, redis_topology
+from deploy.restore_drill.targets import is_declared_drill_host
 
 
 @contextmanager
@@ -70,6 +71,15 @@ class TimescaleDbInputs:
     sftp: SftpAccess | None
     """An SFTP repository's key and server; None for any other repository."""
     membership: Membership | None = None
+
+
+@dataclass(frozen=True)
+class RestoreDrillInputs:
+    """What the declared drill host's deploy reads: the repository's keys, the hooks' plan."""
+
+    backup_keys: RepositoryKeys | None
+    sftp: SftpAccess | None
+    hooks_plan: HookPlan
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,8 @@ class DeployInputs:
     """The members' public key, which the backup_repository host authorizes."""
     etcd: EtcdInputs | None = None
     topology: ClusterTopology | None = None
+    restore_drill: RestoreDrillInputs | None = None
+    """The host the spec's scheduled restore drill runs on (``monitoring.restore_drill.host``)."""
 
 
 def deploy_inputs(
@@ -131,9 +143,19 @@ def deploy_inputs(
     etcd = None
     if topology is not None and inventory_contract.ETCD_GROUP in host.groups:
         etcd = EtcdInputs(topology, etcd_passwords(cluster_section(environment).etcd))
+    restore_drill = None
+    if is_declared_drill_host(environment, host.name):
+        server = members_sftp_server(environment, host)
+        key_pair = sftp_key_pair(backup)
+        restore_drill = RestoreDrillInputs(
+            backup_keys=repository_keys(backup),
+            sftp=None if server is None or key_pair is None else SftpAccess(key_pair, server),
+            hooks_plan=build_plan(environment),
+        )
     return DeployInputs(
-        environment, timescaledb, redis, influxdb, backup_repository_key, etcd, topology
-    )
+        environment, timescaledb, redis, influxdb, backup_repository_key, etcd, topology,
+        restore_drill,
+    )  # fmt: skip
 
 
 def judge_inventory(inventory: Inventory) -> dict[str, DeployInputs]:
