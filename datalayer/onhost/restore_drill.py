@@ -142,9 +142,8 @@ def restore(plan: RestoreDrillPlan, lsn: str | None, target_time: str | None) ->
         ("pg_ident.conf", plan.pg_ident_conf),
     ):
         _write(f"{plan.data_directory}/{name}", content, 0o600)
-    Path(plan.log_file).unlink(missing_ok=True)
-    # hot_standby is off in the drill's postgresql.conf: the copy accepts connections only once
-    # promoted, so pg_ctl's wait is the recovery's.
+    # A new log for each drill, postgres's own in root's directory.
+    _run(["install", "-o", "postgres", "-g", "postgres", "-m", "640", "/dev/null", plan.log_file])
     try:
         _run(
             _pg_ctl(plan, "-l", plan.log_file, "-w", "-t", str(RECOVERY_TIMEOUT_SECONDS), "start"),
@@ -152,7 +151,7 @@ def restore(plan: RestoreDrillPlan, lsn: str | None, target_time: str | None) ->
         )
     except DrillError:
         raise DrillError(f"the restored copy did not start: {_log_tail(plan)}") from None
-    while sql(plan, "SELECT pg_is_in_recovery()") == "t":
+    while not _promoted(plan):
         if time.monotonic() - started > RECOVERY_TIMEOUT_SECONDS:
             raise DrillError(f"recovery took longer than {RECOVERY_TIMEOUT_SECONDS} s")
         time.sleep(POLL_SECONDS)
@@ -178,6 +177,18 @@ def restore(plan: RestoreDrillPlan, lsn: str | None, target_time: str | None) ->
         "counts": hypertable_counts(plan),
         **state,
     }
+
+
+def _promoted(plan: RestoreDrillPlan) -> bool:
+    """Whether recovery is over. pg_ctl's wait ends at the standby state too, which with
+    hot_standby off refuses every connection until promotion: a refusal while the server runs
+    is recovery going on; a server that stopped has failed (its log says why)."""
+    try:
+        return sql(plan, "SELECT pg_is_in_recovery()") == "f"
+    except DrillError:
+        if not _running(plan):
+            raise DrillError(f"recovery failed: {_log_tail(plan)}") from None
+        return False
 
 
 def hypertable_counts(plan: RestoreDrillPlan) -> dict[str, int]:

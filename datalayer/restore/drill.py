@@ -9,9 +9,12 @@ read-only repeatable-read transaction, together with the WAL insert position L o
 snapshot; once the source's archiver has pushed the segment holding L (``archive_timeout``
 bounds the wait), the copy is recovered to L, excluding the records from L on, so it holds
 exactly the transactions the snapshot saw. Where L opens a segment (nothing written since the
-last segment switch), no record past L exists to stop at: the copy recovers everything
-archived, and its replay must end before L. For a point in time, the copy is recovered to that
-moment; what the source held then is not known any more, so its rows are reported, not compared.
+last segment switch), or its segment is not pushed within the bound although the archiver
+reports no failure (it then holds only records that force no switch, such as the background
+writer's running-transactions snapshots), no archived record at or past L exists to stop at:
+the copy recovers everything archived, and its replay must end before L. For a point in time,
+the copy is recovered to that moment; what the source held then is not known any more, so its
+rows are reported, not compared.
 The scratch host is made ready with the project's deploy (``deploy/restore_drill/scratch.py``);
 the copy is restored, started on localhost, counted and checked there by
 ``datalayer.onhost.restore_drill``, checked with the hooks' ``check``, and stopped; a passed
@@ -59,9 +62,10 @@ from deploy.timescaledb import hooks
 SEGMENT_HEADER_BYTES = 40
 """A WAL segment's first page header (SizeOfXLogLongPHD, src/include/access/xlog_internal.h of
 PostgreSQL 17): an insert position at or within it means nothing is written in that segment."""
-ARCHIVE_WAIT_MARGIN_SECONDS = 60
+ARCHIVE_WAIT_MARGIN_SECONDS = 15
 """How long past ``archive_timeout`` the drill waits for the source to archive its snapshot's
-segment: the push itself, and a slow repository."""
+segment: a commit forces the switch at most ``archive_timeout`` after the last one, and the
+push takes seconds."""
 POLL_SECONDS = 2
 
 
@@ -242,20 +246,34 @@ def primary(sources: Sequence[RemoteHost], database: str) -> RemoteHost:
     raise DrillError(f"no source host is a primary ({', '.join(s.name for s in sources)})")
 
 
-def wait_until_archived(source: RemoteHost, database: str, walfile: str, seconds: float) -> None:
-    """Until the source's archiver has pushed ``walfile`` (read from pg_stat_archiver)."""
+def wait_until_archived(source: RemoteHost, database: str, walfile: str, seconds: float) -> bool:
+    """Whether the source's archiver pushes ``walfile`` within ``seconds`` (pg_stat_archiver).
+
+    False when it does not and reports no failure since its last success: the segment then
+    holds no record that forces a switch at ``archive_timeout`` (only those PostgreSQL marks
+    unimportant, such as the running-transactions snapshots the background writer logs), so
+    everything committed is archived already. A failing archiver stops the drill.
+    """
     deadline = time.monotonic() + seconds
     while True:
-        (archived,) = source_query(
-            source, database, ["SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"]
+        (line,) = source_query(
+            source,
+            database,
+            [
+                "SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_time > "
+                "coalesce(last_archived_time, '-infinity'), false) FROM pg_stat_archiver"
+            ],
         )
+        archived, failing = line.split("|")
         if archived[:24] >= walfile:
-            return
-        if time.monotonic() > deadline:
+            return True
+        if failing == "t":
             raise DrillError(
-                f"the source archived nothing past {archived or 'no segment'} in {seconds:.0f} s "
-                f"(waiting for {walfile}): is its archiving failing?"
+                f"the source's archiver is failing (last archived {archived or 'nothing'}): "
+                "the repository lacks its newest WAL"
             )
+        if time.monotonic() > deadline:
+            return False
         time.sleep(POLL_SECONDS)
 
 
@@ -278,15 +296,27 @@ class DrillResult:
         return float(self.report["restore_seconds"]) + float(self.report["recovery_seconds"])
 
 
-ISOLATION = {"archive_mode": "off", "archive_command": "", "listen_addresses": "localhost"}
+ISOLATION = {
+    "archive_mode": "off",
+    "archive_command": "(disabled)",
+    "listen_addresses": "localhost",
+}
 """What the copy's settings must be so that it reaches nothing of the source's: no archiving,
-no command to archive with, no address but localhost."""
+no command to archive with (PostgreSQL shows archive_command as '(disabled)' while archiving
+is off: show_archive_command, src/backend/access/transam/xlog.c), no address but localhost."""
 
 
 def problems_of(
-    report: Mapping[str, Any], source: SourceSnapshot | None, hooks_clean: bool
+    report: Mapping[str, Any],
+    source: SourceSnapshot | None,
+    hooks_clean: bool,
+    replayed_everything: bool,
 ) -> list[str]:
-    """Why the drill fails, one line each; none when it passed."""
+    """Why the drill fails, one line each; none when it passed.
+
+    + replayed_everything: the copy recovered all archived WAL, not to the snapshot's LSN; its
+      replay must then have ended before that LSN
+    """
     found = []
     settings = report["settings"]
     for name, wanted in ISOLATION.items():
@@ -301,7 +331,7 @@ def problems_of(
                 found.append(
                     f"{name}: {restored} rows restored, {expected} at the source's snapshot"
                 )
-        if source.at_segment_start and _lsn(report["end_lsn"]) > _lsn(source.lsn):
+        if replayed_everything and _lsn(report["end_lsn"]) > _lsn(source.lsn):
             found.append(
                 f"replay ended at {report['end_lsn']}, past the snapshot's {source.lsn}: the "
                 "source wrote and archived more meanwhile; run the drill again"
@@ -322,13 +352,19 @@ def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
         sources = [RemoteHost(host, Path(directory)) for host in request.sources]
         scratch = RemoteHost(request.target, Path(directory))
         source = None
+        target_lsn = None
         if request.target_time is None:
             counted = primary(sources, database)
             source = snapshot(counted, database)
             timeout = seconds_of(environment.timescaledb.backup.archive_timeout)
-            wait_until_archived(
+            pushed = wait_until_archived(
                 counted, database, source.walfile, timeout + ARCHIVE_WAIT_MARGIN_SECONDS
             )
+            # Where L opens a segment, or its segment holds nothing that forces a switch, no
+            # archived record at or past L exists to stop at: everything archived is the
+            # snapshot's state.
+            if pushed and not source.at_segment_start:
+                target_lsn = source.lsn
         deployed = run_deploy(
             request.inventory_path,
             {
@@ -344,8 +380,8 @@ def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
             raise DrillError("the scratch host's deploy failed: " + " / ".join(tail))
         if request.target_time is not None:
             arguments = ["--time", shlex.quote(request.target_time.isoformat(sep=" "))]
-        elif source is not None and not source.at_segment_start:
-            arguments = ["--lsn", source.lsn]
+        elif target_lsn is not None:
+            arguments = ["--lsn", target_lsn]
         else:
             arguments = []
         report = json.loads(scratch.output(drill_command("restore", *arguments), "the restore"))
@@ -356,7 +392,7 @@ def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
                 raise DrillError(f"the hooks' check failed: {checked.stderr.strip()}")
             hooks_clean = checked.returncode == EXIT_OK
             age = max(0.0, finished - float(report["restore_point"]))
-            problems = problems_of(report, source, hooks_clean)
+            problems = problems_of(report, source, hooks_clean, replayed_everything=not arguments)
             result = DrillResult(report, source, hooks_clean, tuple(problems), age)
             if result.passed:
                 scratch.output(

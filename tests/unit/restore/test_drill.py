@@ -223,19 +223,20 @@ def test_scratch_pgbackrest_points_at_the_drill_directory(plan: RestoreDrillPlan
 def _report(**changes: Any) -> dict[str, Any]:
     settings = {
         "archive_mode": {"setting": "off", "source": "postgresql.auto.conf"},
-        "archive_command": {"setting": "", "source": "postgresql.conf"},
+        "archive_command": {"setting": "(disabled)", "source": "postgresql.conf"},
         "listen_addresses": {"setting": "localhost", "source": "postgresql.conf"},
     }
     return {"settings": settings, "counts": {"market_data.candles": 10}, "end_lsn": "0/5000028",
             **changes}  # fmt: skip
 
 
-def _snapshot(counts: dict[str, int], *, at_segment_start: bool = False) -> SourceSnapshot:
-    return SourceSnapshot("0/5000028", "000000010000000000000004", at_segment_start, 0.0, counts)
+def _snapshot(counts: dict[str, int]) -> SourceSnapshot:
+    return SourceSnapshot("0/5000028", "000000010000000000000004", False, 0.0, counts)
 
 
 def test_drill_matching_the_snapshot_passes() -> None:
-    assert problems_of(_report(), _snapshot({"market_data.candles": 10}), hooks_clean=True) == []
+    found = problems_of(_report(), _snapshot({"market_data.candles": 10}), True, False)
+    assert found == []
 
 
 @pytest.mark.parametrize(
@@ -249,8 +250,7 @@ def test_drill_matching_the_snapshot_passes() -> None:
         (_report(settings={**_report()["settings"],
                            "archive_mode": {"setting": "on", "source": "postgresql.conf"}}),
          None, True, "the copy's archive_mode is 'on', not 'off'"),
-        (_report(end_lsn="0/6000000"), _snapshot({"market_data.candles": 10},
-                                                 at_segment_start=True), True,
+        (_report(end_lsn="0/6000000"), _snapshot({"market_data.candles": 10}), True,
          "replay ended at 0/6000000, past the snapshot's 0/5000028"),
     ],
     ids=["count-differs", "hypertable-missing", "hooks-drift", "archiving-on", "replayed-past"],
@@ -258,7 +258,8 @@ def test_drill_matching_the_snapshot_passes() -> None:
 def test_drill_that_does_not_match_fails_with_the_reason(
     report: dict[str, Any], source: SourceSnapshot | None, hooks_clean: bool, expected: str
 ) -> None:
-    (problem,) = problems_of(report, source, hooks_clean)
+    # Every case as if the copy replayed all archived WAL, where the end LSN is judged too.
+    (problem,) = problems_of(report, source, hooks_clean, replayed_everything=True)
     assert problem.startswith(expected)
 
 
