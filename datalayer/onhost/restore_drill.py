@@ -43,6 +43,9 @@ class RestoreDrillPlan(JsonPlan):
     version: int
     data_directory: str
     """The restored copy's data directory, the drill's own: emptied at the start of each drill."""
+    config_directory: str
+    """postgresql-common's directory of the copy's cluster (``psql --cluster`` finds it there):
+    its configuration files, rewritten at each drill."""
     port: int
     socket_directory: str
     database: str
@@ -50,6 +53,7 @@ class RestoreDrillPlan(JsonPlan):
     postgresql_conf: str
     pg_hba_conf: str
     pg_ident_conf: str
+    start_conf: str
     log_file: str
     hooks_command: str
     """The hooks' ``check`` against the copy, as the scheduled drill runs it."""
@@ -71,7 +75,10 @@ def _run(command: list[str], *, as_postgres: bool = False) -> str:
 
 
 def _pg_ctl(plan: RestoreDrillPlan, *arguments: str) -> list[str]:
-    return [f"/usr/lib/postgresql/{plan.version}/bin/pg_ctl", "-D", plan.data_directory, *arguments]
+    """pg_ctl on the copy: ``-D`` names the configuration directory, whose postgresql.conf
+    names the data directory, as postgresql-common lays a cluster out."""
+    binary = f"/usr/lib/postgresql/{plan.version}/bin/pg_ctl"
+    return [binary, "-D", plan.config_directory, *arguments]
 
 
 def _running(plan: RestoreDrillPlan) -> bool:
@@ -90,7 +97,11 @@ def sql(plan: RestoreDrillPlan, query: str, database: str = "postgres") -> str:
 
 def stop(plan: RestoreDrillPlan) -> None:
     """Stop the restored copy if it runs (fast: its sessions are the drill's own)."""
-    if Path(plan.data_directory, "PG_VERSION").exists() and _running(plan):
+    if (
+        Path(plan.data_directory, "PG_VERSION").exists()
+        and Path(plan.config_directory, "postgresql.conf").exists()
+        and _running(plan)
+    ):
         _run(_pg_ctl(plan, "stop", "-m", "fast", "-w"), as_postgres=True)
 
 
@@ -113,9 +124,10 @@ def restore_arguments(
     return [*command, "restore"]
 
 
-def _write(path: str, content: str, mode: int) -> None:
+def _write(path: str, content: str) -> None:
+    """A configuration file of the copy, postgres's, as postgresql-common writes them."""
     Path(path).write_text(content)
-    os.chmod(path, mode)
+    os.chmod(path, 0o644)
     subprocess.run(["chown", "postgres:postgres", path], check=True)
 
 
@@ -136,12 +148,14 @@ def restore(plan: RestoreDrillPlan, lsn: str | None, target_time: str | None) ->
     started = time.monotonic()
     _run(restore_arguments(plan, lsn, target_time), as_postgres=True)
     restored = time.monotonic()
+    _run(["install", "-d", "-o", "postgres", "-g", "postgres", "-m", "755", plan.config_directory])
     for name, content in (
         ("postgresql.conf", plan.postgresql_conf),
         ("pg_hba.conf", plan.pg_hba_conf),
         ("pg_ident.conf", plan.pg_ident_conf),
+        ("start.conf", plan.start_conf),
     ):
-        _write(f"{plan.data_directory}/{name}", content, 0o600)
+        _write(f"{plan.config_directory}/{name}", content)
     # A new log for each drill, postgres's own in root's directory.
     _run(["install", "-o", "postgres", "-g", "postgres", "-m", "640", "/dev/null", plan.log_file])
     try:

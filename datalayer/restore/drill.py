@@ -29,6 +29,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -42,14 +43,17 @@ from pyinfra.api.host import Host
 from datalayer.deploy_run import run_deploy
 from datalayer.hooks.build import build_plan
 from datalayer.onhost.step import EXIT_DRIFT, EXIT_OK
+from datalayer.paths import REPOSITORY_ROOT
 from datalayer.secrets import SecretError
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 from datalayer.spec.backup import seconds_of
+from datalayer.spec.timescaledb import TimescaleDb
 from datalayer.timescaledb.backup.keys import repository_keys, sftp_key_pair
-from datalayer.verify import load_inventory, ssh_config
+from datalayer.verify import REPORT_OPTIONS, load_inventory, ssh_config
 from deploy.backup_repository import members_sftp_server
 from deploy.preflight import judge_inventory
 from deploy.restore_drill import (
+    DRILL_CLUSTER,
     ENVIRONMENT_VARIABLE,
     SCRATCH_DEPLOY_FILE,
     TARGET_VARIABLE,
@@ -177,9 +181,10 @@ class RemoteHost:
         return completed.stdout
 
 
-def source_query(source: RemoteHost, database: str, statements: Sequence[str]) -> list[str]:
-    """``statements`` in one read-only repeatable-read transaction on the source, as postgres
-    over its socket; one output line per statement. The one way this module reads a source."""
+def source_query(source: RemoteHost, spec: TimescaleDb, statements: Sequence[str]) -> list[str]:
+    """``statements`` in one read-only repeatable-read transaction in the source's application
+    database, as postgres over its socket; one output line per statement. The one way this
+    module reads a source."""
     script = "\n".join(
         [
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;",
@@ -189,7 +194,8 @@ def source_query(source: RemoteHost, database: str, statements: Sequence[str]) -
     )
     command = (
         "PGOPTIONS='-c default_transaction_read_only=on' runuser -u postgres -- "
-        f"psql -XAtq -v ON_ERROR_STOP=1 -d {shlex.quote(database)}"
+        f"psql --cluster {spec.version}/{spec.debian_cluster} -XAtq -v ON_ERROR_STOP=1 "
+        f"-d {shlex.quote(spec.database)}"
     )
     return source.output(command, "a read-only query", stdin=script).splitlines()
 
@@ -224,8 +230,8 @@ class SourceSnapshot:
     counts: dict[str, int]
 
 
-def snapshot(source: RemoteHost, database: str) -> SourceSnapshot:
-    position_line, counts_line = source_query(source, database, SNAPSHOT_STATEMENTS)
+def snapshot(source: RemoteHost, spec: TimescaleDb) -> SourceSnapshot:
+    position_line, counts_line = source_query(source, spec, SNAPSHOT_STATEMENTS)
     position = json.loads(position_line)
     at_start = int(position["offset"]) <= SEGMENT_HEADER_BYTES
     return SourceSnapshot(
@@ -237,16 +243,18 @@ def snapshot(source: RemoteHost, database: str) -> SourceSnapshot:
     )
 
 
-def primary(sources: Sequence[RemoteHost], database: str) -> RemoteHost:
+def primary(sources: Sequence[RemoteHost], spec: TimescaleDb) -> RemoteHost:
     """The source host that is not in recovery (a cluster's leader; a single host itself)."""
     for source in sources:
-        (answer,) = source_query(source, database, ["SELECT pg_is_in_recovery()"])
+        (answer,) = source_query(source, spec, ["SELECT pg_is_in_recovery()"])
         if answer == "f":
             return source
     raise DrillError(f"no source host is a primary ({', '.join(s.name for s in sources)})")
 
 
-def wait_until_archived(source: RemoteHost, database: str, walfile: str, seconds: float) -> bool:
+def wait_until_archived(
+    source: RemoteHost, spec: TimescaleDb, walfile: str, seconds: float
+) -> bool:
     """Whether the source's archiver pushes ``walfile`` within ``seconds`` (pg_stat_archiver).
 
     False when it does not and reports no failure since its last success: the segment then
@@ -258,7 +266,7 @@ def wait_until_archived(source: RemoteHost, database: str, walfile: str, seconds
     while True:
         (line,) = source_query(
             source,
-            database,
+            spec,
             [
                 "SELECT coalesce(last_archived_wal, ''), coalesce(last_failed_time > "
                 "coalesce(last_archived_time, '-infinity'), false) FROM pg_stat_archiver"
@@ -286,6 +294,8 @@ class DrillResult:
     hooks_clean: bool
     problems: tuple[str, ...]
     data_age_seconds: float
+    testinfra: str
+    """pytest's last line over the testinfra subset."""
 
     @property
     def passed(self) -> bool:
@@ -295,6 +305,31 @@ class DrillResult:
     def duration_seconds(self) -> float:
         return float(self.report["restore_seconds"]) + float(self.report["recovery_seconds"])
 
+
+TESTINFRA_SUBSET = (
+    "tests/infra/test_timescaledb.py::test_postgresql_and_timescaledb_packages_are_installed",
+    "tests/infra/test_timescaledb.py::test_server_runs_the_declared_major_version",
+    "tests/infra/test_timescaledb.py::test_timescaledb_is_preloaded",
+    "tests/infra/test_timescaledb.py::test_create_extension_works",
+    "tests/infra/test_timescaledb.py::test_edition_matches_the_package_source",
+    "tests/infra/test_timescaledb_hooks.py::test_every_migration_is_recorded_with_its_checksum",
+    "tests/infra/test_timescaledb_hooks.py::test_data_schemas_exist_and_belong_to_the_owner",
+    "tests/infra/test_timescaledb_hooks.py::"
+    "test_every_object_in_the_data_schemas_belongs_to_the_owner",
+    "tests/infra/test_timescaledb_hooks.py::"
+    "test_owner_role_can_run_background_jobs_but_has_no_password",
+    "tests/infra/test_timescaledb_hooks.py::test_hypertable_has_the_declared_chunk_interval",
+    "tests/infra/test_timescaledb_hooks.py::test_candles_primary_key_is_narrow_enough_to_be_packed",
+    "tests/infra/test_timescaledb_hooks.py::test_login_role_has_its_declared_attributes",
+    "tests/infra/test_timescaledb_hooks.py::test_compression_is_as_declared",
+    "tests/infra/test_timescaledb_hooks.py::test_retention_is_as_declared",
+)
+"""The TimescaleDB suites' tests that apply to a restored copy: the packages, the server and
+the extension, and what the restore brought back (migrations, schemas and owners, chunk
+intervals, keys, role attributes, policies), each asked as postgres over the copy's socket
+(``--pg-cluster``). Left out: the service, listening, configuration, pg_hba and TLS tests and
+every network login, since the copy runs on the drill's own configuration (localhost, peer
+for postgres only, no unit) by design; and the backup suite, since the copy archives nothing."""
 
 ISOLATION = {
     "archive_mode": "off",
@@ -306,16 +341,32 @@ no command to archive with (PostgreSQL shows archive_command as '(disabled)' whi
 is off: show_archive_command, src/backend/access/transam/xlog.c), no address but localhost."""
 
 
+def testinfra_subset(
+    request: DrillRequest, config: Path, junit_directory: Path
+) -> subprocess.CompletedProcess[str]:
+    """``TESTINFRA_SUBSET`` against the copy on the scratch host, as ``datalayer.verify`` runs
+    the suites (over SSH with the inventory's settings)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *TESTINFRA_SUBSET,
+         f"--hosts=ssh://{request.target.name}", f"--ssh-config={config}",
+         f"--env={request.environment.name}", f"--pg-cluster={DRILL_CLUSTER}",
+         f"--junitxml={junit_directory / 'restore-drill.xml'}", "-q", *REPORT_OPTIONS],
+        cwd=REPOSITORY_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 def problems_of(
     report: Mapping[str, Any],
     source: SourceSnapshot | None,
     hooks_clean: bool,
     replayed_everything: bool,
+    testinfra_summary: str | None = None,
 ) -> list[str]:
     """Why the drill fails, one line each; none when it passed.
 
     + replayed_everything: the copy recovered all archived WAL, not to the snapshot's LSN; its
       replay must then have ended before that LSN
+    + testinfra_summary: pytest's last line when the testinfra subset failed; None when passed
     """
     found = []
     settings = report["settings"]
@@ -324,6 +375,8 @@ def problems_of(
             found.append(f"the copy's {name} is {settings[name]['setting']!r}, not {wanted!r}")
     if not hooks_clean:
         found.append("the hooks' check found drift in the restored copy")
+    if testinfra_summary is not None:
+        found.append(f"the testinfra subset failed: {testinfra_summary}")
     if source is not None:
         for name in sorted(source.counts.keys() | report["counts"].keys()):
             expected, restored = source.counts.get(name), report["counts"].get(name)
@@ -347,18 +400,18 @@ def _lsn(text: str) -> int:
 def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
     """The drill, once judged; :class:`DrillError` when a step of it cannot run."""
     environment = request.environment
-    database = environment.timescaledb.database
+    spec = environment.timescaledb
     with tempfile.TemporaryDirectory(prefix="restore-drill-") as directory:
         sources = [RemoteHost(host, Path(directory)) for host in request.sources]
         scratch = RemoteHost(request.target, Path(directory))
         source = None
         target_lsn = None
         if request.target_time is None:
-            counted = primary(sources, database)
-            source = snapshot(counted, database)
-            timeout = seconds_of(environment.timescaledb.backup.archive_timeout)
+            counted = primary(sources, spec)
+            source = snapshot(counted, spec)
+            timeout = seconds_of(spec.backup.archive_timeout)
             pushed = wait_until_archived(
-                counted, database, source.walfile, timeout + ARCHIVE_WAIT_MARGIN_SECONDS
+                counted, spec, source.walfile, timeout + ARCHIVE_WAIT_MARGIN_SECONDS
             )
             # Where L opens a segment, or its segment holds nothing that forces a switch, no
             # archived record at or past L exists to stop at: everything archived is the
@@ -392,8 +445,16 @@ def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
                 raise DrillError(f"the hooks' check failed: {checked.stderr.strip()}")
             hooks_clean = checked.returncode == EXIT_OK
             age = max(0.0, finished - float(report["restore_point"]))
-            problems = problems_of(report, source, hooks_clean, replayed_everything=not arguments)
-            result = DrillResult(report, source, hooks_clean, tuple(problems), age)
+            suites = testinfra_subset(request, scratch.config, Path(directory))
+            tested = suites.stdout.strip().splitlines() or ["no output"]
+            problems = problems_of(
+                report,
+                source,
+                hooks_clean,
+                replayed_everything=not arguments,
+                testinfra_summary=None if suites.returncode == 0 else tested[-1],
+            )
+            result = DrillResult(report, source, hooks_clean, tuple(problems), age, tested[-1])
             if result.passed:
                 scratch.output(
                     drill_command(
@@ -450,6 +511,10 @@ def summary(request: DrillRequest, result: DrillResult) -> str:
         )
     )
     lines.append(f"  hooks' check: {'clean' if result.hooks_clean else 'DRIFT'}")
+    lines.append(
+        f"  testinfra (TESTINFRA_SUBSET, the TimescaleDB suites' tests for a restored copy): "
+        f"{result.testinfra}"
+    )
     lines += [f"  problem: {problem}" for problem in result.problems]
     return "\n".join(lines)
 

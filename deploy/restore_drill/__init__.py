@@ -65,16 +65,18 @@ def drill_port(environment: EnvironmentSpec) -> int:
     return DEFAULT_DRILL_PORT if drill is None else drill.port
 
 
+DRILL_CLUSTER = "restore-drill"
+"""postgresql-common's name of the copy's cluster (``psql --cluster 17/restore-drill``), beside
+the host's own ``main``; its start.conf says ``manual``, so that no boot starts it."""
+
+
 def drill_layout(environment: EnvironmentSpec) -> PostgresqlLayout:
-    """postgresql-common's paths and binaries, with the drill's own data directory, whose
-    configuration files the drill writes in it; no unit runs it (``pg_ctl`` does)."""
+    """postgresql-common's layout of the cluster ``DRILL_CLUSTER``, with the drill's own data
+    directory; no unit runs it (``pg_ctl`` does, for the drill's span only)."""
     version = environment.timescaledb.version
-    directory = f"{DRILL_DIRECTORY}/{version}"
     return replace(
-        debian_layout(environment.timescaledb),
-        cluster="restore-drill",
-        data_directory=directory,
-        config_directory=directory,
+        debian_layout(environment.timescaledb.model_copy(update={"debian_cluster": DRILL_CLUSTER})),
+        data_directory=f"{DRILL_DIRECTORY}/{version}",
         pid_file=None,
         service=None,
     )
@@ -97,6 +99,7 @@ def drill_plan(environment: EnvironmentSpec) -> RestoreDrillPlan:
         stanza=environment.timescaledb.backup.stanza,
         version=layout.version,
         data_directory=layout.data_directory,
+        config_directory=layout.config_directory,
         port=port,
         socket_directory=layout.socket_directory,
         database=environment.timescaledb.database,
@@ -108,6 +111,7 @@ def drill_plan(environment: EnvironmentSpec) -> RestoreDrillPlan:
         ),
         pg_hba_conf=render("restore_drill/pg_hba.conf.j2", **context),
         pg_ident_conf=render("restore_drill/pg_ident.conf.j2", **context),
+        start_conf=render("restore_drill/start.conf.j2", **context),
         log_file=f"{DRILL_DIRECTORY}/{layout.version}.log",
         hooks_command=hooks.remote_command("check", port),
         metric_file=METRIC_FILE,

@@ -6,8 +6,9 @@ Three droplets in one sandbox: ``drill-db`` in ``timescaledb``, ``drill-repo`` i
 ``archive_timeout`` (so that the drill's wait for the source's archiver is short) and
 ``monitoring.restore_drill`` declared on the scratch host (so the deploy makes it ready and
 schedules the drill there). Then ``python -m datalayer.restore drill`` runs as a user runs it:
-the latest restore matches the source's counts; a point-in-time restore holds a row written
-before its moment and not one written after; the source is unchanged (same server, same
+the latest restore matches the source's counts, its hooks' check is clean and the testinfra
+subset passes on it; a point-in-time restore holds a row written before its moment and not one
+written after; the source is unchanged (same server, same
 backups, same configuration files, no WAL of the copy's timeline in the repository); a second
 drill is clean; the metrics file is written; the scheduled drill passes.
 """
@@ -170,6 +171,13 @@ def test_hooks_check_is_clean_on_the_restored_copy(
     assert "  hooks' check: clean" in latest.stdout.splitlines(), latest.stdout
 
 
+def test_testinfra_subset_passes_on_the_restored_copy(
+    latest: subprocess.CompletedProcess[str],
+) -> None:
+    (line,) = [line for line in latest.stdout.splitlines() if line.startswith("  testinfra (")]
+    assert re.search(r"\): \d+ passed", line) and "failed" not in line, latest.stdout
+
+
 def test_drill_writes_its_metrics_for_node_exporter(
     backed_up: DrillSandbox, latest: subprocess.CompletedProcess[str]
 ) -> None:
@@ -211,10 +219,13 @@ def test_drill_changes_nothing_on_the_source(backed_up: DrillSandbox) -> None:
     assert foreign == ""
 
 
-def test_second_drill_is_clean(backed_up: DrillSandbox) -> None:
-    first, second = backed_up.drill(), backed_up.drill()
-    assert (first.returncode, second.returncode) == (0, 0), second.stdout + second.stderr
-    assert "problem:" not in second.stdout
+def test_second_drill_is_clean(
+    backed_up: DrillSandbox, latest: subprocess.CompletedProcess[str]
+) -> None:
+    # After the first (``latest``): over its copy, its cluster and its scratch deploy.
+    again = backed_up.drill()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "problem:" not in again.stdout
 
 
 def test_scheduled_drill_passes_and_records_its_success(backed_up: DrillSandbox) -> None:

@@ -216,8 +216,19 @@ def test_restored_copy_admits_only_postgres_over_the_socket(plan: RestoreDrillPl
     ]
 
 
-def test_scratch_pgbackrest_points_at_the_drill_directory(plan: RestoreDrillPlan) -> None:
-    assert plan.data_directory == "/var/lib/datalayer/restore-drill/17"
+def test_copy_is_a_postgresql_common_cluster_of_its_own(plan: RestoreDrillPlan) -> None:
+    assert (plan.config_directory, plan.data_directory) == (
+        "/etc/postgresql/17/restore-drill", "/var/lib/datalayer/restore-drill/17"
+    )  # fmt: skip
+    assert "data_directory = '/var/lib/datalayer/restore-drill/17'" in plan.postgresql_conf
+    assert plan.start_conf.splitlines()[-1] == "manual"  # never started at boot
+
+
+def test_failed_testinfra_subset_fails_the_drill() -> None:
+    found = problems_of(
+        _report(), None, True, replayed_everything=False, testinfra_summary="1 failed, 13 passed"
+    )
+    assert found == ["the testinfra subset failed: 1 failed, 13 passed"]
 
 
 def _report(**changes: Any) -> dict[str, Any]:
