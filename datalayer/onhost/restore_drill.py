@@ -110,7 +110,9 @@ def restore_arguments(
 ) -> list[str]:
     """pgBackRest's restore into the drill's directory: to ``lsn`` (excluded: the records from
     there on are the source's after its snapshot), to ``target_time``, or everything archived;
-    promoted at the target, archiving off."""
+    promoted at the target, archiving off. (pgBackRest release/2.55.1,
+    src/build/config/config.yaml: type 485-510, target-action only with a target type 434-451,
+    target-exclusive 454-466, archive-mode 1336-1346.)"""
     command = [
         "pgbackrest", f"--stanza={plan.stanza}", f"--pg1-path={plan.data_directory}",
         "--archive-mode=off",

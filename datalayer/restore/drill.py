@@ -64,8 +64,10 @@ from deploy.restore_drill.targets import refuse_source_target
 from deploy.timescaledb import hooks
 
 SEGMENT_HEADER_BYTES = 40
-"""A WAL segment's first page header (SizeOfXLogLongPHD, src/include/access/xlog_internal.h of
-PostgreSQL 17): an insert position at or within it means nothing is written in that segment."""
+"""A WAL segment's first page header (SizeOfXLogLongPHD, MAXALIGN(sizeof(XLogLongPageHeaderData))
+in src/include/access/xlog_internal.h: 24 bytes of page header, then a 64-bit system identifier
+and two 32-bit sizes): an insert position at or within it means nothing is written in that
+segment."""
 ARCHIVE_WAIT_MARGIN_SECONDS = 15
 """How long past ``archive_timeout`` the drill waits for the source to archive its snapshot's
 segment: a commit forces the switch at most ``archive_timeout`` after the last one, and the
@@ -258,9 +260,11 @@ def wait_until_archived(
     """Whether the source's archiver pushes ``walfile`` within ``seconds`` (pg_stat_archiver).
 
     False when it does not and reports no failure since its last success: the segment then
-    holds no record that forces a switch at ``archive_timeout`` (only those PostgreSQL marks
-    unimportant, such as the running-transactions snapshots the background writer logs), so
-    everything committed is archived already. A failing archiver stops the drill.
+    holds no record that forces a switch at ``archive_timeout`` (the checkpointer switches only
+    when "important" WAL was logged since the last switch, ``GetLastImportantRecPtr() >
+    last_switch_lsn`` in CheckArchiveTimeout, src/backend/postmaster/checkpointer.c; the
+    background writer's running-transactions snapshots are not), so everything committed is
+    archived already. A failing archiver stops the drill.
     """
     deadline = time.monotonic() + seconds
     while True:

@@ -174,6 +174,11 @@ def plan() -> RestoreDrillPlan:
     return drill_plan(load_environment(ENVIRONMENT))
 
 
+# pgBackRest's options as release/2.55.1's src/build/config/config.yaml defines them: restore's
+# type allows lsn, time and default (everything archived) (485-510); target-action, default
+# pause, only with a target type (434-451), so never with the latest state; target-exclusive
+# with lsn, time or xid (454-466); archive-mode off|preserve, restore only (1336-1346), which
+# writes archive_mode = 'off' into postgresql.auto.conf (src/command/restore/restore.c:1499-1513).
 @pytest.mark.parametrize(
     ("lsn", "moment", "expected"),
     [
