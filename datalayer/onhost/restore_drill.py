@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,26 @@ class RestoreDrillPlan(JsonPlan):
     """The hooks' ``check`` against the copy, as the scheduled drill runs it."""
     metric_file: str
     """node-exporter's textfile collector file the drill's last success is written to."""
+
+
+ISOLATION = {
+    "archive_mode": "off",
+    "archive_command": "(disabled)",
+    "listen_addresses": "localhost",
+}
+"""What the copy's settings must be so that it reaches nothing of the source's: no archiving,
+no command to archive with (PostgreSQL shows archive_command as '(disabled)' while archiving
+is off: show_archive_command, src/backend/access/transam/xlog.c), no address but localhost."""
+
+
+def isolation_problems(report: Mapping[str, Any]) -> list[str]:
+    """How the copy's settings (``restore``'s report) differ from :data:`ISOLATION`."""
+    settings = report["settings"]
+    return [
+        f"the copy's {name} is {settings[name]['setting']!r}, not {wanted!r}"
+        for name, wanted in ISOLATION.items()
+        if settings[name]["setting"] != wanted
+    ]
 
 
 class DrillError(Exception):
@@ -279,6 +300,9 @@ def scheduled(plan: RestoreDrillPlan) -> None:
     report = restore(plan, None, None)
     finished = time.time()
     try:
+        isolation = isolation_problems(report)
+        if isolation:
+            raise DrillError("; ".join(isolation))
         checked = subprocess.run(plan.hooks_command, shell=True, text=True, check=False)
         if checked.returncode != EXIT_OK:
             raise DrillError(f"the hooks' check of the restored copy exited {checked.returncode}")

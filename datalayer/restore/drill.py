@@ -7,12 +7,12 @@ the source); a point in time is a past moment with a zone; every secret the runs
 Then (``run``): for the latest state, the source's rows per hypertable are counted in one
 read-only repeatable-read transaction, together with the WAL insert position L of that
 snapshot; once the source's archiver has pushed the segment holding L (``archive_timeout``
-bounds the wait), the copy is recovered to L, excluding the records from L on, so it holds
-exactly the transactions the snapshot saw. Where L opens a segment (nothing written since the
-last segment switch), or its segment is not pushed within the bound although the archiver
-reports no failure (it then holds only records that force no switch, such as the background
-writer's running-transactions snapshots), no archived record at or past L exists to stop at:
-the copy recovers everything archived, and its replay must end before L. For a point in time,
+bounds the wait), an archived record at or past L exists, and the copy is recovered to L,
+excluding the records from L on, so it holds exactly the transactions the snapshot saw. Where
+that segment is not pushed within the bound (nor by the time the restore starts) although the
+archiver reports no failure, it holds only records that force no switch (such as the background
+writer's running-transactions snapshots) and no record past L is archived to stop at: the copy
+recovers everything archived, and its replay must end before L. For a point in time,
 the copy is recovered to that moment; what the source held then is not known any more, so its
 rows are reported, not compared.
 The scratch host is made ready with the project's deploy (``deploy/restore_drill/scratch.py``);
@@ -42,6 +42,7 @@ from pyinfra.api.host import Host
 
 from datalayer.deploy_run import run_deploy
 from datalayer.hooks.build import build_plan
+from datalayer.onhost.restore_drill import ISOLATION, isolation_problems
 from datalayer.onhost.step import EXIT_DRIFT, EXIT_OK
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.secrets import SecretError
@@ -63,11 +64,6 @@ from deploy.restore_drill import (
 from deploy.restore_drill.targets import refuse_source_target
 from deploy.timescaledb import hooks
 
-SEGMENT_HEADER_BYTES = 40
-"""A WAL segment's first page header (SizeOfXLogLongPHD, MAXALIGN(sizeof(XLogLongPageHeaderData))
-in src/include/access/xlog_internal.h: 24 bytes of page header, then a 64-bit system identifier
-and two 32-bit sizes): an insert position at or within it means nothing is written in that
-segment."""
 ARCHIVE_WAIT_MARGIN_SECONDS = 15
 """How long past ``archive_timeout`` the drill waits for the source to archive its snapshot's
 segment: a commit forces the switch at most ``archive_timeout`` after the last one, and the
@@ -205,10 +201,7 @@ def source_query(source: RemoteHost, spec: TimescaleDb, statements: Sequence[str
 SNAPSHOT_STATEMENTS = (
     "SELECT json_build_object("
     "'lsn', pg_current_wal_insert_lsn()::text, "
-    "'offset', (pg_walfile_name_offset(pg_current_wal_insert_lsn())).file_offset, "
     "'walfile', pg_walfile_name(pg_current_wal_insert_lsn()), "
-    "'previous_walfile', "
-    f"pg_walfile_name(pg_current_wal_insert_lsn() - {SEGMENT_HEADER_BYTES + 1}), "
     "'taken', extract(epoch FROM clock_timestamp()))",
     # Each hypertable counted inside the same snapshot: query_to_xml runs the count in this
     # transaction, so one statement counts them all.
@@ -226,8 +219,9 @@ class SourceSnapshot:
 
     lsn: str
     walfile: str
-    """The segment that must be archived for the copy to reach ``lsn``."""
-    at_segment_start: bool
+    """The segment holding ``lsn``: once it is archived, so is a record at or past ``lsn``
+    (the segment switch that closed it, or the record the segment filled with), which
+    recovery stops before."""
     taken: float
     counts: dict[str, int]
 
@@ -235,11 +229,9 @@ class SourceSnapshot:
 def snapshot(source: RemoteHost, spec: TimescaleDb) -> SourceSnapshot:
     position_line, counts_line = source_query(source, spec, SNAPSHOT_STATEMENTS)
     position = json.loads(position_line)
-    at_start = int(position["offset"]) <= SEGMENT_HEADER_BYTES
     return SourceSnapshot(
         lsn=position["lsn"],
-        walfile=position["previous_walfile"] if at_start else position["walfile"],
-        at_segment_start=at_start,
+        walfile=position["walfile"],
         taken=float(position["taken"]),
         counts={name: int(count) for name, count in json.loads(counts_line).items()},
     )
@@ -257,7 +249,8 @@ def primary(sources: Sequence[RemoteHost], spec: TimescaleDb) -> RemoteHost:
 def wait_until_archived(
     source: RemoteHost, spec: TimescaleDb, walfile: str, seconds: float
 ) -> bool:
-    """Whether the source's archiver pushes ``walfile`` within ``seconds`` (pg_stat_archiver).
+    """Whether the source's archiver pushes ``walfile`` within ``seconds`` (pg_stat_archiver;
+    0: whether it has).
 
     False when it does not and reports no failure since its last success: the segment then
     holds no record that forces a switch at ``archive_timeout`` (the checkpointer switches only
@@ -335,15 +328,6 @@ intervals, keys, role attributes, policies), each asked as postgres over the cop
 every network login, since the copy runs on the drill's own configuration (localhost, peer
 for postgres only, no unit) by design; and the backup suite, since the copy archives nothing."""
 
-ISOLATION = {
-    "archive_mode": "off",
-    "archive_command": "(disabled)",
-    "listen_addresses": "localhost",
-}
-"""What the copy's settings must be so that it reaches nothing of the source's: no archiving,
-no command to archive with (PostgreSQL shows archive_command as '(disabled)' while archiving
-is off: show_archive_command, src/backend/access/transam/xlog.c), no address but localhost."""
-
 
 def testinfra_subset(
     request: DrillRequest, config: Path, junit_directory: Path
@@ -372,11 +356,7 @@ def problems_of(
       replay must then have ended before that LSN
     + testinfra_summary: pytest's last line when the testinfra subset failed; None when passed
     """
-    found = []
-    settings = report["settings"]
-    for name, wanted in ISOLATION.items():
-        if settings[name]["setting"] != wanted:
-            found.append(f"the copy's {name} is {settings[name]['setting']!r}, not {wanted!r}")
+    found = isolation_problems(report)
     if not hooks_clean:
         found.append("the hooks' check found drift in the restored copy")
     if testinfra_summary is not None:
@@ -409,19 +389,14 @@ def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
         sources = [RemoteHost(host, Path(directory)) for host in request.sources]
         scratch = RemoteHost(request.target, Path(directory))
         source = None
-        target_lsn = None
+        counted = None
         if request.target_time is None:
             counted = primary(sources, spec)
             source = snapshot(counted, spec)
             timeout = seconds_of(spec.backup.archive_timeout)
-            pushed = wait_until_archived(
+            wait_until_archived(
                 counted, spec, source.walfile, timeout + ARCHIVE_WAIT_MARGIN_SECONDS
             )
-            # Where L opens a segment, or its segment holds nothing that forces a switch, no
-            # archived record at or past L exists to stop at: everything archived is the
-            # snapshot's state.
-            if pushed and not source.at_segment_start:
-                target_lsn = source.lsn
         deployed = run_deploy(
             request.inventory_path,
             {
@@ -435,11 +410,18 @@ def run(request: DrillRequest, environ: Mapping[str, str]) -> DrillResult:
         if not deployed.succeeded:
             tail = deployed.output.strip().splitlines()[-5:]
             raise DrillError("the scratch host's deploy failed: " + " / ".join(tail))
+        # Asked again once the scratch host is ready: the segment may have been pushed since.
         if request.target_time is not None:
             arguments = ["--time", shlex.quote(request.target_time.isoformat(sep=" "))]
-        elif target_lsn is not None:
-            arguments = ["--lsn", target_lsn]
+        elif (
+            counted is not None
+            and source is not None
+            and wait_until_archived(counted, spec, source.walfile, 0)
+        ):
+            arguments = ["--lsn", source.lsn]
         else:
+            # Its segment holds nothing that forces a switch: everything archived is the
+            # snapshot's state.
             arguments = []
         report = json.loads(scratch.output(drill_command("restore", *arguments), "the restore"))
         finished = time.time()

@@ -247,7 +247,7 @@ def _report(**changes: Any) -> dict[str, Any]:
 
 
 def _snapshot(counts: dict[str, int]) -> SourceSnapshot:
-    return SourceSnapshot("0/5000028", "000000010000000000000004", False, 0.0, counts)
+    return SourceSnapshot("0/5000028", "000000010000000000000005", 0.0, counts)
 
 
 def test_drill_matching_the_snapshot_passes() -> None:
