@@ -48,6 +48,7 @@ def run_deploy(
     diff: bool = False,
     limit: Sequence[str] = (),
     checkout: Path | None = None,
+    deploy_file: str = "deploy/site.py",
 ) -> DeployResult:
     """``pyinfra -y INVENTORY deploy/site.py``; the pyinfra next to this interpreter.
 
@@ -58,6 +59,8 @@ def run_deploy(
     + limit: deploy only these hosts (pyinfra --limit, each a name or glob)
     + checkout: another checkout of this repository to deploy from, with the pyinfra of its own
       ``.venv`` (a benchmark compares two versions of the deploy on the same hosts)
+    + deploy_file: the deploy file, relative to the checkout (a restore drill's scratch host is
+      made ready by ``deploy/restore_drill/scratch.py``)
     """
     root = REPOSITORY_ROOT if checkout is None else checkout
     pyinfra = (
@@ -72,7 +75,7 @@ def run_deploy(
         command.append("--diff")
     for pattern in limit:
         command += ["--limit", pattern]
-    command += [str(inventory), "deploy/site.py"]
+    command += [str(inventory), deploy_file]
     started = time.monotonic()
     completed = subprocess.run(
         command,

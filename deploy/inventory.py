@@ -47,6 +47,7 @@ from datalayer.monitoring.prometheus import (
 )
 from datalayer.spec import EnvironmentSpec, SpecError, load_environment
 from datalayer.spec.errors import not_set_line, shown
+from deploy.restore_drill.targets import judge_declared_drill
 
 Judged = TypeVar("Judged")
 
@@ -236,6 +237,8 @@ def judge_inventory(
     for name, environment in environments.items():
         scrape_hosts(environment, hosts[name])
     _check_monitored(list(environments.values()), list(inventory))
+    for environment in environments.values():
+        judge_declared_drill(environment, inventory)
     judged: dict[str, Judged] = {}
     for host in inventory:
         name = environment_name(host.name, host.data)

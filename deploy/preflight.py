@@ -58,6 +58,7 @@ from deploy.exporters import (
 )
 from deploy.influxdb import influxdb_section
 from deploy.redis import redis_section, redis_topology
+from deploy.restore_drill.targets import is_declared_drill_host
 
 
 @contextmanager
@@ -77,6 +78,15 @@ class TimescaleDbInputs:
     sftp: SftpAccess | None
     """An SFTP repository's key and server; None for any other repository."""
     membership: Membership | None = None
+
+
+@dataclass(frozen=True)
+class RestoreDrillInputs:
+    """What the declared drill host's deploy reads: the repository's keys, the hooks' plan."""
+
+    backup_keys: RepositoryKeys | None
+    sftp: SftpAccess | None
+    hooks_plan: HookPlan
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,8 @@ class DeployInputs:
     exporters: ExporterInputs | None = None
     """The host's exporters' address and passwords; None without ``monitoring``."""
     prometheus: PrometheusInputs | None = None
+    restore_drill: RestoreDrillInputs | None = None
+    """The host the spec's scheduled restore drill runs on (``monitoring.restore_drill.host``)."""
 
 
 def deploy_inputs(
@@ -167,6 +179,15 @@ def deploy_inputs(
             scrape_jobs(environment, scraped),
             inventory_contract.private_address(host.name, host.data),
         )
+    restore_drill = None
+    if is_declared_drill_host(environment, host.name):
+        server = members_sftp_server(environment, host)
+        key_pair = sftp_key_pair(backup)
+        restore_drill = RestoreDrillInputs(
+            backup_keys=repository_keys(backup),
+            sftp=None if server is None or key_pair is None else SftpAccess(key_pair, server),
+            hooks_plan=build_plan(environment),
+        )
     return DeployInputs(
         environment,
         timescaledb,
@@ -177,6 +198,7 @@ def deploy_inputs(
         topology,
         exporters,
         prometheus,
+        restore_drill,
     )
 
 

@@ -17,6 +17,7 @@ from deploy.preflight import judged_inputs
 from deploy.prometheus import prometheus
 from deploy.prometheus.backup_metrics import backup_metrics
 from deploy.redis import redis
+from deploy.restore_drill import restore_drill_timer, scratch_host
 from deploy.timescaledb import timescaledb
 
 inputs = judged_inputs(host)
@@ -52,6 +53,16 @@ if inputs.redis_passwords is not None:
 
 if inputs.influxdb_secrets is not None:
     influxdb(environment=inputs.environment, secrets=inputs.influxdb_secrets)
+
+# The scratch host of the spec's scheduled restore drill (monitoring.restore_drill.host).
+if inputs.restore_drill is not None:
+    scratch_host(
+        environment=inputs.environment,
+        keys=inputs.restore_drill.backup_keys,
+        sftp=inputs.restore_drill.sftp,
+        hooks_plan=inputs.restore_drill.hooks_plan,
+    )
+    restore_drill_timer(environment=inputs.environment)
 
 # Late: the PostgreSQL exporter logs in as the role the hooks made.
 if inputs.exporters is not None:

@@ -152,6 +152,15 @@ SecondsSetting = Annotated[
     str, BeforeValidator(_seconds_setting), Constraint("whole s, min, h or d (e.g. `60s`), or 0")
 ]
 
+_SECONDS_PER_UNIT = {"": 1, "s": 1, "min": 60, "h": 3600, "d": 86400}
+
+
+def seconds_of(setting: str) -> int:
+    """A :data:`SecondsSetting`'s value in seconds (``'5min'`` is 300), as PostgreSQL reads it."""
+    number = setting.rstrip("smhind")
+    return int(number) * _SECONDS_PER_UNIT[setting[len(number) :]]
+
+
 _HOST_NAME = re.compile(
     r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
 )

@@ -2,6 +2,11 @@
 
 from datalayer.spec.backup import CalendarEvent
 from datalayer.spec.base import SpecModel
+from datalayer.spec.types import Port
+
+DEFAULT_DRILL_PORT = 5433
+"""The restored copy's port when no drill is declared (``python -m datalayer.restore drill``
+alone): beside the 5432 of the cluster Debian's package creates on the scratch host."""
 
 
 class RestoreDrill(SpecModel):
@@ -12,3 +17,5 @@ class RestoreDrill(SpecModel):
     """Inventory host the drill restores onto (the scratch host)."""
     schedule: CalendarEvent = "Sat *-*-* 04:00:00"
     """systemd calendar event of the drill's timer."""
+    port: Port = DEFAULT_DRILL_PORT
+    """Port of the restored copy on the scratch host, which listens on localhost only."""

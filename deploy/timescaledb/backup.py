@@ -67,17 +67,41 @@ def repository(
 ) -> tuple[OperationMeta, ...]:
     """pgBackRest's configuration, the repository directory and the stanza.
 
+    + environment, layout, keys, sftp: as ``repository_files`` takes them
+
+    Returns the operations that change the repository (configuration, keys, stanza): whether
+    they did is what ``verify_and_schedule`` needs to know.
+    """
+    backup = environment.timescaledb.backup
+    files = repository_files(environment, layout, keys, sftp)
+    stanza = pgbackrest.stanza(
+        name=f"Create the pgBackRest stanza {backup.stanza} if missing",
+        stanza=backup.stanza,
+    )
+    return (*files, stanza)
+
+
+def repository_files(
+    environment: EnvironmentSpec,
+    layout: PostgresqlLayout,
+    keys: RepositoryKeys | None,
+    sftp: SftpAccess | None,
+) -> tuple[OperationMeta, ...]:
+    """pgBackRest's configuration and the repository's keys (and directory, when posix): all
+    a host needs to read the stanza, as a restore drill's scratch host does, which must never
+    create one.
+
     + environment: the validated environment spec
     + layout: the cluster's paths (pgBackRest's stanza points at its data directory)
     + keys: the S3 repository's keys (``repository_keys``), None for any other repository
     + sftp: an SFTP repository's key pair and server, None for any other repository
 
-    Returns the operations that change the repository (configuration, keys, stanza): whether
-    they did is what ``verify_and_schedule`` needs to know. Nothing here reads this host while
-    the deploy is prepared: a host whose package install was cut has no postgres user to read it
-    as until ``deploy.dpkg.finish_interrupted_install`` has run. (An SFTP repository's host keys
-    are read then, as root, from the repository host: ``sftp_host_keys``.) Moving off an SFTP
-    repository removes the private key; its public key and known hosts file stay, harmless.
+    Returns the operations that install the configuration and the keys. Nothing here reads
+    this host while the deploy is prepared: a host whose package install was cut has no
+    postgres user to read it as until ``deploy.dpkg.finish_interrupted_install`` has run. (An
+    SFTP repository's host keys are read then, as root, from the repository host:
+    ``sftp_host_keys``.) Moving off an SFTP repository removes the private key; its public key
+    and known hosts file stay, harmless.
     """
     backup = environment.timescaledb.backup
     paths = PGBACKREST_PATHS
@@ -149,11 +173,7 @@ def repository(
             stanza=backup.stanza,
             _if=lambda: configuration.did_change() or private_key_installed.did_change(),
         )
-    stanza = pgbackrest.stanza(
-        name=f"Create the pgBackRest stanza {backup.stanza} if missing",
-        stanza=backup.stanza,
-    )
-    return configuration, keys_installed, private_key_installed, stanza
+    return configuration, keys_installed, private_key_installed
 
 
 def verify_and_schedule(

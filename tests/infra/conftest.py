@@ -32,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="ADDRESS:PORT where this machine reaches PostgreSQL on the host under test",
     )
     group.addoption(
+        "--pg-cluster",
+        default=None,
+        help="postgresql-common cluster on the host to check instead of the spec's "
+        "debian_cluster (a restore drill's copy: restore-drill)",
+    )
+    group.addoption(
         "--redis-endpoint",
         default=None,
         help="ADDRESS:PORT where this machine reaches Redis on the host under test",
@@ -99,8 +105,12 @@ def redis_spec(environment: EnvironmentSpec) -> Redis:
 
 
 @pytest.fixture(scope="session")
-def layout(spec: TimescaleDb) -> PostgresqlLayout:
-    """postgresql-common's layout; a cluster member's runs under Patroni's unit."""
+def layout(pytestconfig: pytest.Config, spec: TimescaleDb) -> PostgresqlLayout:
+    """postgresql-common's layout; a cluster member's runs under Patroni's unit; with
+    ``--pg-cluster``, that cluster's (a restore drill's copy)."""
+    cluster = pytestconfig.getoption("--pg-cluster")
+    if cluster:
+        return debian_layout(spec.model_copy(update={"debian_cluster": cluster}))
     return debian_layout(spec) if spec.cluster is None else patroni_layout(spec)
 
 

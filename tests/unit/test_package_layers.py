@@ -19,7 +19,7 @@ import pytest
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = (
     "datalayer.sandbox", "datalayer.quickstart", "datalayer.verify", "datalayer.deploy_run",
-    "datalayer.cluster_control",
+    "datalayer.cluster_control", "datalayer.restore",
 )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""Restores a user runs: ``python -m datalayer.restore drill`` (``datalayer.restore.drill``)."""
