@@ -25,6 +25,7 @@ LAYOUT = patroni_layout(_spec)
 PATRONICTL = f"patronictl -c {patroni_config_path(LAYOUT)}"
 PROBE = "public.failover_probe"
 RECOVERY_TARGET = CLUSTER.recovery_time_target
+STANZA = _spec.backup.stanza
 
 
 ISOLATED: list[str] = []
