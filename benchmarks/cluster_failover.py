@@ -12,8 +12,9 @@ droplet again with Patroni's synchronous_mode off (restored afterwards). For eac
 from the event to the first commit acknowledged after the outage, the longest gap between two
 acknowledged commits, and the acknowledged commits the leader does not hold afterwards (in
 asynchronous mode also their WAL, which maximum_lag_on_failover bounds).
-The droplets (``patroni-1`` to ``-3``, the deploy tests' own) are made and deployed if
-missing, and removed at the end unless ``--keep``. The machine is shared: indications only.
+The droplets (``patroni-1`` to ``-3`` and ``patroni-backup``, the deploy tests' own) are made
+and deployed if missing, and removed at the end unless ``--keep``. The machine is shared:
+indications only.
 """
 
 import argparse
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.spec import load_environment
+from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
 from tests.cluster.conftest import ENVIRONMENT, SIZE, ClusterSandbox
 from tests.cluster.patroni import (
     CLUSTER,
@@ -54,6 +56,8 @@ def cluster_sandbox() -> ClusterSandbox:
     sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-cluster")
     resources = load_environment(ENVIRONMENT).timescaledb.resources
     specs = [DropletSpec(f"{PREFIX}-{index}", GROUPS) for index in range(1, SIZE + 1)]
+    # The members' shared pgBackRest repository, as the tests' fixture has it.
+    specs.append(DropletSpec(f"{PREFIX}-backup", (BACKUP_REPOSITORY_GROUP,)))
     droplets = sandbox.up(
         specs, env=ENVIRONMENT, memory=resources.model_dump()["memory"],
         cpus=float(resources.cpus),
@@ -162,7 +166,7 @@ def main() -> None:
         values = [figures[key] for figures in rounds]
         print(f"  {key}: median {statistics.median(values):.2f}, max {max(values):.2f}")
     if not arguments.keep:
-        cluster.sandbox.down(cluster.names)
+        cluster.sandbox.down([droplet.name for droplet in cluster.droplets])
         subprocess.run(["rm", "-rf", str(cluster.secret_dir)], check=True)
 
 
