@@ -6,12 +6,15 @@
 
 Each round, with a writer committing numbered rows through a replica's read-write port (as
 tests/cluster/test_patroni_deploy.py does once): ``kill -9`` of the leader's postmaster; the
-loss of the leader's droplet (frozen with ``docker pause``), then its return and rejoin as a
-replica; a planned switchover to the synchronous standby. For each: the seconds from the
-event to the first commit acknowledged after the outage, the longest gap between two
-acknowledged commits, and the acknowledged commits the leader does not hold afterwards.
-The droplets (``patroni-1`` to ``-3``, the deploy tests' own) are made and deployed if
-missing, and removed at the end unless ``--keep``. The machine is shared: indications only.
+loss of the leader's droplet (cut off the network), then its return and rejoin as a
+replica; a planned switchover to the synchronous standby; then the loss of the leader's
+droplet again with Patroni's synchronous_mode off (restored afterwards). For each: the seconds
+from the event to the first commit acknowledged after the outage, the longest gap between two
+acknowledged commits, and the acknowledged commits the leader does not hold afterwards (in
+asynchronous mode also their WAL, which maximum_lag_on_failover bounds).
+The droplets (``patroni-1`` to ``-3`` and ``patroni-backup``, the deploy tests' own) are made
+and deployed if missing, and removed at the end unless ``--keep``. The machine is shared:
+indications only.
 """
 
 import argparse
@@ -23,18 +26,21 @@ from collections.abc import Callable
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.spec import load_environment
+from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
 from tests.cluster.conftest import ENVIRONMENT, SIZE, ClusterSandbox
 from tests.cluster.patroni import (
     CLUSTER,
-    FROZEN,
     LAYOUT,
     PATRONICTL,
     Writer,
     create_probe,
-    freeze,
+    healthy,
+    isolate,
     leader,
     lost,
+    lost_wal,
     members,
+    set_synchronous_mode,
     started_writer,
     wait_for,
 )  # fmt: skip
@@ -50,6 +56,8 @@ def cluster_sandbox() -> ClusterSandbox:
     sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-cluster")
     resources = load_environment(ENVIRONMENT).timescaledb.resources
     specs = [DropletSpec(f"{PREFIX}-{index}", GROUPS) for index in range(1, SIZE + 1)]
+    # The members' shared pgBackRest repository, as the tests' fixture has it.
+    specs.append(DropletSpec(f"{PREFIX}-backup", (BACKUP_REPOSITORY_GROUP,)))
     droplets = sandbox.up(
         specs, env=ENVIRONMENT, memory=resources.model_dump()["memory"],
         cpus=float(resources.cpus),
@@ -59,9 +67,11 @@ def cluster_sandbox() -> ClusterSandbox:
     return ClusterSandbox(sandbox, droplets, secret_dir)
 
 
-def measured(cluster: ClusterSandbox, event: Callable[[], object]) -> tuple[Writer, float]:
+def measured(
+    cluster: ClusterSandbox, event: Callable[[], object], synchronous: bool = True
+) -> tuple[Writer, float]:
     """A writer run through ``event``, stopped once it is past the outage."""
-    writer = started_writer(cluster)
+    writer = started_writer(cluster, synchronous)
     moment = time.monotonic()
     event()
     wait_for(
@@ -84,24 +94,11 @@ def one_round(cluster: ClusterSandbox) -> dict[str, float]:
     figures["kill -9: first commit after the outage (s)"] = writer.recovery_after(moment)
     figures["kill -9: lost acknowledged commits"] = len(lost(cluster, writer))
 
-    frozen = leader(cluster)
-
-    def lose() -> None:
-        freeze(cluster, frozen, "pause")
-        FROZEN.append(frozen)
-
-    writer, moment = measured(cluster, lose)
+    lost_leader = leader(cluster)
+    writer, moment = measured(cluster, lambda: isolate(cluster, lost_leader))
     figures["droplet lost: first commit after the outage (s)"] = writer.recovery_after(moment)
-    figures["droplet lost: lost acknowledged commits"] = len(lost(cluster, writer, (frozen,)))
-    thawed = time.monotonic()
-    freeze(cluster, frozen, "unpause")
-    FROZEN.remove(frozen)
-    wait_for(
-        f"{frozen} streaming again",
-        lambda: members(cluster).get(frozen, {}).get("State") == "streaming",
-        timeout=180,
-    )
-    figures["old leader: back to streaming (s)"] = time.monotonic() - thawed
+    figures["droplet lost: lost acknowledged commits"] = len(lost(cluster, writer, (lost_leader,)))
+    figures["old leader: back to streaming (s)"] = rejoined_after_return(cluster, lost_leader)
 
     def switch_over() -> None:
         current = leader(cluster)
@@ -117,7 +114,36 @@ def one_round(cluster: ClusterSandbox) -> dict[str, float]:
     writer, moment = measured(cluster, switch_over)
     figures["switchover: longest write gap (s)"] = writer.longest_gap(moment)
     figures["switchover: lost acknowledged commits"] = len(lost(cluster, writer))
+
+    set_synchronous_mode(cluster, False)
+    lost_leader = leader(cluster)
+    writer, moment = measured(cluster, lambda: isolate(cluster, lost_leader), synchronous=False)
+    figures["asynchronous, droplet lost: first commit after the outage (s)"] = (
+        writer.recovery_after(moment)
+    )
+    figures["asynchronous, droplet lost: lost acknowledged commits"] = len(
+        lost(cluster, writer, (lost_leader,))
+    )
+    figures["asynchronous, droplet lost: their WAL (bytes)"] = lost_wal(
+        cluster, writer, (lost_leader,)
+    )
+    rejoined_after_return(cluster, lost_leader)
+    set_synchronous_mode(cluster, True)
+    wait_for("a leader, a synchronous standby and a replica", lambda: healthy(cluster))
     return figures
+
+
+def rejoined_after_return(cluster: ClusterSandbox, lost_leader: str) -> float:
+    """Seconds from letting the lost old leader's droplet back on the network until it streams
+    again."""
+    returned = time.monotonic()
+    isolate(cluster, lost_leader, cut=False)
+    wait_for(
+        f"{lost_leader} streaming again",
+        lambda: members(cluster).get(lost_leader, {}).get("State") == "streaming",
+        timeout=180,
+    )
+    return time.monotonic() - returned
 
 
 def main() -> None:
@@ -140,7 +166,7 @@ def main() -> None:
         values = [figures[key] for figures in rounds]
         print(f"  {key}: median {statistics.median(values):.2f}, max {max(values):.2f}")
     if not arguments.keep:
-        cluster.sandbox.down(cluster.names)
+        cluster.sandbox.down([droplet.name for droplet in cluster.droplets])
         subprocess.run(["rm", "-rf", str(cluster.secret_dir)], check=True)
 
 

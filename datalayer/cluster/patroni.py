@@ -35,8 +35,10 @@ from datalayer.cluster.members import ClusterSecrets
 from datalayer.cluster.timings import timings
 from datalayer.etcd.authentication import PATRONI_USER
 from datalayer.etcd.topology import ClusterHost
+from datalayer.spec.backup import Backup
 from datalayer.spec.cluster import Cluster
 from datalayer.spec.timescaledb import TimescaleDb
+from datalayer.timescaledb.backup.layout import restore_command, restore_from_repository_command
 from datalayer.timescaledb.changes import parse_settings
 from datalayer.timescaledb.config import HbaLine
 from datalayer.timescaledb.layout import PostgresqlLayout
@@ -55,6 +57,9 @@ CLUSTER_WIDE_SETTINGS = (
     "timescaledb.max_background_workers",
 )
 """Settings every member runs with the same value: Patroni's DCS ``postgresql.parameters``."""
+
+REPLICA_METHODS = ("pgbackrest", "basebackup")
+"""Patroni's ``create_replica_methods``, in the order it tries them (:func:`replica_creation`)."""
 
 REST_API_USER = "patroni"
 """The user name of the REST API's changing endpoints (the password is the spec's secret)."""
@@ -133,6 +138,36 @@ def replication_hba_lines(
     ]  # fmt: skip
 
 
+def replica_creation(backup: Backup) -> dict[str, Any]:
+    """How a new or wiped member gets its data: restored from the shared pgBackRest
+    repository first, cloned from the leader (``pg_basebackup``) when that fails, as it does
+    before the repository holds a backup (the first deploy). Patroni tries the methods in
+    order and stops at the first that exits 0; after a failed custom method it empties the
+    data directory for the next (``create_replica``, ``patroni/postgresql/bootstrap.py:237-326``
+    at v4.0.7). The restore runs as Patroni's own ``pgbackrest`` example does
+    (``docs/replica_bootstrap.rst:130-143``): ``keep_data``, so that ``--delta`` reuses what a
+    data directory still holds, and ``no_params``, since pgBackRest takes no ``--scope`` or
+    ``--connstring``.
+
+    The restored member then replays from the repository what its backup needs and the
+    leader may no longer hold (``recovery_conf.restore_command``: Patroni removes the one
+    ``pgbackrest restore`` writes into postgresql.auto.conf, ``_sanitize_auto_conf``,
+    ``patroni/postgresql/config.py:1020-1045``, and writes its own recovery parameters from
+    ``recovery_conf``, :689-719), and streams once it has caught up. The same command lets
+    pg_rewind fetch a rejoining leader's own WAL that its pg_wal no longer holds
+    (``--restore-target-wal``, ``patroni/postgresql/rewind.py:440-455``)."""
+    return {
+        "create_replica_methods": list(REPLICA_METHODS),
+        "pgbackrest": {
+            "command": restore_from_repository_command(backup),
+            "keep_data": True,
+            "no_params": True,
+        },
+        "basebackup": [{"checkpoint": "fast"}],
+        "recovery_conf": {"restore_command": restore_command(backup)},
+    }
+
+
 def member_configuration(
     spec: TimescaleDb,
     layout: PostgresqlLayout,
@@ -195,8 +230,7 @@ def member_configuration(
                 "ident_file": layout.pg_ident_conf,
                 "unix_socket_directories": layout.socket_directory,
             },
-            "create_replica_methods": ["basebackup"],
-            "basebackup": [{"checkpoint": "fast"}],
+            **replica_creation(spec.backup),
         },
         "watchdog": {
             "mode": str(cluster.watchdog),

@@ -57,11 +57,23 @@ class PatroniMemberStatus(FactBase[dict[str, Any]]):
         return rest_api_answer(output)
 
 
+DCS_CONFIGURATION_WAIT = 30
+"""Seconds to wait for the leader's DCS configuration, which it writes in a loop after it
+bootstraps: until then ``GET /config`` is 502 with an HTML body (``do_GET_config``,
+``patroni/api.py:510-523`` at v4.0.7), seen on the sandbox right after a first deploy."""
+
+
 class PatroniDynamicConfiguration(FactBase[dict[str, Any]]):
-    """``GET /config``: the dynamic configuration Patroni holds in the DCS."""
+    """``GET /config``: the dynamic configuration Patroni holds in the DCS, waited for up to
+    ``DCS_CONFIGURATION_WAIT`` seconds; ``{}`` when Patroni has none to give by then."""
 
     def command(self, address: str, port: int) -> str:
-        return rest_api_get(address, port, "/config")
+        url = shlex.quote(f"http://{address}:{port}/config")
+        return (
+            f"for second in $(seq {DCS_CONFIGURATION_WAIT}); do "
+            f'if answer=$(curl -sf --max-time 5 {url}); then echo "$answer"; exit 0; fi; '
+            'sleep 1; done; echo "{}"'
+        )
 
     def process(self, output: list[str]) -> dict[str, Any]:
         return rest_api_answer(output)

@@ -17,6 +17,7 @@ from pyinfra.api.operation import operation
 from pyinfra.context import host
 
 from deploy.patroni.facts import (
+    DCS_CONFIGURATION_WAIT,
     DataDirectoryState,
     PatroniDynamicConfiguration,
     PatroniMemberStatus,
@@ -140,6 +141,11 @@ def dynamic_configuration(
         host.noop("the leader brings the DCS configuration to the spec")
         return
     current = host.get_fact(PatroniDynamicConfiguration, address=address, port=port)
+    if not current:
+        raise OperationError(
+            f"Patroni on {host.name} leads but gave no DCS configuration (GET /config) within "
+            f"{DCS_CONFIGURATION_WAIT} s: nothing to compare the spec with"
+        )
     changed = differences(wanted, current)
     if not changed:
         host.noop("the DCS configuration is as the spec says")

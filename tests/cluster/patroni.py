@@ -25,16 +25,18 @@ LAYOUT = patroni_layout(_spec)
 PATRONICTL = f"patronictl -c {patroni_config_path(LAYOUT)}"
 PROBE = "public.failover_probe"
 RECOVERY_TARGET = CLUSTER.recovery_time_target
+STANZA = _spec.backup.stanza
 
 
-FROZEN: list[str] = []
-"""The droplets a node-loss scenario froze, until it is thawed: asked nothing meanwhile."""
+ISOLATED: list[str] = []
+"""The droplets a node-loss scenario cut off the network, until they are let back: asked
+nothing meanwhile."""
 
 
 def members(cluster: ClusterSandbox, exclude: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
     """``patronictl list`` by member name, asked of the first running droplet not in
     ``exclude``."""
-    asked = next(name for name in cluster.names if name not in (*exclude, *FROZEN))
+    asked = next(name for name in cluster.names if name not in (*exclude, *ISOLATED))
     listing = json.loads(cluster.sh(asked, f"{PATRONICTL} list -f json"))
     return {member["Member"]: member for member in listing}
 
@@ -87,6 +89,9 @@ class Writer:
     cluster: ClusterSandbox
     via: str
     acknowledged: list[tuple[int, float]] = field(default_factory=list)
+    positions: dict[int, int] = field(default_factory=dict)
+    """Each acknowledged number's WAL position on the leader that took it (bytes): where its
+    row was inserted, just short of its commit record."""
     failures: list[float] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -108,8 +113,14 @@ class Writer:
             try:
                 if session is None:
                     session = connect(self.cluster, self.via, CLUSTER.read_write_port)
-                session.execute(f"INSERT INTO {PROBE} (n) VALUES (%s)", (number,))
+                row = session.execute(
+                    f"INSERT INTO {PROBE} (n) VALUES (%s) "
+                    "RETURNING (pg_current_wal_insert_lsn() - '0/0')::bigint",
+                    (number,),
+                ).fetchone()
                 self.acknowledged.append((number, time.monotonic()))
+                assert row is not None
+                self.positions[number] = int(str(row[0]))
             except psycopg.Error:
                 self.failures.append(time.monotonic())
                 if session is not None:
@@ -144,12 +155,14 @@ class Writer:
         return max((later - earlier for earlier, later in pairwise(times)), default=0.0)
 
 
-def healthy(cluster: ClusterSandbox) -> bool:
-    """A leader, a synchronous standby and a replica, both streaming: in synchronous mode
-    Patroni promotes only a member the DCS names synchronous (``patroni/ha.py:1515-1521`` at
-    v4.0.7), so a leader lost before it has named one again is not replaced."""
+def healthy(cluster: ClusterSandbox, synchronous: bool = True) -> bool:
+    """A leader and two streaming replicas, one of them a synchronous standby in synchronous
+    mode: there Patroni promotes only a member the DCS names synchronous
+    (``patroni/ha.py:1515-1521`` at v4.0.7), so a leader lost before it has named one again is
+    not replaced."""
     roles = sorted(member["Role"] for member in members(cluster).values())
-    return roles == ["Leader", "Replica", "Sync Standby"] and streaming_replicas(cluster, 2)
+    wanted = ["Leader", "Replica", "Sync Standby" if synchronous else "Replica"]
+    return roles == sorted(wanted) and streaming_replicas(cluster, 2)
 
 
 def lost(cluster: ClusterSandbox, writer: Writer, exclude: tuple[str, ...] = ()) -> list[int]:
@@ -161,20 +174,91 @@ def lost(cluster: ClusterSandbox, writer: Writer, exclude: tuple[str, ...] = ())
     return sorted(number for number, _ in writer.acknowledged if number not in present)
 
 
+def lsn_bytes(lsn: str) -> int:
+    """A PostgreSQL LSN (``'0/63ABB10'``) as a byte position."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def switchpoint(cluster: ClusterSandbox, name: str) -> int:
+    """Where the timeline member ``name`` (the new leader) runs on forked off the one before
+    (bytes): the last line of its timeline history file, ``PARENT\tLSN\tREASON``; the current
+    timeline is the first 8 digits of its WAL file name (as ``patroni/postgresql/rewind.py``
+    reads it at v4.0.7)."""
+    history = sql_on(
+        cluster,
+        name,
+        "SELECT pg_read_file('pg_wal/' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"
+        " || '.history')",
+    )
+    return lsn_bytes(history.splitlines()[-1].split("\t")[1])
+
+
+def lost_wal(cluster: ClusterSandbox, writer: Writer, exclude: tuple[str, ...] = ()) -> int:
+    """Bytes of the old leader's WAL, up to its last acknowledged commit that the current
+    leader does not hold, beyond the point where the current leader's timeline forked off:
+    the acknowledged WAL a failover gave up (0 when none was lost)."""
+    missing = lost(cluster, writer, exclude)
+    if not missing:
+        return 0
+    fork = switchpoint(cluster, leader(cluster, exclude))
+    return max(0, max(writer.positions[number] for number in missing) - fork)
+
+
+def set_synchronous_mode(cluster: ClusterSandbox, enabled: bool) -> None:
+    """Patroni's ``synchronous_mode`` changed in the DCS (``patronictl edit-config``), which
+    every member reads in its next loop, asked of a droplet that runs."""
+    asked = next(name for name in cluster.names if name not in ISOLATED)
+    value = "true" if enabled else "false"
+    cluster.sh(
+        asked,
+        f"{PATRONICTL} edit-config {CLUSTER.scope} --set synchronous_mode={value} --force",
+    )
+
+
 def figure(name: str, value: float, unit: str = "s") -> None:
     print(f"FIGURE {name}: {value:.2f} {unit}")
 
 
-def freeze(cluster: ClusterSandbox, name: str, action: str) -> None:
-    """``docker pause`` (or ``unpause``) droplet ``name``: every process of the droplet stops
-    at once, and its peers' packets go unanswered, as when a droplet is lost. Not ``docker
-    stop``: a stopped droplet shuts down in order (Patroni hands the leader key over itself,
-    which is a switchover, not a loss), and a stopped container gives up its address on the
-    sandbox network, which it may not get back (the sandbox does not pin addresses, and other
-    droplets start meanwhile), whereas the cluster's configuration names it."""
-    subprocess.run(
-        ["docker", action, cluster.droplet(name).container], check=True, capture_output=True
-    )
+ISOLATION_RULES = (("INPUT", "-i"), ("OUTPUT", "-o"))
+"""iptables chains, and the option naming their interface, whose packets a lost droplet drops
+(all but the loopback's, on which its own processes still reach each other)."""
+
+
+def isolate(cluster: ClusterSandbox, name: str, cut: bool = True) -> None:
+    """Cut droplet ``name`` off the network (``cut``), or let it back: iptables, in the
+    droplet's network namespace, drops every packet but the loopback's, so that its peers'
+    packets go unanswered and it reaches none of them, as when a droplet is lost; its own
+    processes run on, as a lost droplet's may. The droplet keeps its address, which the
+    cluster's configuration names (``docker network disconnect`` would give it up to the next
+    droplet that starts, other helpers' included).
+
+    Not ``docker stop``: a stopped droplet shuts down in order (Patroni hands the leader key
+    over itself, a switchover, not a loss). Not ``docker pause`` either, which froze the
+    droplet whole until this round: thawed, its etcd member comes back as it was, and when it
+    led etcd's raft it revokes as expired every lease it did not see renewed meanwhile, the new
+    Patroni leader's among them, before it learns that it no longer leads (etcd 3.5.16 skips
+    its leadership check when its raft ticker has just ticked, ``isActive`` in
+    ``server/etcdserver/server.go:1167-1250``, which a thawed process's ticker has). The thawed
+    old leader, which still believes it holds the leader key, then creates it again (Patroni
+    4.0.7 tries ``create_revision == 0`` when its own key is not there,
+    ``patroni/dcs/etcd3.py:945-966``), leads once more, and the new leader's commits are rewound
+    away: on the sandbox it did so in 1 of 10 freezes, and the old leader never streamed."""
+    pid = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Pid}}", cluster.droplet(name).container],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    action = "-I" if cut else "-D"
+    for chain, interface in ISOLATION_RULES:
+        subprocess.run(
+            ["nsenter", f"--net=/proc/{pid}/ns/net", "iptables", "-w", action, chain,
+             "!", interface, "lo", "-j", "DROP"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    if cut:
+        ISOLATED.append(name)
+    else:
+        ISOLATED.remove(name)
 
 
 def create_probe(cluster: ClusterSandbox) -> None:
@@ -187,10 +271,11 @@ def create_probe(cluster: ClusterSandbox) -> None:
     )
 
 
-def started_writer(cluster: ClusterSandbox) -> Writer:
+def started_writer(cluster: ClusterSandbox, synchronous: bool = True) -> Writer:
     """A writer through a replica's HAProxy (a member that survives the leader's loss), started
-    once the cluster is whole again after the scenario before, and committing."""
-    wait_for("a leader, a synchronous standby and a replica", lambda: healthy(cluster))
+    once the cluster is whole again after the scenario before (in ``synchronous`` mode or
+    not), and committing."""
+    wait_for("a leader and two streaming replicas", lambda: healthy(cluster, synchronous))
     current = leader(cluster)
     running = Writer(cluster, next(name for name in cluster.names if name != current))
     running.start()

@@ -1,7 +1,9 @@
 """Patroni on etcd behind HAProxy on three sandbox droplets, each in ``timescaledb`` and
 ``etcd``: the deploy, the ports, a rerun, then the failover proofs of issue 13 in its order of
 value (the leader's postmaster killed, the leader's droplet lost, its rejoin, a planned
-switchover), each with a writer committing numbered rows through one member's read-write port.
+switchover, the leader's droplet lost in asynchronous mode), each with a writer committing
+numbered rows through one member's read-write port, and a replica rebuilt from the shared
+pgBackRest repository.
 
 The tests run in file order and share the cluster: each failover starts from the cluster the
 one before left. Figures are printed (run with ``-s``): the machine is shared by several
@@ -19,20 +21,23 @@ from datalayer.deploy_run import DeployResult
 from tests.cluster.conftest import ClusterSandbox
 from tests.cluster.patroni import (
     CLUSTER,
-    FROZEN,
+    ISOLATED,
     LAYOUT,
     PATRONICTL,
     PROBE,
     RECOVERY_TARGET,
+    STANZA,
     Writer,
     connect,
     create_probe,
     figure,
-    freeze,
     healthy,
+    isolate,
     leader,
     lost,
+    lost_wal,
     members,
+    set_synchronous_mode,
     sql_on,
     started_writer,
     streaming_replicas,
@@ -71,12 +76,45 @@ def writer(cluster_sandbox: ClusterSandbox, probe: None) -> Iterator[Writer]:
     running.stop()
 
 
+@pytest.fixture
+def asynchronous_writer(cluster_sandbox: ClusterSandbox, probe: None) -> Iterator[Writer]:
+    """A writer as :func:`writer`, with Patroni's synchronous_mode off in the DCS. Afterwards
+    the droplet a test cut off is let back and rejoins, and synchronous mode is back, so that the
+    tests after it start from the cluster the spec declares."""
+    set_synchronous_mode(cluster_sandbox, False)
+    running = started_writer(cluster_sandbox, synchronous=False)
+    yield running
+    running.stop()
+    for name in list(ISOLATED):
+        isolate(cluster_sandbox, name, cut=False)
+    set_synchronous_mode(cluster_sandbox, True)
+    wait_for("a leader, a synchronous standby and a replica", lambda: healthy(cluster_sandbox))
+
+
 def test_one_leader_and_two_streaming_replicas(
     cluster_sandbox: ClusterSandbox, first_deploy: DeployResult
 ) -> None:
     # Patroni names a synchronous standby in a loop after the replicas stream.
     wait_for("a leader, a synchronous standby and a replica", lambda: healthy(cluster_sandbox))
     assert healthy(cluster_sandbox)
+
+
+def test_first_replicas_are_cloned_from_the_leader_while_the_repository_is_empty(
+    cluster_sandbox: ClusterSandbox, first_deploy: DeployResult
+) -> None:
+    # Patroni logs each create_replica method it tries and the one that made the replica
+    # (patroni/postgresql/bootstrap.py:311-316, v4.0.7); the repository holds no backup yet.
+    current = leader(cluster_sandbox)
+    journals = [
+        cluster_sandbox.sh(name, f"journalctl -u {LAYOUT.service} --no-pager -o cat")
+        for name in cluster_sandbox.names
+        if name != current
+    ]
+    assert [
+        ("Error creating replica using method pgbackrest" in journal,
+         "replica has been created using basebackup" in journal)
+        for journal in journals
+    ] == [(True, True), (True, True)]  # fmt: skip
 
 
 def test_debian_cluster_unit_stays_stopped(
@@ -153,8 +191,7 @@ def test_lost_leader_droplet_loses_no_acknowledged_commit(
 ) -> None:
     lost_leader = leader(cluster_sandbox)
     moment = time.monotonic()
-    freeze(cluster_sandbox, lost_leader, "pause")
-    FROZEN.append(lost_leader)
+    isolate(cluster_sandbox, lost_leader)
     wait_for(
         "commits after the leader's droplet was lost",
         lambda: writer.past_an_outage(moment),
@@ -168,11 +205,10 @@ def test_lost_leader_droplet_loses_no_acknowledged_commit(
 
 
 def test_old_leader_rejoins_as_a_streaming_replica(cluster_sandbox: ClusterSandbox) -> None:
-    assert len(FROZEN) == 1, "the node-loss test loses one droplet"
-    down = FROZEN[0]
+    assert len(ISOLATED) == 1, "the node-loss test loses one droplet"
+    down = ISOLATED[0]
     moment = time.monotonic()
-    freeze(cluster_sandbox, down, "unpause")
-    FROZEN.pop()
+    isolate(cluster_sandbox, down, cut=False)
     try:
         wait_for(
             f"{down} streaming again",
@@ -209,6 +245,64 @@ def test_planned_switchover_loses_no_acknowledged_commit(
     writer.stop()
     figure("switchover: longest write gap", writer.longest_gap(moment))
     assert (leader(cluster_sandbox), lost(cluster_sandbox, writer)) == (candidate, [])
+
+
+def test_asynchronous_failover_loses_no_more_than_maximum_lag_on_failover(
+    cluster_sandbox: ClusterSandbox, asynchronous_writer: Writer
+) -> None:
+    # With synchronous_mode off, a commit is acknowledged before any replica has it; Patroni
+    # promotes no replica further behind than maximum_lag_on_failover (patroni/ha.py:1240-1248,
+    # is_lagging, v4.0.7), which bounds what the loss of the leader's droplet gives up.
+    lost_leader = leader(cluster_sandbox)
+    moment = time.monotonic()
+    isolate(cluster_sandbox, lost_leader)
+    wait_for(
+        "commits after the leader's droplet was lost",
+        lambda: asynchronous_writer.past_an_outage(moment),
+        timeout=RECOVERY_TARGET * 3,
+    )
+    asynchronous_writer.stop()
+    missing = lost(cluster_sandbox, asynchronous_writer, exclude=(lost_leader,))
+    given_up = lost_wal(cluster_sandbox, asynchronous_writer, exclude=(lost_leader,))
+    figure("asynchronous, droplet lost: lost acknowledged commits", len(missing), "commits")
+    figure("asynchronous, droplet lost: their WAL", given_up, "bytes")
+    figure("asynchronous, droplet lost: first commit after the outage",
+           asynchronous_writer.recovery_after(moment))  # fmt: skip
+    assert given_up <= CLUSTER.maximum_lag_on_failover, missing
+
+
+def test_rebuilt_replica_is_restored_from_the_repository_then_streams(
+    cluster_sandbox: ClusterSandbox,
+) -> None:
+    # The backup unit every member has backs up on the leader only; then Patroni rebuilds a
+    # replica (patronictl reinit) with create_replica_methods in order. Patroni 4.0.7 leaves
+    # the data directory to a keep_data method (patroni/ha.py:1907-1915,
+    # patroni/postgresql/bootstrap.py:283-287), and pgBackRest's delta restore makes it the
+    # backup's, file by file; the leader gives it no base backup.
+    current = leader(cluster_sandbox)
+    cluster_sandbox.sh(current, "systemctl start pgbackrest-backup-full.service")
+    replica = next(
+        name for name, member in members(cluster_sandbox).items() if member["Role"] == "Replica"
+    )
+    since = cluster_sandbox.sh(replica, "date '+%Y-%m-%d %H:%M:%S'")
+    cluster_sandbox.sh(replica, f"{PATRONICTL} reinit {CLUSTER.scope} {replica} --force --wait")
+    wait_for(
+        f"{replica} streaming after its rebuild",
+        lambda: members(cluster_sandbox)[replica]["State"] == "streaming",
+    )
+    journal = cluster_sandbox.sh(
+        replica, f"journalctl -u {LAYOUT.service} --since '{since}' --no-pager -o cat"
+    )
+    # pgBackRest logs each restore in its own file; none before this one, on a cloned member.
+    restores = cluster_sandbox.run(
+        replica, f"cat /var/log/pgbackrest/{STANZA}-restore.log", check=False
+    ).stdout
+    restored = restores.count("restore command end: completed successfully")
+    assert (
+        "replica has been created using pgbackrest" in journal,
+        "replica has been created using basebackup" in journal,
+        restored >= 1,
+    ) == (True, False, True), journal[-3000:]
 
 
 def test_policy_jobs_are_scheduled_on_the_leader_after_the_failovers(

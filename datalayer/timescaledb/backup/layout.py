@@ -82,3 +82,19 @@ def archive_command(backup: Backup, wal_archive_directory: str | None = None) ->
     if wal_archive_directory is not None:
         return f"test ! -f {wal_archive_directory}/%f && cp %p {wal_archive_directory}/%f"
     return f"pgbackrest --stanza={backup.stanza} archive-push %p"
+
+
+def restore_command(backup: Backup) -> str:
+    """PostgreSQL's restore_command: fetch a WAL segment from the stanza's repository, the
+    counterpart of :func:`archive_command` (``%f`` the segment's name, ``%p`` where to put it).
+    A member restored from the repository replays with it the WAL its backup needs and the
+    leader no longer keeps."""
+    return f'pgbackrest --stanza={backup.stanza} archive-get %f "%p"'
+
+
+def restore_from_repository_command(backup: Backup) -> str:
+    """``pgbackrest restore`` of the stanza's latest backup as a standby, into the data
+    directory pgBackRest's configuration names (``pg1-path``): ``--delta`` keeps the files
+    that match the backup, so that a data directory still holding most of them is rebuilt
+    quickly, and an empty or missing one is filled whole."""
+    return f"pgbackrest --stanza={backup.stanza} --delta --type=standby restore"

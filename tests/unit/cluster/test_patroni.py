@@ -173,3 +173,30 @@ def test_replication_lines_come_before_the_declared_rules(environment: Environme
         spec, environment.name, replication_hba_lines(spec.cluster, MEMBERS, tls=True)
     )
     assert text.index(" replicator ") < text.index("trading          app ")
+
+
+def test_new_replicas_are_restored_from_the_repository_before_a_base_backup(
+    configuration: dict[str, Any],
+) -> None:
+    # Patroni tries create_replica_methods in order, the first to exit 0 wins
+    # (patroni/postgresql/bootstrap.py:269-319, v4.0.7); its own pgbackrest example is
+    # docs/replica_bootstrap.rst:130-143.
+    postgresql = configuration["postgresql"]
+    assert (postgresql["create_replica_methods"], postgresql["pgbackrest"]) == (
+        ["pgbackrest", "basebackup"],
+        {
+            "command": "pgbackrest --stanza=main --delta --type=standby restore",
+            "keep_data": True,
+            "no_params": True,
+        },
+    )
+
+
+def test_replicas_replay_what_the_leader_no_longer_holds_from_the_repository(
+    configuration: dict[str, Any],
+) -> None:
+    # Patroni writes restore_command from recovery_conf (patroni/postgresql/config.py:689-719,
+    # v4.0.7), and drops the one pgbackrest restore writes to postgresql.auto.conf (:1020-1045).
+    assert configuration["postgresql"]["recovery_conf"] == {
+        "restore_command": 'pgbackrest --stanza=main archive-get %f "%p"'
+    }
