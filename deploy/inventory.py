@@ -73,13 +73,18 @@ def environment_name(host_name: str, data: Any) -> str:
     return name
 
 
-def private_address(host_name: str, data: Any) -> str:
-    """The host's ``private_address`` data, an IP address; a :class:`SpecError` otherwise."""
+CLUSTER_REACHES_IT = "the IP address the cluster's other hosts reach it at"
+"""Why a cluster's member or etcd host needs ``private_address``, as its refusal says."""
+
+
+def private_address(host_name: str, data: Any, needed_as: str = CLUSTER_REACHES_IT) -> str:
+    """The host's ``private_address`` data, an IP address; a :class:`SpecError` otherwise,
+    whose line says what the address is ``needed_as``."""
     address = data.get("private_address")
     if address is None or address == "":
         raise SpecError(
-            f"inventory: host {host_name} has no 'private_address' data, the IP address the "
-            "cluster's other hosts reach it at (e.g. private_address='10.110.0.10')"
+            f"inventory: host {host_name} has no 'private_address' data, {needed_as} "
+            "(e.g. private_address='10.110.0.10')"
         )
     try:
         return str(ipaddress.ip_address(address))

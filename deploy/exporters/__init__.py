@@ -5,7 +5,6 @@ the services (the PostgreSQL exporter's role is made by the hooks); callable fro
 pyinfra deploy as ``exporters(environment, inputs)``.
 """
 
-import ipaddress
 import os
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ from datalayer.monitoring.exporters import (
 )
 from datalayer.redis.passwords import MONITOR_USER
 from datalayer.secrets import read_secret
-from datalayer.spec import EnvironmentSpec, SpecError
-from datalayer.spec.errors import shown
+from datalayer.spec import EnvironmentSpec
 from datalayer.timescaledb.layout import debian_layout, patroni_layout
 from deploy import dpkg
 from deploy.facts import PathStates, UnitStates
+from deploy.inventory import private_address
 from deploy.operations import (
     WantedFile,
     file_commands,
@@ -65,7 +64,11 @@ def exporter_inputs(
     exporters = environment.monitoring.exporters
     groups = host.groups
     return ExporterInputs(
-        private_address=_private_address(host.name, host.data),
+        private_address=private_address(
+            host.name,
+            host.data,
+            "the IP address its exporters listen on, as monitoring is declared",
+        ),
         postgres_password=read_secret(exporters.postgres_password_secret, environ)
         if "timescaledb" in groups
         else None,
@@ -73,22 +76,6 @@ def exporter_inputs(
         if "redis" in groups
         else None,
     )
-
-
-def _private_address(host_name: str, data: Any) -> str:
-    """The host's ``private_address`` data, an IP address: the exporters listen there only."""
-    address = data.get("private_address")
-    if address is None or address == "":
-        raise SpecError(
-            f"inventory: host {host_name} has no 'private_address' data, the IP address its "
-            "exporters listen on (monitoring is declared; e.g. private_address='10.110.0.10')"
-        )
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        raise SpecError(
-            f"inventory: host {host_name}: private_address {shown(address)} is not an IP address"
-        ) from None
 
 
 def redis_monitor_password(inputs: ExporterInputs | None) -> dict[str, SecretStr]:
