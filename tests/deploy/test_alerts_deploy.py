@@ -14,12 +14,9 @@ order; the sandbox's short thresholds
 (``Pulumi.sandbox.yaml``) make each alert fire within two minutes.
 """
 
-import json
 import os
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,6 +31,7 @@ from datalayer.secrets import secret_variables
 from datalayer.spec import load_environment
 from datalayer.timescaledb.backup.layout import backup_units
 from tests.deployment import SandboxDeployment
+from tests.prometheus_api import PrometheusApi
 
 pytestmark = pytest.mark.sandbox
 
@@ -54,7 +52,7 @@ class Watched:
     deployment: SandboxDeployment
     containers: dict[str, str]
     first: DeployResult
-    api: str
+    prometheus: PrometheusApi
     addresses: dict[str, str]
 
     def sh(self, droplet: str, command: str) -> str:
@@ -66,35 +64,6 @@ class Watched:
 
     def sql(self, query: str) -> str:
         return self.sh(DATABASE_HOST, f'runuser -u postgres -- psql -XAtq -c "{query}"')
-
-    def alert_states(self) -> dict[str, str]:
-        """Each active alert's name and state (pending or firing), as Prometheus's API says."""
-        with urllib.request.urlopen(f"{self.api}/api/v1/alerts", timeout=10) as response:
-            answer = json.load(response)
-        assert answer["status"] == "success", answer
-        return {alert["labels"]["alertname"]: alert["state"] for alert in answer["data"]["alerts"]}
-
-    def query(self, expression: str) -> list[dict[str, object]]:
-        """The instant vector ``expression`` selects now, from Prometheus's API."""
-        url = f"{self.api}/api/v1/query?{urllib.parse.urlencode({'query': expression})}"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            answer = json.load(response)
-        assert answer["status"] == "success", answer
-        result: list[dict[str, object]] = answer["data"]["result"]
-        return result
-
-    def wait_for(self, alert: str, *, firing: bool, within: float) -> float:
-        """Seconds until ``alert`` is firing (or gone); fails with the alerts seen after
-        ``within`` seconds."""
-        started = time.monotonic()
-        states: dict[str, str] = {}
-        while time.monotonic() - started < within:
-            states = self.alert_states()
-            if (states.get(alert) == "firing") == firing:
-                return time.monotonic() - started
-            time.sleep(1)
-        wanted = "firing" if firing else "gone"
-        pytest.fail(f"{alert} not {wanted} after {within:.0f} s; active alerts: {states}")
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +86,9 @@ def watched() -> Iterator[Watched]:
     assert first.succeeded, first.output
     (cache,) = [droplet for droplet in droplets if droplet.name == CACHE_HOST]
     assert SPEC.monitoring is not None
-    api = f"http://127.0.0.1:{cache.published_ports[SPEC.monitoring.prometheus.port]}"
+    api = PrometheusApi(
+        f"http://127.0.0.1:{cache.published_ports[SPEC.monitoring.prometheus.port]}"
+    )
     yield Watched(
         deployment,
         {droplet.name: droplet.container for droplet in droplets},
@@ -132,9 +103,7 @@ def watched() -> Iterator[Watched]:
 def test_prometheus_scrapes_every_exporter_of_the_inventory(watched: Watched) -> None:
     deadline = time.monotonic() + 60
     while True:
-        with urllib.request.urlopen(f"{watched.api}/api/v1/targets", timeout=10) as response:
-            active = json.load(response)["data"]["activeTargets"]
-        health = {(t["labels"]["job"], t["labels"]["host"]): t["health"] for t in active}
+        health = watched.prometheus.target_health()
         if set(health.values()) == {"up"} or time.monotonic() > deadline:
             break
         time.sleep(2)
@@ -149,13 +118,11 @@ def test_prometheus_scrapes_every_exporter_of_the_inventory(watched: Watched) ->
 def test_a_healthy_sandbox_fires_nothing(watched: Watched) -> None:
     # Long enough for any condition that held since the deploy to pass its 15 s ``for:``.
     deadline = time.monotonic() + 30
-    firing: dict[str, str] = {}
+    firing: set[str] = set()
     while time.monotonic() < deadline and not firing:
-        firing = {
-            name: state for name, state in watched.alert_states().items() if state == "firing"
-        }
+        firing = watched.prometheus.firing()
         time.sleep(2)
-    assert firing == {}
+    assert firing == set()
 
 
 def test_second_deploy_changes_nothing(watched: Watched) -> None:
@@ -171,7 +138,9 @@ def test_broken_archive_fires_postgres_archive_failing_then_clears(watched: Watc
     try:
         watched.sql("CREATE TABLE IF NOT EXISTS alert_probe (at timestamptz)")
         watched.sql("INSERT INTO alert_probe VALUES (now()); SELECT pg_switch_wal()")
-        waited = watched.wait_for("PostgresArchiveFailing", firing=True, within=FIRE_WITHIN_SECONDS)
+        waited = watched.prometheus.wait_for(
+            "PostgresArchiveFailing", firing=True, within=FIRE_WITHIN_SECONDS
+        )
         seconds = time.monotonic() - broken
         print(f"\nbroken archive to a firing PostgresArchiveFailing: {seconds:.0f} s")
         assert waited <= FIRE_WITHIN_SECONDS
@@ -179,7 +148,7 @@ def test_broken_archive_fires_postgres_archive_failing_then_clears(watched: Watc
         watched.sh(DATABASE_HOST, f"chmod {mode} {ARCHIVE_DIRECTORY}")
     # The archiver retries the failed segment by itself; a new one makes it try at once.
     watched.sql("INSERT INTO alert_probe VALUES (now()); SELECT pg_switch_wal()")
-    watched.wait_for("PostgresArchiveFailing", firing=False, within=CLEAR_WITHIN_SECONDS)
+    watched.prometheus.wait_for("PostgresArchiveFailing", firing=False, within=CLEAR_WITHIN_SECONDS)
     watched.sql("DROP TABLE alert_probe")
 
 
@@ -187,18 +156,18 @@ def test_stopped_redis_fires_redis_down_then_clears(watched: Watched) -> None:
     watched.sh(CACHE_HOST, "systemctl stop redis-server")
     stopped = time.monotonic()
     try:
-        watched.wait_for("RedisDown", firing=True, within=FIRE_WITHIN_SECONDS)
+        watched.prometheus.wait_for("RedisDown", firing=True, within=FIRE_WITHIN_SECONDS)
         print(f"\nstopped Redis to a firing RedisDown: {time.monotonic() - stopped:.0f} s")
     finally:
         watched.sh(CACHE_HOST, "systemctl start redis-server")
-    watched.wait_for("RedisDown", firing=False, within=CLEAR_WITHIN_SECONDS)
+    watched.prometheus.wait_for("RedisDown", firing=False, within=CLEAR_WITHIN_SECONDS)
 
 
 def test_a_full_backup_reaches_prometheus_as_its_completion_time(watched: Watched) -> None:
     (full,) = [unit for unit in backup_units(SPEC.timescaledb.backup) if unit.type == "full"]
     watched.sh(DATABASE_HOST, f"systemctl start {full.service}")
     deadline = time.monotonic() + 60
-    while not (samples := watched.query(f'{BACKUP_METRIC}{{type="full"}}')):
+    while not (samples := watched.prometheus.query(f'{BACKUP_METRIC}{{type="full"}}')):
         assert time.monotonic() < deadline, "no backup completion time in Prometheus after 60 s"
         time.sleep(2)
     (sample,) = samples
