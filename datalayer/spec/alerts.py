@@ -61,7 +61,8 @@ class Alerts(SpecModel):
     PostgresArchiveFailing."""
     backup_full_max_age: Age = "8d"
     """A last full backup older than this fires PostgresFullBackupStale (the default schedule
-    takes one a week)."""
+    takes one a week); PostgreSQL up this long with none recorded fires
+    PostgresFullBackupMissing."""
     backup_differential_max_age: Age = "2d"
     """A last differential (or full) backup older than this fires
     PostgresDifferentialBackupStale (the default schedule takes one every day but Sunday,
