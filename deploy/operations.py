@@ -74,6 +74,13 @@ def file_commands(
             ):
                 logger.info("  %s", line)
             logger.info("")
+        if found is None and not wanted.mode & 0o077:
+            # SFTP creates a new file 0644 (sftp-server's umask) and its mode is set only after
+            # the upload; an empty file made private first keeps its mode when the upload
+            # truncates and fills it (tests/unit/deploy/test_private_files.py says where).
+            yield StringCommand(
+                "sh", "-c", shlex.quote(f"umask 077 && : > {shlex.quote(wanted.path)}")
+            )
         yield FileUploadCommand(
             BytesIO(wanted.content),
             wanted.path,

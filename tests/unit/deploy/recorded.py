@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from pyinfra.api.command import StringCommand
+from pyinfra.api.config import Config
 from pyinfra.api.facts import FactBase
-from pyinfra.context import ctx_host
+from pyinfra.api.state import State
+from pyinfra.context import ctx_host, ctx_state
 
 DATA = Path(__file__).parent
 FACT_CASES = sorted((DATA / "facts").glob("*/*.json"))
@@ -132,9 +134,16 @@ class RecordedHost:
     def noop(self, description: str) -> None:
         self.noop_description = description
 
+    def get_temp_filename(self, path: str) -> str:
+        """The temporary file an upload names (pyinfra's own asks the host for its temp dir)."""
+        return f"/tmp/pyinfra-{path.rsplit('/', 1)[-1]}"
+
 
 @contextmanager
 def on(host: RecordedHost) -> Iterator[None]:
-    """Make ``host`` the one pyinfra's ``host`` stands for, as pyinfra's tests do."""
-    with ctx_host.use(host):
+    """Make ``host`` the one pyinfra's ``host`` stands for, as pyinfra's tests do, in a state
+    with pyinfra's default configuration (operations that upload read ``--diff`` from it)."""
+    state = State()
+    state.config = Config()  # type: ignore[no-untyped-call]
+    with ctx_state.use(state), ctx_host.use(host):
         yield

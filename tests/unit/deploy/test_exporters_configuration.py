@@ -7,9 +7,6 @@ from dataclasses import replace
 from typing import Any
 
 from pyinfra.api.command import FileUploadCommand, StringCommand
-from pyinfra.api.config import Config
-from pyinfra.api.state import State
-from pyinfra.context import ctx_state
 
 from datalayer.monitoring.exporters import REDIS, RenderedExporter, render_node_exporter
 from datalayer.spec.exporters import Exporters
@@ -18,13 +15,6 @@ from tests.unit.deploy.recorded import RecordedHost, on
 
 RECORDED_ADDRESS = "172.30.57.4"
 """exp-sentinel-1's private address when its files were recorded."""
-
-
-class UploadingHost(RecordedHost):
-    """A recorded host that also names the temporary file an upload goes through."""
-
-    def get_temp_filename(self, path: str) -> str:
-        return f"/tmp/pyinfra-{path.rsplit('/', 1)[-1]}"
 
 
 def facts(paths: list[str], units: list[str]) -> list[dict[str, Any]]:
@@ -41,15 +31,13 @@ def node_in_place() -> RenderedExporter:
 
 
 def run(rendered: list[RenderedExporter]) -> tuple[list[Any], str | None]:
-    host = UploadingHost(
+    host = RecordedHost(
         facts(
             [each.exporter.environment_file for each in rendered],
             [each.exporter.service for each in rendered],
         )
     )
-    state = State()
-    state.config = Config()  # type: ignore[no-untyped-call]  # file_commands reads --diff
-    with ctx_state.use(state), on(host):
+    with on(host):
         commands = [
             ("upload", command.dest) if isinstance(command, FileUploadCommand)
             else StringCommand(command).get_raw_value() if isinstance(command, str)
