@@ -5,8 +5,9 @@ Each droplet is in the groups the module asks for (``cluster_groups``: by defaul
 sandbox) and is named ``<cluster_prefix>-1`` to ``-3``, so that two modules asking for other
 groups never meet each other's droplets. When they are ``timescaledb`` members, a fourth droplet,
 ``<cluster_prefix>-backup``, is the ``backup_repository`` host of the members' shared SFTP
-repository, which outlives any member. Every secret the environment reads is generated into
-files; ``deploy()`` and ``verify()`` run on the hosts' inventory with them.
+repository, which outlives any member, and the ``prometheus`` host that watches them. Every
+secret the environment reads is generated into files; ``deploy()`` and ``verify()`` run on the
+hosts' inventory with them.
 
 A module overrides the groups and prefix with fixtures of its own, e.g. the etcd tests::
 
@@ -26,12 +27,14 @@ from pathlib import Path
 
 import pytest
 
+from datalayer.monitoring.prometheus import PROMETHEUS_GROUP
 from datalayer.paths import REPOSITORY_ROOT
 from datalayer.sandbox import Droplet, DropletSpec, Sandbox
 from datalayer.secrets import secret_variables, ssh_key_variables
 from datalayer.spec import load_environment
 from datalayer.spec.backup import BACKUP_REPOSITORY_GROUP
 from tests.deployment import SandboxDeployment
+from tests.prometheus_api import PrometheusApi
 
 ENVIRONMENT = "sandbox-cluster"
 SIZE = 3
@@ -55,6 +58,16 @@ class ClusterSandbox(SandboxDeployment):
             for droplet in self.droplets
             if BACKUP_REPOSITORY_GROUP not in droplet.groups
         ]
+
+    @property
+    def prometheus(self) -> PrometheusApi:
+        """Prometheus's API on the ``prometheus`` droplet, through its published port."""
+        (watcher,) = [droplet for droplet in self.droplets if PROMETHEUS_GROUP in droplet.groups]
+        monitoring = load_environment(ENVIRONMENT).monitoring
+        assert monitoring is not None, f"Pulumi.{ENVIRONMENT}.yaml declares no monitoring"
+        return PrometheusApi(
+            f"http://127.0.0.1:{watcher.published_ports[monitoring.prometheus.port]}"
+        )
 
     def droplet(self, name: str) -> Droplet:
         return next(droplet for droplet in self.droplets if droplet.name == name)
@@ -114,7 +127,9 @@ def cluster_sandbox(
         DropletSpec(f"{cluster_prefix}-{index}", cluster_groups) for index in range(1, SIZE + 1)
     ]
     if "timescaledb" in cluster_groups:
-        specs.append(DropletSpec(f"{cluster_prefix}-backup", (BACKUP_REPOSITORY_GROUP,)))
+        specs.append(
+            DropletSpec(f"{cluster_prefix}-backup", (BACKUP_REPOSITORY_GROUP, PROMETHEUS_GROUP))
+        )
     droplets = _up(sandbox, specs)
     # Beside the droplets, private: a kept droplet keeps the passwords it was deployed with.
     secret_dir = sandbox.paths.directory / f"{cluster_prefix}-secrets"
