@@ -10,6 +10,7 @@ import re
 from datalayer.render import render
 from datalayer.spec import EnvironmentSpec
 from datalayer.spec.types import prometheus_duration_seconds
+from datalayer.timescaledb.layout import patroni_layout
 
 BACKUP_METRIC = "datalayer_pgbackrest_last_backup_completion_timestamp_seconds"
 """When the last backup of each type (label ``type``: full, diff, incr) completed, written by
@@ -53,6 +54,9 @@ def render_rules(environment: EnvironmentSpec) -> str:
         seconds=seconds,
         backup_metric=BACKUP_METRIC,
         restore_drill_metric=RESTORE_DRILL_METRIC,
+        # The runbooks name the commands to run as they are on the hosts.
+        stanza=environment.timescaledb.backup.stanza,
+        patroni_service=patroni_layout(environment.timescaledb).service,
     )
 
 
