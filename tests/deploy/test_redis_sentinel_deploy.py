@@ -25,6 +25,7 @@ from datalayer.paths import REPOSITORY_ROOT
 from datalayer.redis.passwords import user_secrets
 from datalayer.sandbox import DropletSpec, Sandbox
 from datalayer.sandbox.sentinel import Failover, SentinelGroup
+from datalayer.secrets import secret_variables
 from datalayer.spec import load_environment
 
 pytestmark = pytest.mark.sandbox
@@ -69,7 +70,8 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
-    spec = load_environment(ENVIRONMENT).redis
+    environment = load_environment(ENVIRONMENT)
+    spec = environment.redis
     assert spec is not None and spec.sentinel is not None
     sandbox = Sandbox(REPOSITORY_ROOT / ".sandbox" / "tests-sentinel")
     droplets = sandbox.up(list(DROPLETS), env=ENVIRONMENT)
@@ -78,6 +80,10 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     for user, variable in user_secrets(spec).items():
         passwords[user] = secrets.token_urlsafe(24)
         (secret_dir / variable).write_text(passwords[user])
+        (secret_dir / variable).chmod(0o600)
+    # The environment's other secrets (its exporters' monitoring password among them).
+    for variable in secret_variables(environment.monitoring) if environment.monitoring else ():
+        (secret_dir / variable).write_text(secrets.token_urlsafe(24))
         (secret_dir / variable).chmod(0o600)
     yield Deployed(sandbox, SentinelGroup(droplets, spec, passwords), secret_dir)
     if not os.environ.get("DATALAYER_KEEP_SANDBOX"):
