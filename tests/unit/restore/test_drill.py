@@ -8,11 +8,9 @@ the connections it accepts: a refused drill has made none.
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,29 +26,10 @@ from datalayer.secrets import generated_secret
 from datalayer.spec import SpecError, load_environment
 from datalayer.spec.load import STACKS_VARIABLE
 from deploy.restore_drill import drill_plan
-from tests.unit.spec.bad_input import default_secrets
+from tests.unit.spec.bad_input import Listener, default_secrets
 
 ENVIRONMENT = "sandbox"
 KEY_SECRET = "DATALAYER_BACKUP_SFTP_KEY"
-
-
-class Listener:
-    """A TCP port on 127.0.0.1 that accepts, counts and closes every connection."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.socket.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            connection.close()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ README.md; a file of cases another part of the code refuses is added there, not 
 import copy
 import functools
 import os
+import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,3 +241,22 @@ def prepare(case: Case, directory: Path) -> Prepared:
             environ[name] = value
     hosts = copy.deepcopy(case.hosts if case.hosts is not None else DEFAULT_HOSTS)
     return Prepared(directory, environ, hosts)
+
+
+class Listener:
+    """A TCP port on 127.0.0.1 that accepts, counts and closes every connection."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.socket.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            connection.close()

@@ -18,7 +18,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from tests.unit.infra.harness import refusal
 from tests.unit.spec.bad_input import (
     ENVIRONMENT,
     Case,
+    Listener,
     Prepared,
     load_cases,
     prepare,
@@ -56,25 +56,6 @@ def cases(*, cli: bool = False, stack_only: bool = False, inventory: bool = True
         and (case.reads_only_the_stack or not stack_only)
         and (case.needs_no_inventory or inventory)
     ]
-
-
-class Listener:
-    """A TCP port on 127.0.0.1 that accepts, counts and closes every connection."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.socket.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.socket.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            connection.close()
 
 
 @pytest.fixture(scope="module")
