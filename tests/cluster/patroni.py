@@ -281,3 +281,18 @@ def started_writer(cluster: ClusterSandbox, synchronous: bool = True) -> Writer:
     running.start()
     wait_for("the writer's first commits", lambda: len(running.acknowledged) > 5, timeout=30)
     return running
+
+
+def lose_the_leader(cluster: ClusterSandbox, writer: Writer) -> tuple[str, float]:
+    """Cut the leader's droplet off (:func:`isolate`), wait until ``writer`` commits again on
+    the new leader and stop it: the lost droplet's name and when it was lost (monotonic)."""
+    lost_leader = leader(cluster)
+    moment = time.monotonic()
+    isolate(cluster, lost_leader)
+    wait_for(
+        "commits after the leader's droplet was lost",
+        lambda: writer.past_an_outage(moment),
+        timeout=RECOVERY_TARGET * 3,
+    )
+    writer.stop()
+    return lost_leader, moment

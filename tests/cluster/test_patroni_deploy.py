@@ -25,7 +25,6 @@ from tests.cluster.patroni import (
     LAYOUT,
     PATRONICTL,
     PROBE,
-    RECOVERY_TARGET,
     STANZA,
     Writer,
     connect,
@@ -34,6 +33,7 @@ from tests.cluster.patroni import (
     healthy,
     isolate,
     leader,
+    lose_the_leader,
     lost,
     lost_wal,
     members,
@@ -210,15 +210,7 @@ def test_killed_postmaster_loses_no_acknowledged_commit(
 def test_lost_leader_droplet_loses_no_acknowledged_commit(
     cluster_sandbox: ClusterSandbox, writer: Writer
 ) -> None:
-    lost_leader = leader(cluster_sandbox)
-    moment = time.monotonic()
-    isolate(cluster_sandbox, lost_leader)
-    wait_for(
-        "commits after the leader's droplet was lost",
-        lambda: writer.past_an_outage(moment),
-        timeout=RECOVERY_TARGET * 3,
-    )
-    writer.stop()
+    lost_leader, moment = lose_the_leader(cluster_sandbox, writer)
     figure("droplet lost: first commit after the outage", writer.recovery_after(moment))
     figure("droplet lost: longest write gap", writer.longest_gap(moment))
     print(f"FIGURE droplet lost: leader before {lost_leader}, after {leader(cluster_sandbox)}")
@@ -281,15 +273,7 @@ def test_asynchronous_failover_loses_no_more_than_maximum_lag_on_failover(
     # With synchronous_mode off, a commit is acknowledged before any replica has it; Patroni
     # promotes no replica further behind than maximum_lag_on_failover (patroni/ha.py:1240-1248,
     # is_lagging, v4.0.7), which bounds what the loss of the leader's droplet gives up.
-    lost_leader = leader(cluster_sandbox)
-    moment = time.monotonic()
-    isolate(cluster_sandbox, lost_leader)
-    wait_for(
-        "commits after the leader's droplet was lost",
-        lambda: asynchronous_writer.past_an_outage(moment),
-        timeout=RECOVERY_TARGET * 3,
-    )
-    asynchronous_writer.stop()
+    lost_leader, moment = lose_the_leader(cluster_sandbox, asynchronous_writer)
     missing = lost(cluster_sandbox, asynchronous_writer, exclude=(lost_leader,))
     given_up = lost_wal(cluster_sandbox, asynchronous_writer, exclude=(lost_leader,))
     figure("asynchronous, droplet lost: lost acknowledged commits", len(missing), "commits")
